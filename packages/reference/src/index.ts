@@ -1,4 +1,33 @@
 /**
+ * `@ocidist/reference`: image references and digests. Pure, no I/O.
+ *
  * @since 0.1.0
  */
-export {}
+
+/**
+ * Content digests: validation and incremental hashing.
+ *
+ * @since 0.1.0
+ */
+export * as Digest from "./Digest.js"
+
+/**
+ * Image references: parse, normalize, format.
+ *
+ * @since 0.1.0
+ */
+export * as Reference from "./Reference.js"
+
+/**
+ * Errors: `InvalidReference`, `DigestMismatch`.
+ *
+ * @since 0.1.0
+ */
+export * as ReferenceError from "./ReferenceError.js"
+
+/**
+ * Registry host mapping (Docker Hub API host and credential key).
+ *
+ * @since 0.1.0
+ */
+export * as Registry from "./Registry.js"
