@@ -1,4 +1,11 @@
 /**
+ * The ocidist CLI, as a library (for tests and embedding).
+ *
  * @since 0.1.0
  */
-export {}
+export * as Cli from "./Cli.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ExitCode from "./ExitCode.js"

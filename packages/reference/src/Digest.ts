@@ -82,7 +82,8 @@ export const parse = (input: string): Either.Either<Digest, InvalidReference> =>
 export const Digest: Schema.Schema<Digest, string> = Schema.String.pipe(
   Schema.filter((s) => {
     const reason = validate(s)
-    return reason === undefined || `invalid digest "${s}": ${reason === "BadDigest" ? "malformed" : "unsupported algorithm"}`
+    return reason === undefined ||
+      `invalid digest "${s}": ${reason === "BadDigest" ? "malformed" : "unsupported algorithm"}`
   }),
   Schema.brand("@ocidist/reference/Digest")
 ).annotations({ identifier: "Digest" })
@@ -172,25 +173,26 @@ export const fromStream = <E, R>(
  * @since 0.1.0
  * @category hashing
  */
-export const verifyStream = (expected: Digest, subject?: string) =>
-<E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DigestMismatch, R> =>
-  Stream.suspend(() => {
-    const h = hasher(algorithm(expected))
-    return Stream.concat(
-      Stream.map(stream, (chunk) => {
-        h.update(chunk)
-        return chunk
-      }),
-      Stream.execute(Effect.suspend(() => {
-        const actual = h.digest()
-        return actual === expected ?
-          Effect.void :
-          Effect.fail(
-            new DigestMismatch(subject === undefined ? { expected, actual } : { expected, actual, subject })
-          )
-      }))
-    )
-  })
+export const verifyStream =
+  (expected: Digest, subject?: string) =>
+  <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DigestMismatch, R> =>
+    Stream.suspend(() => {
+      const h = hasher(algorithm(expected))
+      return Stream.concat(
+        Stream.map(stream, (chunk) => {
+          h.update(chunk)
+          return chunk
+        }),
+        Stream.execute(Effect.suspend(() => {
+          const actual = h.digest()
+          return actual === expected ?
+            Effect.void :
+            Effect.fail(
+              new DigestMismatch(subject === undefined ? { expected, actual } : { expected, actual, subject })
+            )
+        }))
+      )
+    })
 
 /**
  * Checks that a stream hashes to `expected`, consuming it.

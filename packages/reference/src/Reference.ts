@@ -205,8 +205,7 @@ export const withoutDigest = (ref: Reference): Reference => make({ ...ref, diges
  * @since 0.1.0
  * @category combinators
  */
-export const repositoryOf = (ref: Reference): Reference =>
-  make({ registry: ref.registry, repository: ref.repository })
+export const repositoryOf = (ref: Reference): Reference => make({ registry: ref.registry, repository: ref.repository })
 
 /**
  * A Schema that decodes a reference from its string form and encodes it back to the full form. For configs

@@ -1,5 +1,5 @@
-import { Digest, Reference, ReferenceError } from "@ocidist/reference"
 import { assert, describe, it } from "@effect/vitest"
+import { Digest, Reference, ReferenceError } from "@ocidist/reference"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -40,8 +40,16 @@ const valid: ReadonlyArray<readonly [string, string, string]> = [
   [`ghcr.io/org/app@${s384}`, `ghcr.io/org/app@${s384}`, `ghcr.io/org/app@${s384}`],
   [`ghcr.io/org/app:v1@${s512}`, `ghcr.io/org/app:v1@${s512}`, `ghcr.io/org/app:v1@${s512}`],
   ["sub-dom1.foo.com/bar/baz/quux", "sub-dom1.foo.com/bar/baz/quux", "sub-dom1.foo.com/bar/baz/quux"],
-  ["sub-dom1.foo.com/bar/baz/quux:some-long-tag", "sub-dom1.foo.com/bar/baz/quux:some-long-tag", "sub-dom1.foo.com/bar/baz/quux:some-long-tag"],
-  ["b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io/test.example.com/my-app:test.example.com"],
+  [
+    "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
+    "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
+    "sub-dom1.foo.com/bar/baz/quux:some-long-tag"
+  ],
+  [
+    "b.gcr.io/test.example.com/my-app:test.example.com",
+    "b.gcr.io/test.example.com/my-app:test.example.com",
+    "b.gcr.io/test.example.com/my-app:test.example.com"
+  ],
   ["xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com/myimage:xn--n3h.com"],
   ["foo_bar.com:8080", "docker.io/library/foo_bar.com:8080", "foo_bar.com:8080"],
   ["foo/foo_bar.com:8080", "docker.io/foo/foo_bar.com:8080", "foo/foo_bar.com:8080"],
@@ -54,7 +62,11 @@ const valid: ReadonlyArray<readonly [string, string, string]> = [
   ["foo--bar/baz", "docker.io/foo--bar/baz", "foo--bar/baz"],
   ["foo__bar/baz", "docker.io/foo__bar/baz", "foo__bar/baz"],
   ["foo.bar-baz/x_y", "foo.bar-baz/x_y", "foo.bar-baz/x_y"],
-  ["registry.example.com:443/team/app:_private", "registry.example.com:443/team/app:_private", "registry.example.com:443/team/app:_private"],
+  [
+    "registry.example.com:443/team/app:_private",
+    "registry.example.com:443/team/app:_private",
+    "registry.example.com:443/team/app:_private"
+  ],
   [`repo:${"t".repeat(128)}`, `docker.io/library/repo:${"t".repeat(128)}`, `repo:${"t".repeat(128)}`],
   ["a", "docker.io/library/a", "a"],
   ["0", "docker.io/library/0", "0"],

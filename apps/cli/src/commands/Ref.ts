@@ -1,0 +1,48 @@
+/**
+ * `ocidist ref <string>`: shows how a reference is understood.
+ *
+ * @since 0.1.0
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import { Reference } from "@ocidist/reference"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+
+const reference = Args.text({ name: "reference" }).pipe(
+  Args.withDescription("an image reference, e.g. ubuntu:22.04 or ghcr.io/org/app@sha256:…")
+)
+const json = Options.boolean("json").pipe(Options.withDescription("print a JSON object"))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make("ref", { reference, json }, ({ json, reference }) =>
+  Effect.gen(function*() {
+    const ref = yield* Reference.parse(reference)
+    const fields = {
+      input: reference,
+      registry: ref.registry,
+      repository: ref.repository,
+      tag: ref.tag ?? null,
+      digest: ref.digest ?? null,
+      identifier: ref.identifier,
+      full: ref.toString(),
+      familiar: ref.familiar
+    }
+    if (json) {
+      yield* Console.log(JSON.stringify(fields))
+      return
+    }
+    const width = Math.max(...Object.keys(fields).map((k) => k.length))
+    for (const [key, value] of Object.entries(fields)) {
+      yield* Console.log(`${key.padEnd(width)}  ${value ?? "-"}`)
+    }
+  })).pipe(
+    Command.withDescription(
+      "Show how a reference is understood: registry, repository, tag, digest, full and familiar forms.\n" +
+        "Examples:\n  ocidist ref ubuntu\n  ocidist ref --json localhost:5000/app:1.0"
+    )
+  )
