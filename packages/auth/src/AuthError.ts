@@ -1,0 +1,159 @@
+/**
+ * The errors of `@ocidist/auth`. Every one is a `Schema.TaggedError`, so callers match them with
+ * `Effect.catchTag`. None of them ever carries a password, token or credential-helper output.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * A `WWW-Authenticate` header that does not follow RFC 9110's grammar.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ChallengeParseError extends Schema.TaggedError<ChallengeParseError>()("ChallengeParseError", {
+  /** The header value, cut to 256 characters. */
+  input: Schema.String,
+  /** 0-based character offset where parsing stopped. */
+  position: Schema.Number,
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Malformed WWW-Authenticate header at character ${this.position}: ${this.reason} (header: ${this.input})`
+  }
+}
+
+/**
+ * A docker credential helper (`docker-credential-<name>`) that could not be run, crashed, timed out or
+ * answered something that is not the helper protocol.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CredentialHelperError extends Schema.TaggedError<CredentialHelperError>()("CredentialHelperError", {
+  /** The helper suffix, e.g. `osxkeychain` for `docker-credential-osxkeychain`. */
+  helper: Schema.String,
+  action: Schema.Literal("get", "store", "erase", "list"),
+  /** The server the helper was asked about. */
+  serverUrl: Schema.optional(Schema.String),
+  reason: Schema.String,
+  exitCode: Schema.optional(Schema.Number)
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const server = this.serverUrl === undefined ? "" : ` for ${this.serverUrl}`
+    const code = this.exitCode === undefined ? "" : ` (exit code ${this.exitCode})`
+    return `Credential helper docker-credential-${this.helper} ${this.action}${server} failed${code}: ${this.reason}`
+  }
+}
+
+/**
+ * Getting a token from a token server (`realm`) failed for a reason other than rejected credentials:
+ * a refused realm, an unexpected status, an oversized or malformed response, or a transport failure.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TokenExchangeError extends Schema.TaggedError<TokenExchangeError>()("TokenExchangeError", {
+  /** The token server URL without its query string. */
+  realm: Schema.String,
+  /** The HTTP status, when the server answered. */
+  status: Schema.optional(Schema.Number),
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
+    return `Token exchange with ${this.realm} failed${status}: ${this.reason}`
+  }
+}
+
+/**
+ * The registry or its token server rejected the credentials (or demanded credentials and none were found).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  registry: Schema.String,
+  /** The token server, when the rejection came from one. */
+  realm: Schema.optional(Schema.String),
+  /** What kind of credential was sent: `Anonymous`, `Basic`, `IdentityToken` or `BearerToken`. */
+  credential: Schema.String,
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const via = this.realm === undefined ? "" : ` (token server ${this.realm})`
+    const hint = this.credential === "Anonymous"
+      ? "; no credentials were found for it: log in or set OCIDIST_USERNAME/OCIDIST_PASSWORD"
+      : ""
+    return `Authentication to ${this.registry} failed with ${this.credential} credentials${via}: ${this.reason}${hint}`
+  }
+}
+
+/**
+ * The registry answered `insufficient_scope`: the token does not grant the listed scopes, even after asking
+ * for them.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InsufficientScope extends Schema.TaggedError<InsufficientScope>()("InsufficientScope", {
+  registry: Schema.String,
+  /** The scopes the registry asked for, e.g. `repository:library/ubuntu:push`. */
+  scopes: Schema.Array(Schema.String),
+  description: Schema.optional(Schema.String)
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const detail = this.description === undefined ? "" : ` (${this.description})`
+    return `Access denied by ${this.registry}: the credentials do not grant ${
+      this.scopes.join(" ") || "the requested access"
+    }${detail}`
+  }
+}
+
+/**
+ * Reading or writing a credentials file (`config.json`, `auth.json`) failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CredentialStoreError extends Schema.TaggedError<CredentialStoreError>()("CredentialStoreError", {
+  path: Schema.String,
+  operation: Schema.Literal("read", "write"),
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Could not ${this.operation} ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * Every error an `Authenticator` can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type AuthError =
+  | ChallengeParseError
+  | CredentialHelperError
+  | TokenExchangeError
+  | Unauthorized
+  | InsufficientScope

@@ -1,0 +1,221 @@
+/**
+ * Token exchange with a token server (Docker token spec GET, OAuth2 POST), bounded and redacted.
+ *
+ * @internal
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Encoding from "effect/Encoding"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { TokenExchangeError, Unauthorized } from "../AuthError.js"
+import type * as Credentials from "../Credentials.js"
+import * as Scope from "../Scope.js"
+
+/** @internal */
+export const MAX_TOKEN_RESPONSE = 128 * 1024
+
+/** @internal */
+export const DEFAULT_LIFETIME_SECONDS = 60
+
+/** @internal */
+export interface TokenRequest {
+  readonly registry: string
+  readonly realm: URL
+  readonly service: string | undefined
+  /** In the order to send them (the challenged scope first: some token servers read only the first). */
+  readonly scopes: ReadonlyArray<Scope.Scope>
+  readonly credential: Credentials.Anonymous | Credentials.Basic | Credentials.IdentityToken
+  /** Use the OAuth2 password grant (POST) for Basic credentials instead of GET. */
+  readonly oauth2: boolean
+  readonly clientId: string
+}
+
+/** @internal */
+export interface TokenResponse {
+  readonly token: Redacted.Redacted<string>
+  readonly expiresInSeconds: number
+  readonly issuedAtMillis: number | undefined
+}
+
+/**
+ * The realm without query or credentials, safe for errors.
+ *
+ * @internal
+ */
+export const displayRealm = (realm: URL | string): string => {
+  try {
+    const url = new URL(realm.toString())
+    return `${url.protocol}//${url.host}${url.pathname}`
+  } catch {
+    return "(invalid realm)"
+  }
+}
+
+/** @internal */
+export const basicHeader = (username: string, password: Redacted.Redacted<string>): Redacted.Redacted<string> =>
+  Redacted.make(`Basic ${Encoding.encodeBase64(`${username}:${Redacted.value(password)}`)}`)
+
+/** @internal */
+export const bearerHeader = (token: Redacted.Redacted<string>): Redacted.Redacted<string> =>
+  Redacted.make(`Bearer ${Redacted.value(token)}`)
+
+const readBounded = (
+  response: HttpClientResponse.HttpClientResponse,
+  fail: (reason: string, status?: number) => TokenExchangeError
+): Effect.Effect<string, TokenExchangeError> => {
+  const length = Number(response.headers["content-length"])
+  if (Number.isFinite(length) && length > MAX_TOKEN_RESPONSE) {
+    return Effect.fail(fail(`the response is larger than ${MAX_TOKEN_RESPONSE} bytes`, response.status))
+  }
+  return Stream.runFoldEffect(
+    response.stream,
+    { size: 0, chunks: Chunk.empty<Uint8Array>() },
+    (acc, bytes): Effect.Effect<{ size: number; chunks: Chunk.Chunk<Uint8Array> }, TokenExchangeError> =>
+      acc.size + bytes.length > MAX_TOKEN_RESPONSE
+        ? Effect.fail(fail(`the response is larger than ${MAX_TOKEN_RESPONSE} bytes`, response.status))
+        : Effect.succeed({ size: acc.size + bytes.length, chunks: Chunk.append(acc.chunks, bytes) })
+  ).pipe(
+    Effect.catchTag("ResponseError", () => Effect.fail(fail("reading the response failed", response.status))),
+    Effect.map(({ chunks, size }) => {
+      const all = new Uint8Array(size)
+      let offset = 0
+      for (const chunk of chunks) {
+        all.set(chunk, offset)
+        offset += chunk.length
+      }
+      return new TextDecoder().decode(all)
+    })
+  )
+}
+
+/** Reads and discards at most 64 KiB of a body we do not use. */
+const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  response.stream.pipe(
+    Stream.scan(0, (size, bytes) => size + bytes.length),
+    Stream.takeWhile((size) => size < 64 * 1024),
+    Stream.runDrain,
+    Effect.ignore
+  )
+
+const credentialKind = (request: TokenRequest): string => request.credential._tag
+
+/**
+ * One token request: the OAuth2 POST for identity tokens (and Basic when `oauth2`), falling back to the
+ * Docker GET on 404/405; otherwise GET with Basic credentials or anonymously.
+ *
+ * @internal
+ */
+export const exchange = (
+  http: HttpClient.HttpClient,
+  request: TokenRequest
+): Effect.Effect<TokenResponse, TokenExchangeError | Unauthorized> => {
+  const realm = displayRealm(request.realm)
+  const fail = (reason: string, status?: number) =>
+    new TokenExchangeError({ realm, reason, ...(status === undefined ? {} : { status }) })
+
+  const send = (req: HttpClientRequest.HttpClientRequest) =>
+    http.execute(req).pipe(
+      Effect.catchTag("RequestError", (e) =>
+        Effect.fail(fail(`request failed (${e.reason}${e.cause instanceof Error ? `: ${e.cause.message}` : ""})`))),
+      Effect.catchTag("ResponseError", (e) =>
+        Effect.fail(fail(`response failed (${e.reason})`, e.response.status)))
+    )
+
+  const get = (): Effect.Effect<HttpClientResponse.HttpClientResponse, TokenExchangeError> => {
+    let req = HttpClientRequest.get(request.realm, { acceptJson: true })
+    if (request.service !== undefined) req = HttpClientRequest.appendUrlParam(req, "service", request.service)
+    for (const scope of request.scopes) req = HttpClientRequest.appendUrlParam(req, "scope", Scope.format(scope))
+    const credential = request.credential
+    if (credential._tag === "Basic") {
+      req = HttpClientRequest.setHeader(
+        req,
+        "authorization",
+        Redacted.value(basicHeader(credential.username, credential.password))
+      )
+    } else if (credential._tag === "IdentityToken" && credential.username !== undefined) {
+      req = HttpClientRequest.setHeader(
+        req,
+        "authorization",
+        Redacted.value(basicHeader(credential.username, credential.token))
+      )
+    }
+    return send(req)
+  }
+
+  const post = (form: Record<string, string>) => {
+    const params: Record<string, string> = { ...form, client_id: request.clientId }
+    if (request.service !== undefined) params["service"] = request.service
+    if (request.scopes.length > 0) params["scope"] = request.scopes.map(Scope.format).join(" ")
+    return send(
+      HttpClientRequest.post(request.realm, { acceptJson: true }).pipe(HttpClientRequest.bodyUrlParams(params))
+    )
+  }
+
+  const postOrGet = (form: Record<string, string>) =>
+    Effect.flatMap(post(form), (response) =>
+      response.status === 404 || response.status === 405
+        ? Effect.zipRight(discard(response), get())
+        : Effect.succeed(response))
+
+  const credential = request.credential
+  const respond = credential._tag === "IdentityToken"
+    ? postOrGet({ grant_type: "refresh_token", refresh_token: Redacted.value(credential.token) })
+    : credential._tag === "Basic" && request.oauth2
+    ? postOrGet({
+      grant_type: "password",
+      username: credential.username,
+      password: Redacted.value(credential.password)
+    })
+    : get()
+
+  return Effect.gen(function*() {
+    const response = yield* respond
+    if (response.status === 401 || response.status === 403) {
+      yield* discard(response)
+      return yield* new Unauthorized({
+        registry: request.registry,
+        realm,
+        credential: credentialKind(request),
+        reason: `the token server answered ${response.status}`
+      })
+    }
+    if (response.status < 200 || response.status >= 300) {
+      yield* discard(response)
+      return yield* fail("unexpected status", response.status)
+    }
+    const raw = yield* readBounded(response, fail)
+    let json: unknown
+    try {
+      json = JSON.parse(raw)
+    } catch {
+      return yield* fail("the response is not JSON", response.status)
+    }
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      return yield* fail("the response is not a JSON object", response.status)
+    }
+    const body = json as Record<string, unknown>
+    const text = (u: unknown) => typeof u === "string" && u.length > 0 ? u : undefined
+    const token = text(body["token"]) ?? text(body["access_token"])
+    if (token === undefined) {
+      return yield* fail("the response has neither token nor access_token", response.status)
+    }
+    const expiresIn = typeof body["expires_in"] === "number"
+      ? body["expires_in"]
+      : typeof body["expires_in"] === "string"
+      ? Number(body["expires_in"])
+      : Number.NaN
+    const issuedAtText = text(body["issued_at"])
+    const issuedAt = issuedAtText === undefined ? Number.NaN : Date.parse(issuedAtText)
+    return {
+      token: Redacted.make(token),
+      expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_LIFETIME_SECONDS,
+      issuedAtMillis: Number.isFinite(issuedAt) ? issuedAt : undefined
+    }
+  }).pipe(Effect.withSpan("Authenticator.exchange", {
+    attributes: { realm, service: request.service, scopes: request.scopes.map(Scope.format).join(" ") }
+  }))
+}
