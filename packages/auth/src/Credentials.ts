@@ -4,7 +4,7 @@
  *
  * 1. explicit credentials (`fromEntries`, `layerStatic`)
  * 2. the environment (`OCIDIST_USERNAME`/`OCIDIST_PASSWORD`, `OCIDIST_IDENTITY_TOKEN`,
- *    `OCIDIST_REGISTRY_TOKEN`, optionally limited to `OCIDIST_REGISTRY`)
+ *    `OCIDIST_REGISTRY_TOKEN`, for the registries named in `OCIDIST_REGISTRY`)
  * 3. docker's `config.json` (`$DOCKER_CONFIG`, `~/.docker`): `credHelpers`, `credsStore`, then `auths`
  * 4. podman's `auth.json` (`$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers`, `~/.config/containers`)
  * 5. anonymous
@@ -184,8 +184,8 @@ export const fromEntries = (
  * - `OCIDIST_USERNAME` + `OCIDIST_PASSWORD`: Basic credentials
  * - `OCIDIST_IDENTITY_TOKEN` (with `OCIDIST_USERNAME` if set): an OAuth2 refresh token
  * - `OCIDIST_REGISTRY_TOKEN`: a pre-issued bearer token
- * - `OCIDIST_REGISTRY`: comma-separated registries the above apply to; when unset they apply to every
- *   registry
+ * - `OCIDIST_REGISTRY`: comma-separated registries the above apply to. Required: credentials from the
+ *   environment are never sent to a registry it does not name (a warning is logged when it is missing)
  *
  * The first of registry token, identity token, username/password that is set wins.
  *
@@ -228,11 +228,17 @@ export const environment: Effect.Effect<Service> = Effect.gen(function*() {
     : Option.isSome(username) && Option.isSome(password)
     ? Option.some(basic(username.value, password.value))
     : Option.none()
+  if (Option.isSome(credential) && Option.isNone(registries)) {
+    yield* Effect.logWarning(
+      `${ENV.username}/${ENV.password}, ${ENV.identityToken} or ${ENV.registryToken} is set without ${ENV.registry}: ` +
+        `ignored, so credentials are never sent to an unintended registry; set ${ENV.registry}=<registry>[,<registry>]`
+    )
+  }
   return make((registry) =>
     Effect.succeed(
       Option.filter(credential, () =>
         Option.match(registries, {
-          onNone: () => true,
+          onNone: () => false,
           onSome: (list) => list.some((r) => Registry.same(r, registry))
         }))
     )

@@ -64,11 +64,11 @@ describe("Credentials: explicit, environment, chain", () => {
       assert.strictEqual(yield* lookup(service, "ghcr.io"), "identity -:i3")
     }).pipe(withNode))
 
-  it.effect("environment: username/password, optionally limited to OCIDIST_REGISTRY", () =>
+  it.effect("environment: username/password, only for the registries in OCIDIST_REGISTRY", () =>
     Effect.gen(function*() {
-      const all = yield* Credentials.environment.pipe(env({ OCIDIST_USERNAME: "u", OCIDIST_PASSWORD: "p" }))
-      assert.strictEqual(yield* lookup(all, "ghcr.io"), "basic u:p")
-      assert.strictEqual(yield* lookup(all, "docker.io"), "basic u:p")
+      const unscoped = yield* Credentials.environment.pipe(env({ OCIDIST_USERNAME: "u", OCIDIST_PASSWORD: "p" }))
+      assert.strictEqual(yield* lookup(unscoped, "ghcr.io"), "anonymous")
+      assert.strictEqual(yield* lookup(unscoped, "docker.io"), "anonymous")
       const limited = yield* Credentials.environment.pipe(
         env({ OCIDIST_USERNAME: "u", OCIDIST_PASSWORD: "p", OCIDIST_REGISTRY: "ghcr.io, https://index.docker.io/v1/" })
       )
@@ -76,12 +76,14 @@ describe("Credentials: explicit, environment, chain", () => {
       assert.strictEqual(yield* lookup(limited, "registry-1.docker.io"), "basic u:p")
       assert.strictEqual(yield* lookup(limited, "quay.io"), "anonymous")
       const tokens = yield* Credentials.environment.pipe(
-        env({ OCIDIST_USERNAME: "u", OCIDIST_IDENTITY_TOKEN: "idt", OCIDIST_PASSWORD: "p" })
+        env({ OCIDIST_USERNAME: "u", OCIDIST_IDENTITY_TOKEN: "idt", OCIDIST_PASSWORD: "p", OCIDIST_REGISTRY: "x.io" })
       )
       assert.strictEqual(yield* lookup(tokens, "x.io"), "identity u:idt")
-      const bearer = yield* Credentials.environment.pipe(env({ OCIDIST_REGISTRY_TOKEN: "rt", OCIDIST_USERNAME: "u" }))
+      const bearer = yield* Credentials.environment.pipe(
+        env({ OCIDIST_REGISTRY_TOKEN: "rt", OCIDIST_USERNAME: "u", OCIDIST_REGISTRY: "x.io" })
+      )
       assert.strictEqual(yield* lookup(bearer, "x.io"), "bearer rt")
-      const partial = yield* Credentials.environment.pipe(env({ OCIDIST_USERNAME: "u" }))
+      const partial = yield* Credentials.environment.pipe(env({ OCIDIST_USERNAME: "u", OCIDIST_REGISTRY: "x.io" }))
       assert.strictEqual(yield* lookup(partial, "x.io"), "anonymous")
     }).pipe(withNode))
 
