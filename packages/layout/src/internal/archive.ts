@@ -1,0 +1,140 @@
+/**
+ * Writing tar archives to a temporary file and renaming them into place.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import type * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
+import { randomBytes } from "node:crypto"
+import * as zlib from "node:zlib"
+import { fromPlatformError, LayoutError } from "../LayoutError.js"
+import * as Tar from "./tar.js"
+
+/** @internal */
+export interface ArchiveEntry<E> {
+  readonly path: string
+  readonly type?: "file" | "directory"
+  readonly size: number
+  readonly content: Stream.Stream<Uint8Array, E>
+  readonly digest?: string
+}
+
+/**
+ * Passes a stream through, failing when it does not have exactly `size` bytes.
+ *
+ * @internal
+ */
+export const exactly =
+  (archive: string, size: number, what: string, digest?: string) =>
+  <E>(stream: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E | LayoutError> =>
+    Stream.suspend(() => {
+      let total = 0
+      const mismatch = (actual: string) =>
+        new LayoutError({
+          reason: "SizeMismatch",
+          path: archive,
+          detail: `${what}: expected ${size} bytes, got ${actual}`,
+          ...(digest === undefined ? {} : { digest })
+        })
+      return Stream.concat(
+        Stream.mapEffect(stream, (chunk) => {
+          total += chunk.length
+          return total > size ? Effect.fail(mismatch("more")) : Effect.succeed(chunk)
+        }),
+        Stream.execute(Effect.suspend(() => total === size ? Effect.void : Effect.fail(mismatch(String(total)))))
+      )
+    })
+
+/**
+ * Writes entries as a tar file: to `<path>.<random>.tmp` in the same directory, then renamed to `path`.
+ * The temporary file is removed on failure and interruption.
+ *
+ * @internal
+ */
+export const writeTar = <E>(
+  archive: string,
+  entries: Stream.Stream<ArchiveEntry<E>, E | LayoutError>
+): Effect.Effect<void, E | LayoutError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const pathService = yield* Path.Path
+    const target = pathService.resolve(archive)
+    const temp = `${target}.${randomBytes(6).toString("hex")}.tmp`
+    const io = fromPlatformError(target)
+    const bytes = entries.pipe(
+      Stream.flatMap((entry) =>
+        Stream.concat(
+          Stream.make(Tar.header({ path: entry.path, size: entry.size, type: entry.type ?? "file" })),
+          Stream.concat(
+            exactly(target, entry.size, entry.path, entry.digest)(entry.content),
+            Stream.make(Tar.padding(entry.size))
+          )
+        )
+      ),
+      Stream.concat(Stream.make(Tar.end())),
+      Stream.filter((chunk) => chunk.length > 0)
+    )
+    yield* Stream.run(bytes, Sink.mapError(fs.sink(temp, { flag: "wx" }), io)).pipe(
+      Effect.zipRight(
+        Effect.mapError(
+          Effect.scoped(Effect.flatMap(fs.open(temp, { flag: "r+" }), (file) => file.sync)).pipe(
+            Effect.zipRight(fs.rename(temp, target))
+          ),
+          io
+        )
+      ),
+      Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : Effect.ignore(fs.remove(temp, { force: true })))
+    )
+  })
+
+/**
+ * Gunzips a byte stream with `node:zlib`, with backpressure both ways: a fiber feeds the source into the
+ * gunzip stream (waiting for `drain`), the output is pulled as an async iterable. Source failures (and
+ * interruption) pass through unchanged; a corrupt gzip stream fails with `onError`.
+ *
+ * @internal
+ */
+export const gunzip = <E>(
+  stream: Stream.Stream<Uint8Array, E>,
+  onError: (detail: string) => LayoutError
+): Stream.Stream<Uint8Array, E | LayoutError> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const z = zlib.createGunzip({ chunkSize: 64 * 1024 })
+    yield* Effect.addFinalizer(() => Effect.sync(() => z.destroy()))
+    let sourceFailure: Cause.Cause<E> | undefined
+    const write = (chunk: Uint8Array) =>
+      Effect.async<void>((resume) => {
+        if (z.write(chunk)) return resume(Effect.void)
+        const onDrain = () => {
+          z.off("close", onDrain)
+          resume(Effect.void)
+        }
+        z.once("drain", onDrain)
+        z.once("close", onDrain)
+      })
+    yield* Stream.runForEach(stream, write).pipe(
+      Effect.matchCauseEffect({
+        onSuccess: () => Effect.sync(() => z.end()),
+        onFailure: (cause) =>
+          Effect.sync(() => {
+            sourceFailure = cause
+            z.destroy(new Error("source failed"))
+          })
+      }),
+      Effect.forkScoped
+    )
+    const output = Stream.fromAsyncIterable<Buffer, string>(
+      z as AsyncIterable<Buffer>,
+      (error) => error instanceof Error ? error.message : String(error)
+    )
+    return output.pipe(
+      Stream.map((chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+      Stream.catchAll((detail): Stream.Stream<never, E | LayoutError> =>
+        sourceFailure !== undefined ? Stream.failCause(sourceFailure) : Stream.fail(onError(detail))
+      )
+    )
+  }))
