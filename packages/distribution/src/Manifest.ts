@@ -193,7 +193,9 @@ const decodeIndexValue = Schema.decodeUnknownEither(ImageIndex)
 const decodeConfigValue = Schema.decodeUnknownEither(ImageConfig)
 
 const malformed = (detail: string, mediaType?: string) =>
-  new InvalidManifest(mediaType === undefined ? { reason: "Malformed", detail } : { reason: "Malformed", mediaType, detail })
+  new InvalidManifest(
+    mediaType === undefined ? { reason: "Malformed", detail } : { reason: "Malformed", mediaType, detail }
+  )
 
 const parseJson = (bytes: Uint8Array): Either.Either<unknown, string> => {
   try {

@@ -1,11 +1,16 @@
+import { assert, describe, it } from "@effect/vitest"
 import { Manifest, MediaType } from "@ocidist/distribution"
 import { Digest } from "@ocidist/reference"
-import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 
 const enc = (s: string) => new TextEncoder().encode(s)
 const d = (c: string) => `sha256:${c.repeat(64)}`
-const image = `{"schemaVersion":2,"mediaType":"${MediaType.OCI_MANIFEST}","config":{"mediaType":"${MediaType.OCI_CONFIG}","digest":"${d("a")}","size":10},"layers":[{"mediaType":"${MediaType.OCI_LAYER_GZIP}","digest":"${d("b")}","size":20}],"annotations":{"x":"y"}}`
+const image =
+  `{"schemaVersion":2,"mediaType":"${MediaType.OCI_MANIFEST}","config":{"mediaType":"${MediaType.OCI_CONFIG}","digest":"${
+    d("a")
+  }","size":10},"layers":[{"mediaType":"${MediaType.OCI_LAYER_GZIP}","digest":"${
+    d("b")
+  }","size":20}],"annotations":{"x":"y"}}`
 
 describe("Manifest.decode", () => {
   it("decodes an OCI image manifest and digests the exact bytes", () => {
@@ -20,8 +25,14 @@ describe("Manifest.decode", () => {
   })
 
   it("uses the Content-Type when the body has no mediaType, else infers from the shape", () => {
-    const body = enc(`{"schemaVersion":2,"manifests":[{"mediaType":"${MediaType.OCI_MANIFEST}","digest":"${d("c")}","size":3,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}`)
-    const withHeader = Either.getOrThrow(Manifest.decode(body, { contentType: `${MediaType.DOCKER_MANIFEST_LIST}; charset=utf-8` }))
+    const body = enc(
+      `{"schemaVersion":2,"manifests":[{"mediaType":"${MediaType.OCI_MANIFEST}","digest":"${
+        d("c")
+      }","size":3,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}`
+    )
+    const withHeader = Either.getOrThrow(
+      Manifest.decode(body, { contentType: `${MediaType.DOCKER_MANIFEST_LIST}; charset=utf-8` })
+    )
     assert.strictEqual(withHeader._tag, "ImageIndex")
     assert.strictEqual(withHeader.mediaType, MediaType.DOCKER_MANIFEST_LIST)
     const inferred = Either.getOrThrow(Manifest.decode(body))
@@ -34,29 +45,51 @@ describe("Manifest.decode", () => {
     const e1 = Either.getOrThrow(Either.flip(Manifest.decode(schema1)))
     assert.strictEqual(e1.reason, "Schema1")
     assert.include(e1.message, "schema 1")
-    const e2 = Either.getOrThrow(Either.flip(Manifest.decode(enc("{}"), { contentType: MediaType.DOCKER_SCHEMA1_SIGNED })))
+    const e2 = Either.getOrThrow(
+      Either.flip(Manifest.decode(enc("{}"), { contentType: MediaType.DOCKER_SCHEMA1_SIGNED }))
+    )
     assert.strictEqual(e2.reason, "Schema1")
   })
 
   it("reports malformed and unsupported content", () => {
     assert.strictEqual(Either.getOrThrow(Either.flip(Manifest.decode(enc("not json")))).reason, "Malformed")
     assert.strictEqual(Either.getOrThrow(Either.flip(Manifest.decode(enc("[1]")))).reason, "Malformed")
-    assert.strictEqual(Either.getOrThrow(Either.flip(Manifest.decode(enc(image.replace(d("a"), "sha256:bad"))))).reason, "Malformed")
-    assert.strictEqual(Either.getOrThrow(Either.flip(Manifest.decode(enc(image.replace("\"size\":10", "\"size\":-1"))))).reason, "Malformed")
-    const unknown = Either.getOrThrow(Either.flip(Manifest.decode(enc(`{"schemaVersion":2,"mediaType":"application/x-other"}`))))
+    assert.strictEqual(
+      Either.getOrThrow(Either.flip(Manifest.decode(enc(image.replace(d("a"), "sha256:bad"))))).reason,
+      "Malformed"
+    )
+    assert.strictEqual(
+      Either.getOrThrow(Either.flip(Manifest.decode(enc(image.replace("\"size\":10", "\"size\":-1"))))).reason,
+      "Malformed"
+    )
+    const unknown = Either.getOrThrow(
+      Either.flip(Manifest.decode(enc(`{"schemaVersion":2,"mediaType":"application/x-other"}`)))
+    )
     assert.strictEqual(unknown.reason, "UnsupportedMediaType")
     assert.include(unknown.message, "application/x-other")
   })
 
   it("keeps subject and artifactType", () => {
-    const artifact = enc(`{"schemaVersion":2,"mediaType":"${MediaType.OCI_MANIFEST}","artifactType":"application/vnd.example.sbom","config":{"mediaType":"${MediaType.OCI_EMPTY}","digest":"${d("4")}","size":2},"layers":[],"subject":{"mediaType":"${MediaType.OCI_MANIFEST}","digest":"${d("5")}","size":7}}`)
+    const artifact = enc(
+      `{"schemaVersion":2,"mediaType":"${MediaType.OCI_MANIFEST}","artifactType":"application/vnd.example.sbom","config":{"mediaType":"${MediaType.OCI_EMPTY}","digest":"${
+        d("4")
+      }","size":2},"layers":[],"subject":{"mediaType":"${MediaType.OCI_MANIFEST}","digest":"${d("5")}","size":7}}`
+    )
     const m = Either.getOrThrow(Manifest.decode(artifact))
     assert.strictEqual(Manifest.subject(m)?.digest, d("5"))
     assert.strictEqual(Manifest.descriptorOf(m).artifactType, "application/vnd.example.sbom")
   })
 
   it("decodes image configs, tolerating nulls and unknown fields", () => {
-    const config = Either.getOrThrow(Manifest.decodeConfig(enc(`{"architecture":"amd64","os":"linux","config":{"Env":null,"Labels":{"a":"b"}},"rootfs":{"type":"layers","diff_ids":["${d("e")}"]},"extra":1}`)))
+    const config = Either.getOrThrow(
+      Manifest.decodeConfig(
+        enc(
+          `{"architecture":"amd64","os":"linux","config":{"Env":null,"Labels":{"a":"b"}},"rootfs":{"type":"layers","diff_ids":["${
+            d("e")
+          }"]},"extra":1}`
+        )
+      )
+    )
     assert.strictEqual(config.config?.Labels?.a, "b")
     assert.strictEqual(config.rootfs.diff_ids.length, 1)
     assert.strictEqual(Either.getOrThrow(Either.flip(Manifest.decodeConfig(enc(`{"os":"linux"}`)))).reason, "Malformed")

@@ -1,5 +1,5 @@
-import { Platform } from "@ocidist/distribution"
 import { assert, describe, it } from "@effect/vitest"
+import { Platform } from "@ocidist/distribution"
 import * as Either from "effect/Either"
 
 const p = (s: string) => Either.getOrThrow(Platform.parse(s))
@@ -8,18 +8,39 @@ describe("Platform", () => {
   it("parses and formats", () => {
     assert.deepStrictEqual(p("linux/amd64"), { os: "linux", architecture: "amd64" })
     assert.deepStrictEqual(p("linux/arm/v7"), { os: "linux", architecture: "arm", variant: "v7" })
-    assert.deepStrictEqual(p("windows/amd64:10.0.17763"), { os: "windows", architecture: "amd64", "os.version": "10.0.17763" })
-    for (const s of ["linux/amd64", "linux/arm64/v8", "windows/amd64:10.0.20348"]) assert.strictEqual(Platform.format(p(s)), s)
+    assert.deepStrictEqual(p("windows/amd64:10.0.17763"), {
+      os: "windows",
+      architecture: "amd64",
+      "os.version": "10.0.17763"
+    })
+    for (const s of ["linux/amd64", "linux/arm64/v8", "windows/amd64:10.0.20348"]) {
+      assert.strictEqual(Platform.format(p(s)), s)
+    }
     for (const bad of ["linux", "", "linux/", "a/b/c/d", "linux/amd64:1:2", "linux/am d64"]) {
       assert.strictEqual(Either.getOrThrow(Either.flip(Platform.parse(bad)))._tag, "InvalidPlatform", bad)
     }
   })
 
   it("normalizes architecture aliases and implicit variants", () => {
-    assert.deepStrictEqual(Platform.normalize({ os: "Linux", architecture: "x86_64" }), { os: "linux", architecture: "amd64" })
-    assert.deepStrictEqual(Platform.normalize({ os: "linux", architecture: "aarch64" }), { os: "linux", architecture: "arm64", variant: "v8" })
-    assert.deepStrictEqual(Platform.normalize({ os: "linux", architecture: "armhf" }), { os: "linux", architecture: "arm", variant: "v7" })
-    assert.deepStrictEqual(Platform.normalize({ os: "linux", architecture: "arm", variant: "6" }), { os: "linux", architecture: "arm", variant: "v6" })
+    assert.deepStrictEqual(Platform.normalize({ os: "Linux", architecture: "x86_64" }), {
+      os: "linux",
+      architecture: "amd64"
+    })
+    assert.deepStrictEqual(Platform.normalize({ os: "linux", architecture: "aarch64" }), {
+      os: "linux",
+      architecture: "arm64",
+      variant: "v8"
+    })
+    assert.deepStrictEqual(Platform.normalize({ os: "linux", architecture: "armhf" }), {
+      os: "linux",
+      architecture: "arm",
+      variant: "v7"
+    })
+    assert.deepStrictEqual(Platform.normalize({ os: "linux", architecture: "arm", variant: "6" }), {
+      os: "linux",
+      architecture: "arm",
+      variant: "v6"
+    })
   })
 
   it("matches arm64 with and without v8, and not other variants", () => {

@@ -1,0 +1,151 @@
+/**
+ * The Node.js transport of the registry client: an undici `HttpClient` whose connections follow the
+ * per-registry TLS options (`insecure`, `ca`, `cert`/`key`, `connectTimeout`) and the `HTTPS_PROXY` /
+ * `HTTP_PROXY` / `NO_PROXY` environment, plus layers that put it under `RegistryClient`.
+ *
+ * Requires `@effect/platform-node` (an optional peer dependency of this package).
+ *
+ * ```ts
+ * import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
+ * import { Authenticator, Credentials } from "@ocidist/auth"
+ *
+ * const RegistryLive = NodeRegistryClient.layer({ registries: { "registry.internal:5000": { insecure: true } } }).pipe(
+ *   Layer.provide(Authenticator.layer),
+ *   Layer.provide(Credentials.layerAnonymous),
+ *   Layer.provide(NodeRegistryClient.layerHttpClient({ registries: { "registry.internal:5000": { insecure: true } } }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Undici from "@effect/platform-node/Undici"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Authenticator from "@ocidist/auth/Authenticator"
+import { Registry } from "@ocidist/reference"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { rootCertificates } from "node:tls"
+import * as RegistryClient from "./RegistryClient.js"
+
+type TlsOptions = {
+  rejectUnauthorized?: boolean
+  ca?: Array<string>
+  cert?: string
+  key?: string
+  timeout?: number
+}
+
+const tlsOptions = (options: RegistryClient.RegistryOptions): TlsOptions => {
+  const tls: TlsOptions = {}
+  if (options.insecure === true) tls.rejectUnauthorized = false
+  if (options.ca !== undefined) {
+    const extra = typeof options.ca === "string" ? [options.ca] : [...options.ca]
+    // Extra CAs are added to Node's bundled roots, not a replacement for them.
+    tls.ca = [...rootCertificates, ...extra]
+  }
+  if (options.cert !== undefined) tls.cert = options.cert
+  if (options.key !== undefined) tls.key = options.key
+  tls.timeout = Duration.toMillis(Duration.decode(options.connectTimeout ?? "30 seconds"))
+  return tls
+}
+
+/**
+ * A dispatcher that sends each request through the dispatcher of its origin's registry options.
+ */
+class RoutingDispatcher extends Undici.Dispatcher {
+  readonly #byKey = new Map<string, Undici.Dispatcher>()
+  readonly #options: RegistryClient.Options
+  readonly #hostKeys: Map<string, string>
+
+  constructor(options: RegistryClient.Options) {
+    super()
+    this.#options = options
+    this.#hostKeys = new Map()
+    for (const registry of Object.keys(options.registries ?? {})) {
+      this.#hostKeys.set(Registry.apiHost(registry).toLowerCase(), registry)
+    }
+  }
+
+  #pick(origin: string): Undici.Dispatcher {
+    let host: string
+    try {
+      host = new URL(origin).host.toLowerCase()
+    } catch {
+      host = origin
+    }
+    const registry = this.#hostKeys.get(host)
+    const key = registry ?? "\u0000default"
+    let dispatcher = this.#byKey.get(key)
+    if (dispatcher === undefined) {
+      const tls = tlsOptions(
+        registry === undefined ? this.#options : RegistryClient.registryOptions(this.#options, registry)
+      )
+      dispatcher = new Undici.EnvHttpProxyAgent({ connect: tls, requestTls: tls })
+      this.#byKey.set(key, dispatcher)
+    }
+    return dispatcher
+  }
+
+  override dispatch(options: Undici.Dispatcher.DispatchOptions, handler: Undici.Dispatcher.DispatchHandler): boolean {
+    return this.#pick(String(options.origin)).dispatch(options, handler)
+  }
+
+  override close(): Promise<void>
+  override close(callback: () => void): void
+  override close(callback?: () => void): Promise<void> | void {
+    const done = Promise.all([...this.#byKey.values()].map((d) => d.close())).then(() => undefined)
+    if (callback === undefined) return done
+    void done.then(callback)
+  }
+
+  override destroy(): Promise<void>
+  override destroy(err: Error | null): Promise<void>
+  override destroy(callback: () => void): void
+  override destroy(err: Error | null, callback: () => void): void
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const err = typeof a === "function" || a === undefined ? null : a
+    const callback = typeof a === "function" ? a : b
+    const done = Promise.all([...this.#byKey.values()].map((d) => d.destroy(err))).then(() => undefined)
+    if (callback === undefined) return done
+    void done.then(callback)
+  }
+}
+
+/**
+ * An undici dispatcher honouring the per-registry TLS options and the proxy environment. Closed when the
+ * scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeDispatcher = (options: RegistryClient.Options = {}) =>
+  Effect.acquireRelease(
+    Effect.sync((): Undici.Dispatcher => new RoutingDispatcher(options)),
+    (dispatcher) => Effect.promise(() => dispatcher.destroy())
+  )
+
+/**
+ * An `HttpClient` (undici) honouring the per-registry TLS options and the proxy environment. Give the
+ * same one to the `Authenticator` so token requests use the same TLS and proxy settings.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHttpClient = (options: RegistryClient.Options = {}): Layer.Layer<HttpClient.HttpClient> =>
+  NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+    Layer.provide(Layer.scoped(NodeHttpClient.Dispatcher, makeDispatcher(options)))
+  )
+
+/**
+ * `RegistryClient` over the Node transport. Provide an `Authenticator` (e.g. `Authenticator.layer` with
+ * `Credentials.layerDefault`, itself given `layerHttpClient(options)`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: RegistryClient.Options = {}
+): Layer.Layer<RegistryClient.RegistryClient, never, Authenticator.Authenticator> =>
+  RegistryClient.layer(options).pipe(Layer.provide(layerHttpClient(options)))

@@ -1,0 +1,442 @@
+/**
+ * Blob upload sessions: start, monolithic/streamed/chunked/single-POST strategies, cancel, `Location`
+ * checks.
+ *
+ * @internal
+ */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as AuthScope from "@ocidist/auth/Scope"
+import { Digest, ReferenceError, Registry } from "@ocidist/reference"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as RegistryError from "../RegistryError.js"
+import * as Transport from "./transport.js"
+
+/** @internal */
+export type Strategy = "auto" | "monolithic" | "stream" | "chunked" | "post"
+
+/** @internal */
+export interface Source<E> {
+  readonly stream: Stream.Stream<Uint8Array, E>
+  readonly digest?: Digest.Digest | undefined
+  readonly size?: number | undefined
+}
+
+/** @internal */
+export interface Session {
+  readonly url: URL
+  readonly minChunk: number | undefined
+}
+
+/** @internal */
+export interface UploadContext {
+  readonly transport: Transport.Transport
+  readonly ctx: Transport.Ctx
+  readonly scopes: ReadonlyArray<AuthScope.Scope>
+  readonly chunkSize: number
+}
+
+/**
+ * Resolves an upload `Location` against the request URL and checks it stays on the registry: another
+ * origin is accepted only for the same registry host, never with a downgrade to plain HTTP.
+ *
+ * @internal
+ */
+export const sessionUrl = (
+  up: UploadContext,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<URL, RegistryError.InvalidResponse> => {
+  const location = Transport.header(response, "location")
+  if (location === undefined) {
+    return Effect.fail(
+      Transport.invalidResponse(up.ctx, `HTTP ${response.status} without a Location header for the upload session`)
+    )
+  }
+  let url: URL
+  try {
+    url = new URL(location, response.request.url)
+  } catch {
+    return Effect.fail(Transport.invalidResponse(up.ctx, `malformed upload Location "${Transport.safeUrl(location)}"`))
+  }
+  const registry = new URL(up.transport.origin(up.ctx.registry))
+  if (url.origin !== registry.origin) {
+    const sameRegistry = Registry.same(url.host, registry.host) && url.protocol === registry.protocol
+    const upgrade = Registry.same(url.host, registry.host) && registry.protocol === "http:" && url.protocol === "https:"
+    if (!sameRegistry && !upgrade) {
+      return Effect.fail(
+        Transport.invalidResponse(
+          up.ctx,
+          `upload Location ${
+            Transport.safeUrl(url.href)
+          } is on another origin than ${registry.origin}; refusing to send the blob there`
+        )
+      )
+    }
+  }
+  return Effect.succeed(url)
+}
+
+const minChunk = (response: HttpClientResponse.HttpClientResponse): number | undefined => {
+  const value = Transport.header(response, "oci-chunk-min-length")
+  return value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined
+}
+
+const withDigest = (url: URL, digest: string): URL => {
+  const next = new URL(url.href)
+  next.searchParams.append("digest", digest)
+  return next
+}
+
+/** POST an upload session. @internal */
+export const start = (up: UploadContext, startUrl: string): Effect.Effect<Session, RegistryError.RegistryError> =>
+  Effect.gen(function*() {
+    const response = yield* up.transport.send(
+      up.ctx,
+      HttpClientRequest.post(startUrl, { headers: { "content-length": "0" } }),
+      { scopes: up.scopes }
+    )
+    if (response.status !== 202) {
+      if (response.status >= 400) return yield* Transport.fail(up.ctx, response)
+      yield* Transport.discard(response)
+      return yield* Transport.unexpectedStatus(up.ctx, response, "202 (upload session)")
+    }
+    yield* Transport.discard(response)
+    const url = yield* sessionUrl(up, response)
+    return { url, minChunk: minChunk(response) }
+  })
+
+/** DELETE an upload session, ignoring failures. @internal */
+export const cancel = (up: UploadContext, session: Session): Effect.Effect<void> =>
+  up.transport.send(up.ctx, HttpClientRequest.del(session.url), { scopes: up.scopes, retry: false }).pipe(
+    Effect.flatMap(Transport.discard),
+    Effect.ignore
+  )
+
+const sizeMismatch = (up: UploadContext, expected: number, actual: number) =>
+  new RegistryError.SizeMismatch({
+    registry: up.ctx.registry,
+    ...(up.ctx.repository === undefined ? {} : { repository: up.ctx.repository }),
+    operation: up.ctx.operation,
+    what: "uploaded blob",
+    expected,
+    actual
+  })
+
+const sourceError = (up: UploadContext, cause: unknown) =>
+  new RegistryError.InvalidArgument({
+    registry: up.ctx.registry,
+    ...(up.ctx.repository === undefined ? {} : { repository: up.ctx.repository }),
+    operation: up.ctx.operation,
+    reason: `reading the blob to upload failed: ${cause instanceof Error ? cause.message : String(cause)}`
+  })
+
+const complete = (
+  up: UploadContext,
+  response: HttpClientResponse.HttpClientResponse,
+  digest: Digest.Digest
+): Effect.Effect<void, RegistryError.RegistryError> =>
+  Effect.gen(function*() {
+    if (response.status !== 201 && response.status !== 204 && response.status !== 200) {
+      if (response.status >= 400) return yield* Transport.fail(up.ctx, response)
+      yield* Transport.discard(response)
+      return yield* Transport.unexpectedStatus(up.ctx, response, "201 (blob created)")
+    }
+    const returned = Transport.header(response, "docker-content-digest")
+    yield* Transport.discard(response)
+    if (
+      returned !== undefined && Digest.isDigest(returned) && Digest.algorithm(returned) === Digest.algorithm(digest) &&
+      returned !== digest
+    ) {
+      return yield* new ReferenceError.DigestMismatch({
+        expected: digest,
+        actual: returned,
+        subject: "uploaded blob (registry digest)"
+      })
+    }
+  })
+
+interface Hashing<E> {
+  readonly stream: Stream.Stream<Uint8Array, E>
+  readonly result: () => { readonly digest: Digest.Digest; readonly size: number }
+  readonly bytes: () => number
+  readonly ended: () => boolean
+  readonly failure: () => { readonly error: unknown } | undefined
+}
+
+const hashing = <E>(source: Source<E>): Hashing<E> => {
+  const algorithm = source.digest === undefined ? "sha256" : Digest.algorithm(source.digest)
+  let hasher = Digest.hasher(algorithm)
+  let ended = false
+  let failure: { readonly error: unknown } | undefined
+  return {
+    stream: Stream.suspend(() => {
+      hasher = Digest.hasher(algorithm)
+      ended = false
+      failure = undefined
+      return Stream.map(source.stream, (chunk) => {
+        hasher.update(chunk)
+        return chunk
+      }).pipe(
+        Stream.tapError((error) => Effect.sync(() => (failure = { error }))),
+        Stream.ensuring(Effect.sync(() => (ended = failure === undefined)))
+      )
+    }),
+    result: () => ({ digest: hasher.digest(), size: hasher.bytes() }),
+    bytes: () => hasher.bytes(),
+    ended: () => ended,
+    failure: () => failure
+  }
+}
+
+/**
+ * Sends a request whose body is the hashed source. A transport failure caused by the source (it failed, or
+ * produced more or fewer bytes than its declared size) is reported as such, not as a retryable transport
+ * error.
+ */
+const sendBody = <E>(
+  up: UploadContext,
+  request: HttpClientRequest.HttpClientRequest,
+  h: Hashing<E>,
+  source: Source<E>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryError> =>
+  Effect.catchTag(
+    up.transport.send(up.ctx, request, { scopes: up.scopes, retry: false }),
+    "TransportError",
+    (error) => {
+      const failed = h.failure()
+      if (failed !== undefined) {
+        const inner = failed.error
+        return Effect.fail(RegistryError.isRegistryError(inner) ? inner : sourceError(up, inner))
+      }
+      const n = h.bytes()
+      if (source.size !== undefined && (n > source.size || (h.ended() && n !== source.size))) {
+        return Effect.fail(sizeMismatch(up, source.size, n))
+      }
+      return Effect.fail(error)
+    }
+  )
+
+const verifyComputed = <E>(
+  up: UploadContext,
+  source: Source<E>,
+  computed: { digest: Digest.Digest; size: number }
+): Effect.Effect<void, RegistryError.RegistryError> => {
+  if (source.size !== undefined && computed.size !== source.size) {
+    return Effect.fail(sizeMismatch(up, source.size, computed.size))
+  }
+  if (source.digest !== undefined && computed.digest !== source.digest) {
+    return Effect.fail(
+      new ReferenceError.DigestMismatch({ expected: source.digest, actual: computed.digest, subject: "blob to upload" })
+    )
+  }
+  return Effect.void
+}
+
+/** PUT the whole blob into a session. @internal */
+export const putMonolithic = <E>(
+  up: UploadContext,
+  session: Session,
+  source: Source<E> & { readonly digest: Digest.Digest }
+): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
+  Effect.gen(function*() {
+    const h = hashing(source)
+    const body = Stream.mapError(h.stream, (e) => sourceError(up, e))
+    const request = HttpClientRequest.put(withDigest(session.url, source.digest)).pipe(
+      HttpClientRequest.bodyStream(body, {
+        contentType: "application/octet-stream",
+        ...(source.size === undefined ? {} : { contentLength: source.size })
+      })
+    )
+    const response = yield* sendBody(up, request, h, source)
+    const computed = h.result()
+    if (response.status >= 400) {
+      // Explain a DIGEST_INVALID/SIZE_INVALID by what we measured, when it differs.
+      yield* Effect.catchAll(
+        verifyComputed(up, source, computed),
+        (e) => Effect.zipRight(Transport.discard(response), Effect.fail(e))
+      )
+      return yield* Transport.fail(up.ctx, response)
+    }
+    yield* verifyComputed(up, source, computed)
+    yield* complete(up, response, source.digest)
+    return { digest: source.digest, size: computed.size }
+  })
+
+/** One PATCH with the whole stream (no Content-Range), then PUT ?digest=. @internal */
+export const putStreamed = <E>(
+  up: UploadContext,
+  session: Session,
+  source: Source<E>
+): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
+  Effect.gen(function*() {
+    const h = hashing(source)
+    const body = Stream.mapError(h.stream, (e) => sourceError(up, e))
+    const request = HttpClientRequest.patch(session.url).pipe(
+      HttpClientRequest.bodyStream(body, {
+        contentType: "application/octet-stream",
+        ...(source.size === undefined ? {} : { contentLength: source.size })
+      })
+    )
+    const response = yield* sendBody(up, request, h, source)
+    if (response.status !== 202 && response.status !== 204) {
+      if (response.status >= 400) return yield* Transport.fail(up.ctx, response)
+      yield* Transport.discard(response)
+      return yield* Transport.unexpectedStatus(up.ctx, response, "202 (chunk accepted)")
+    }
+    yield* Transport.discard(response)
+    const computed = h.result()
+    yield* verifyComputed(up, source, computed)
+    const next = Transport.header(response, "location") === undefined ? session.url : yield* sessionUrl(up, response)
+    const put = yield* up.transport.send(
+      up.ctx,
+      HttpClientRequest.put(withDigest(next, computed.digest), { headers: { "content-length": "0" } }),
+      {
+        scopes: up.scopes
+      }
+    )
+    yield* complete(up, put, computed.digest)
+    return computed
+  })
+
+const parseRangeEnd = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined
+  const match = /^\s*(?:bytes=)?(\d+)-(\d+)\s*$/.exec(value)
+  return match === null ? undefined : Number(match[2])
+}
+
+/**
+ * PATCH chunks with `Content-Range`, following the session `Location` and the `Range` the registry reports
+ * after each chunk (a registry that stored less gets the rest of the chunk again), then PUT ?digest=.
+ *
+ * @internal
+ */
+export const putChunked = <E>(
+  up: UploadContext,
+  session: Session,
+  source: Source<E>
+): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
+  Effect.gen(function*() {
+    const chunkSize = Math.max(up.chunkSize, session.minChunk ?? 0, 1)
+    const algorithm = source.digest === undefined ? "sha256" : Digest.algorithm(source.digest)
+    const hasher = Digest.hasher(algorithm)
+    let url = session.url
+    let offset = 0 // bytes the registry has committed
+    const buffer = new Uint8Array(chunkSize)
+    let filled = 0
+
+    const sendChunk = (chunk: Uint8Array): Effect.Effect<void, RegistryError.RegistryError> =>
+      Effect.gen(function*() {
+        let sent = 0
+        let stalled = 0
+        while (sent < chunk.length) {
+          if (stalled > 2) {
+            return yield* Transport.invalidResponse(
+              up.ctx,
+              `the registry keeps storing nothing of the chunk at byte ${offset}`
+            )
+          }
+          const part = chunk.subarray(sent)
+          const request = HttpClientRequest.patch(url, {
+            headers: { "content-range": `${offset}-${offset + part.length - 1}` }
+          }).pipe(HttpClientRequest.bodyUint8Array(part, "application/octet-stream"))
+          const response = yield* up.transport.send(up.ctx, request, { scopes: up.scopes, retry: false })
+          if (response.status !== 202 && response.status !== 204) {
+            if (response.status >= 400) return yield* Transport.fail(up.ctx, response)
+            yield* Transport.discard(response)
+            return yield* Transport.unexpectedStatus(up.ctx, response, "202 (chunk accepted)")
+          }
+          yield* Transport.discard(response)
+          if (Transport.header(response, "location") !== undefined) url = yield* sessionUrl(up, response)
+          const end = parseRangeEnd(Transport.header(response, "range"))
+          const committed = end === undefined ? offset + part.length : end + 1
+          if (committed < offset || committed > offset + part.length) {
+            return yield* Transport.invalidResponse(
+              up.ctx,
+              `after sending bytes ${offset}-${offset + part.length - 1} the registry reports Range 0-${committed - 1}`
+            )
+          }
+          if (committed < offset + part.length) {
+            yield* Effect.logDebug(
+              `${up.ctx.operation}: registry stored up to ${committed}, re-sending the rest of the chunk`
+            )
+          }
+          stalled = committed === offset ? stalled + 1 : 0
+          sent += committed - offset
+          offset = committed
+        }
+      })
+
+    yield* Stream.runForEach(
+      Stream.mapError(source.stream, (e) => sourceError(up, e)),
+      (input) =>
+        Effect.gen(function*() {
+          hasher.update(input)
+          let position = 0
+          while (position < input.length) {
+            const take = Math.min(chunkSize - filled, input.length - position)
+            buffer.set(input.subarray(position, position + take), filled)
+            filled += take
+            position += take
+            if (filled === chunkSize) {
+              yield* sendChunk(buffer.subarray(0, filled))
+              filled = 0
+            }
+          }
+        })
+    )
+    if (filled > 0) yield* sendChunk(buffer.subarray(0, filled))
+    const computed = { digest: hasher.digest(), size: hasher.bytes() }
+    yield* verifyComputed(up, source, computed)
+    const put = yield* up.transport.send(
+      up.ctx,
+      HttpClientRequest.put(withDigest(url, computed.digest), { headers: { "content-length": "0" } }),
+      {
+        scopes: up.scopes
+      }
+    )
+    yield* complete(up, put, computed.digest)
+    return computed
+  })
+
+/** Runs a strategy in a fresh session, cancelling the session on failure. @internal */
+export const upload = <E>(
+  up: UploadContext,
+  startUrl: string,
+  source: Source<E>,
+  strategy: Strategy
+): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
+  Effect.gen(function*() {
+    const digest = source.digest
+    if (strategy === "post" && digest !== undefined && source.size !== undefined) {
+      const h = hashing(source)
+      const url = new URL(startUrl)
+      url.searchParams.append("digest", digest)
+      const request = HttpClientRequest.post(url).pipe(
+        HttpClientRequest.bodyStream(Stream.mapError(h.stream, (e) => sourceError(up, e)), {
+          contentType: "application/octet-stream",
+          contentLength: source.size
+        })
+      )
+      const response = yield* sendBody(up, request, h, source)
+      if (response.status === 201) {
+        yield* verifyComputed(up, source, h.result())
+        yield* complete(up, response, digest)
+        return { digest, size: source.size }
+      }
+      if (response.status !== 202) return yield* Transport.fail(up.ctx, response)
+      // The registry opened a session instead (distribution 2.8 does): PUT the blob into it.
+      yield* Transport.discard(response)
+      const session = { url: yield* sessionUrl(up, response), minChunk: minChunk(response) }
+      return yield* putMonolithic(up, session, { ...source, digest }).pipe(
+        Effect.onError(() => cancel(up, session))
+      )
+    }
+    const session = yield* start(up, startUrl)
+    const run = strategy === "chunked"
+      ? putChunked(up, session, source)
+      : digest !== undefined && strategy !== "stream"
+      ? putMonolithic(up, session, { ...source, digest })
+      : putStreamed(up, session, source)
+    return yield* Effect.onError(run, () => cancel(up, session))
+  })

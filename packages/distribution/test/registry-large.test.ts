@@ -1,0 +1,3 @@
+import { largeSuite } from "./support/registrySuite.js"
+
+largeSuite()

@@ -1,0 +1,512 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Credentials from "@ocidist/auth/Credentials"
+import { Digest, Reference } from "@ocidist/reference"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import { createHash } from "node:crypto"
+import type * as http from "node:http"
+import { parseRetryAfter } from "../src/internal/transport.js"
+import * as MediaType from "../src/MediaType.js"
+import { client, ociError, serve } from "./support/server.js"
+
+const sha256 = (bytes: Uint8Array | string) =>
+  `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest.Digest
+
+const ref = (host: string, rest: string) => Either.getOrThrow(Reference.parse(`${host}/${rest}`))
+
+const collect = (stream: Stream.Stream<Uint8Array, unknown>) =>
+  Effect.map(Stream.runCollect(stream), (chunks) => Buffer.concat([...chunks]))
+
+const basicChallenge = (res: http.ServerResponse) => {
+  res.writeHead(401, { "www-authenticate": "Basic realm=\"test\"", "content-type": "application/json" })
+  res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }))
+}
+
+const basicHeader = `Basic ${Buffer.from("alice:secret").toString("base64")}`
+
+const manifestBytes = new TextEncoder().encode(JSON.stringify({
+  schemaVersion: 2,
+  mediaType: MediaType.OCI_MANIFEST,
+  config: { mediaType: MediaType.OCI_EMPTY, digest: sha256("{}"), size: 2 },
+  layers: []
+}))
+
+describe("redirects", () => {
+  it.scopedLive("drops Authorization on a redirect to another origin, keeps it on the same origin", () =>
+    Effect.gen(function*() {
+      const blob = Buffer.from("blob content from the CDN")
+      const digest = sha256(blob)
+      const cdn = yield* serve((_req, res) => {
+        res.writeHead(200, { "content-length": blob.length })
+        res.end(blob)
+      })
+      const registry = yield* serve((req, res) => {
+        if (req.headers.authorization !== basicHeader) return basicChallenge(res)
+        if (req.url === `/v2/app/blobs/${digest}`) {
+          res.writeHead(307, { location: `${cdn.url}/signed/${digest}?sig=abc` })
+          return res.end()
+        }
+        if (req.url === `/v2/same/blobs/${digest}`) {
+          res.writeHead(302, { location: `/storage/${digest}` })
+          return res.end()
+        }
+        if (req.url === `/storage/${digest}`) {
+          res.writeHead(200, { "content-length": blob.length })
+          return res.end(blob)
+        }
+        res.writeHead(404)
+        res.end()
+      })
+      const rc = yield* client({}, Credentials.layerStatic({ [registry.host]: Credentials.basic("alice", "secret") }))
+
+      const cross = yield* rc.blobs.get(ref(registry.host, "app"), digest)
+      assert.deepStrictEqual(yield* collect(cross.stream), blob)
+      assert.strictEqual(cdn.requests.length, 1)
+      assert.isUndefined(cdn.requests[0]!.headers.authorization)
+      assert.strictEqual(cdn.requests[0]!.url, `/signed/${digest}?sig=abc`)
+
+      const same = yield* rc.blobs.get(ref(registry.host, "same"), digest)
+      assert.deepStrictEqual(yield* collect(same.stream), blob)
+      const storage = registry.requests.find((r) => r.url === `/storage/${digest}`)
+      assert.strictEqual(storage?.headers.authorization, basicHeader)
+    }))
+
+  it.scopedLive("gives up after too many redirects", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req, res) => {
+        res.writeHead(302, { location: `${req.url}x` })
+        res.end()
+      })
+      const rc = yield* client({ maxRedirects: 3 })
+      const error = yield* Effect.flip(rc.manifests.get(ref(server.host, "loop:latest")))
+      assert.strictEqual(error._tag, "InvalidResponse")
+      assert.include(error.message, "more than 3 redirects")
+    }))
+})
+
+describe("digest and size checks", () => {
+  it.scopedLive("rejects a manifest whose bytes do not match Docker-Content-Digest or the requested digest", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(200, {
+          "content-type": MediaType.OCI_MANIFEST,
+          "docker-content-digest": sha256("something else"),
+          "content-length": manifestBytes.length
+        })
+        res.end(manifestBytes)
+      })
+      const rc = yield* client()
+      const byTag = yield* Effect.flip(rc.manifests.get(ref(server.host, "app:latest")))
+      assert.strictEqual(byTag._tag, "DigestMismatch")
+      const wanted = sha256("another manifest")
+      const byDigest = yield* Effect.flip(rc.manifests.get(ref(server.host, `app@${wanted}`)))
+      assert.strictEqual(byDigest._tag, "DigestMismatch")
+      if (byDigest._tag === "DigestMismatch") {
+        assert.strictEqual(byDigest.expected, wanted)
+        assert.strictEqual(byDigest.actual, sha256(manifestBytes))
+      }
+    }))
+
+  it.scopedLive("accepts a manifest whose digest matches and decodes it", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(200, { "content-type": MediaType.OCI_MANIFEST, "docker-content-digest": sha256(manifestBytes) })
+        res.end(manifestBytes)
+      })
+      const rc = yield* client()
+      const got = yield* rc.manifests.get(ref(server.host, "app:latest"))
+      assert.strictEqual(got.digest, sha256(manifestBytes))
+      assert.strictEqual(got.mediaType, MediaType.OCI_MANIFEST)
+      assert.strictEqual(got.manifest._tag, "ImageManifest")
+      assert.strictEqual(got.size, manifestBytes.length)
+      const accept = server.requests[0]!.headers.accept ?? ""
+      for (const type of MediaType.MANIFEST_TYPES) assert.include(accept, type)
+      assert.match(server.requests[0]!.headers["user-agent"] ?? "", /^ocidist\//)
+    }))
+
+  it.scopedLive("fails a blob stream whose content does not match its digest, after the last byte", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(200, { "content-length": 5 })
+        res.end("wrong")
+      })
+      const rc = yield* client()
+      const blob = yield* rc.blobs.get(ref(server.host, "app"), sha256("right"))
+      const error = yield* Effect.flip(collect(blob.stream))
+      assert.strictEqual((error as { _tag: string })._tag, "DigestMismatch")
+    }))
+
+  it.scopedLive("fails a blob at once when Docker-Content-Digest names another digest", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(200, { "content-length": 5, "docker-content-digest": sha256("wrong") })
+        res.end("wrong")
+      })
+      const rc = yield* client()
+      const error = yield* Effect.flip(rc.blobs.get(ref(server.host, "app"), sha256("right")))
+      assert.strictEqual(error._tag, "DigestMismatch")
+    }))
+
+  it.scopedLive("fails a blob longer than its descriptor size", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(200)
+        res.end("longer than five")
+      })
+      const rc = yield* client()
+      const blob = yield* rc.blobs.get(ref(server.host, "app"), sha256("12345"), { size: 5 })
+      const error = yield* Effect.flip(collect(blob.stream))
+      assert.strictEqual((error as { _tag: string })._tag, "SizeExceeded")
+    }))
+
+  it.scopedLive("refuses an oversized manifest without reading it all (with and without Content-Length)", () =>
+    Effect.gen(function*() {
+      let written = 0
+      let finished = false
+      const server = yield* serve((req, res) => {
+        if (req.url?.includes("declared") === true) {
+          res.writeHead(200, { "content-type": MediaType.OCI_MANIFEST, "content-length": 64 * 1024 * 1024 })
+          res.write(Buffer.alloc(1024, 32))
+          return
+        }
+        res.writeHead(200, { "content-type": MediaType.OCI_MANIFEST })
+        const chunk = Buffer.alloc(256 * 1024, 32)
+        const pump = () => {
+          while (written < 64 * 1024 * 1024) {
+            written += chunk.length
+            if (!res.write(chunk)) return res.once("drain", pump)
+          }
+          finished = true
+          res.end()
+        }
+        res.on("close", () => undefined)
+        pump()
+      })
+      const rc = yield* client()
+      const declared = yield* Effect.flip(rc.manifests.get(ref(server.host, "declared:latest")))
+      assert.strictEqual(declared._tag, "SizeExceeded")
+      const streamed = yield* Effect.flip(rc.manifests.get(ref(server.host, "streamed:latest")))
+      assert.strictEqual(streamed._tag, "SizeExceeded")
+      assert.include(streamed.message, String(4 * 1024 * 1024))
+      assert.isFalse(finished)
+    }))
+
+  it.scopedLive("refuses Docker schema 1 with an actionable message", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(200, { "content-type": MediaType.DOCKER_SCHEMA1_SIGNED })
+        res.end(JSON.stringify({ schemaVersion: 1, name: "x", tag: "y", fsLayers: [] }))
+      })
+      const rc = yield* client()
+      const error = yield* Effect.flip(rc.manifests.get(ref(server.host, "old:latest")))
+      assert.strictEqual(error._tag, "UnsupportedMediaType")
+      assert.include(error.message, "schema 1")
+    }))
+})
+
+describe("retries", () => {
+  it.scopedLive("waits for Retry-After in seconds, then succeeds", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const server = yield* serve((_req, res) => {
+        calls++
+        if (calls === 1) return ociError(res, 429, "TOOMANYREQUESTS", "slow down", { "retry-after": "1" })
+        res.writeHead(200, { "content-type": MediaType.OCI_MANIFEST })
+        res.end(manifestBytes)
+      })
+      const rc = yield* client()
+      const got = yield* rc.manifests.get(ref(server.host, "app:latest"))
+      assert.strictEqual(got.digest, sha256(manifestBytes))
+      assert.strictEqual(calls, 2)
+    }))
+
+  it.scopedLive("waits for Retry-After as an HTTP-date, then succeeds", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const server = yield* serve((_req, res) => {
+        calls++
+        if (calls === 1) {
+          return ociError(res, 503, "UNAVAILABLE", "maintenance", {
+            "retry-after": new Date(Date.now() + 1000).toUTCString()
+          })
+        }
+        res.writeHead(200, { "content-type": MediaType.OCI_MANIFEST })
+        res.end(manifestBytes)
+      })
+      const rc = yield* client()
+      yield* rc.manifests.get(ref(server.host, "app:latest"))
+      assert.strictEqual(calls, 2)
+    }))
+
+  it("parses Retry-After", () => {
+    assert.strictEqual(parseRetryAfter("7", 0), 7000)
+    assert.strictEqual(
+      parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("Wed, 21 Oct 2015 07:27:50 GMT")),
+      10_000
+    )
+    assert.strictEqual(parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("Wed, 21 Oct 2015 08:00:00 GMT")), 0)
+    assert.isUndefined(parseRetryAfter("soon", 0))
+  })
+
+  it.scopedLive("fails at once with TooManyRequests when Retry-After is beyond the limit", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) =>
+        ociError(res, 429, "TOOMANYREQUESTS", "quota", { "retry-after": "3600" })
+      )
+      const rc = yield* client()
+      const error = yield* Effect.flip(rc.manifests.get(ref(server.host, "app:latest")))
+      assert.strictEqual(error._tag, "TooManyRequests")
+      if (error._tag === "TooManyRequests") assert.strictEqual(error.retryAfterMillis, 3_600_000)
+      assert.strictEqual(server.requests.length, 1)
+    }))
+
+  it.scopedLive("retries 5xx with backoff, then succeeds; gives up after the configured times", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const server = yield* serve((req, res) => {
+        calls++
+        if (req.url?.includes("always") === true || calls <= 2) {
+          res.writeHead(502)
+          return res.end("bad gateway")
+        }
+        res.writeHead(200, { "content-type": MediaType.OCI_MANIFEST })
+        res.end(manifestBytes)
+      })
+      const rc = yield* client()
+      yield* rc.manifests.get(ref(server.host, "app:latest"))
+      assert.strictEqual(calls, 3)
+      calls = 0
+      const error = yield* Effect.flip(rc.manifests.get(ref(server.host, "always:latest")))
+      assert.strictEqual(error._tag, "RegistryResponseError")
+      assert.strictEqual(calls, 4)
+    }))
+
+  it.scopedLive("retries connection errors and reports a TransportError", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req) => req.socket.destroy())
+      const rc = yield* client()
+      const error = yield* Effect.flip(rc.manifests.get(ref(server.host, "app:latest")))
+      assert.strictEqual(error._tag, "TransportError")
+      assert.strictEqual(server.requests.length, 4)
+    }))
+})
+
+describe("resume", () => {
+  const content = Buffer.alloc(3 * 1024 * 1024)
+  for (let i = 0; i < content.length; i++) content[i] = (i * 7 + (i >> 11)) & 0xff
+  const digest = sha256(content)
+
+  it.scopedLive("resumes a cut connection with Range (206) and verifies the whole digest", () =>
+    Effect.gen(function*() {
+      let cuts = 0
+      const server = yield* serve((req, res) => {
+        const range = req.headers.range
+        if (range === undefined) {
+          res.writeHead(200, { "content-length": content.length })
+          res.write(content.subarray(0, 1024 * 1024), () => {
+            cuts++
+            setTimeout(() => res.socket?.destroy(), 20)
+          })
+          return
+        }
+        const start = Number(/bytes=(\d+)-/.exec(range)![1])
+        res.writeHead(206, {
+          "content-length": content.length - start,
+          "content-range": `bytes ${start}-${content.length - 1}/${content.length}`
+        })
+        res.end(content.subarray(start))
+      })
+      const rc = yield* client()
+      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest, { size: content.length })
+      const bytes = yield* collect(blob.stream)
+      assert.strictEqual(bytes.length, content.length)
+      assert.isTrue(bytes.equals(content))
+      assert.strictEqual(cuts, 1)
+      const ranged = server.requests.filter((r) => r.headers.range !== undefined)
+      assert.strictEqual(ranged.length, 1)
+      assert.match(ranged[0]!.headers.range!, /^bytes=\d+-$/)
+    }))
+
+  it.scopedLive("resumes against a server that answers 200 to Range, skipping what it already has", () =>
+    Effect.gen(function*() {
+      let first = true
+      const server = yield* serve((_req, res) => {
+        res.writeHead(200, { "content-length": content.length })
+        if (first) {
+          first = false
+          res.write(content.subarray(0, 1024 * 1024 + 17), () => setTimeout(() => res.socket?.destroy(), 20))
+          return
+        }
+        res.end(content)
+      })
+      const rc = yield* client()
+      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest)
+      const bytes = yield* collect(blob.stream)
+      assert.isTrue(bytes.equals(content))
+      assert.strictEqual(server.requests.length, 2)
+    }))
+
+  it.scopedLive("resumes a download that stalls (no data within the timeout)", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req, res) => {
+        const range = req.headers.range
+        if (range === undefined) {
+          res.writeHead(200, { "content-length": content.length })
+          res.write(content.subarray(0, 512 * 1024)) // then nothing, connection left open
+          return
+        }
+        const start = Number(/bytes=(\d+)-/.exec(range)![1])
+        res.writeHead(206, { "content-range": `bytes ${start}-${content.length - 1}/${content.length}` })
+        res.end(content.subarray(start))
+      })
+      const rc = yield* client({ timeout: "300 millis" })
+      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest)
+      const bytes = yield* collect(blob.stream)
+      assert.isTrue(bytes.equals(content))
+      assert.strictEqual(server.requests.length, 2)
+    }))
+
+  it.scopedLive("rejects a 206 whose Content-Range does not start where asked", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req, res) => {
+        if (req.headers.range === undefined) {
+          res.writeHead(200, { "content-length": content.length })
+          res.write(content.subarray(0, 65536), () => setTimeout(() => res.socket?.destroy(), 20))
+          return
+        }
+        res.writeHead(206, { "content-range": `bytes 0-${content.length - 1}/${content.length}` })
+        res.end(content)
+      })
+      const rc = yield* client()
+      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest)
+      const error = yield* Effect.flip(collect(blob.stream))
+      assert.strictEqual((error as { _tag: string })._tag, "InvalidResponse")
+    }))
+
+  it.scopedLive("starts at an offset with a primed hasher and still verifies the digest", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req, res) => {
+        const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? "bytes=0-")![1])
+        res.writeHead(start === 0 ? 200 : 206, {
+          "content-range": `bytes ${start}-${content.length - 1}/${content.length}`
+        })
+        res.end(content.subarray(start))
+      })
+      const rc = yield* client()
+      const hasher = Digest.hasher("sha256")
+      hasher.update(content.subarray(0, 1000))
+      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest, { offset: 1000, hasher })
+      const rest = yield* collect(blob.stream)
+      assert.isTrue(rest.equals(content.subarray(1000)))
+      assert.strictEqual(blob.size, content.length)
+    }))
+})
+
+describe("errors", () => {
+  it.scopedLive("decodes the error envelope into typed errors with registry, repository and operation", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req, res) => {
+        if (req.url!.includes("/missing/")) {
+          return ociError(res, 404, "NAME_UNKNOWN", "repository name not known to registry")
+        }
+        if (req.url!.includes("/forbidden/")) {
+          return ociError(res, 403, "DENIED", "requested access to the resource is denied")
+        }
+        if (req.url!.includes("/bad/")) return ociError(res, 400, "MANIFEST_INVALID", "manifest invalid")
+        return ociError(res, 418, "SOMETHING_NEW", "a code from the future")
+      })
+      const rc = yield* client()
+      const notFound = yield* Effect.flip(rc.manifests.get(ref(server.host, "missing/app:1")))
+      assert.strictEqual(notFound._tag, "NotFound")
+      if (notFound._tag === "NotFound") {
+        assert.deepStrictEqual(notFound.codes, ["NAME_UNKNOWN"])
+        assert.strictEqual(notFound.registry, server.host)
+        assert.strictEqual(notFound.repository, "missing/app")
+        assert.strictEqual(notFound.operation, "manifests.get")
+        assert.include(notFound.message, "repository name not known to registry")
+      }
+      const denied = yield* Effect.flip(rc.blobs.head(ref(server.host, "forbidden/app"), sha256("x")))
+      assert.strictEqual(denied._tag, "Denied")
+      const invalid = yield* Effect.flip(
+        rc.manifests.put(ref(server.host, "bad/app:1"), { bytes: manifestBytes, mediaType: MediaType.OCI_MANIFEST })
+      )
+      assert.strictEqual(invalid._tag, "RegistryResponseError")
+      if (invalid._tag === "RegistryResponseError") assert.deepStrictEqual(invalid.codes, ["MANIFEST_INVALID"])
+      const unknown = yield* Effect.flip(rc.manifests.delete(ref(server.host, "other/app:1")))
+      assert.strictEqual(unknown._tag, "RegistryResponseError")
+      if (unknown._tag === "RegistryResponseError") assert.deepStrictEqual(unknown.codes, ["SOMETHING_NEW"])
+    }))
+
+  it.scopedLive("reports rejected credentials as Unauthorized without leaking them", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => basicChallenge(res))
+      const rc = yield* client({}, Credentials.layerStatic({ [`127.0.0.1:0`]: Credentials.anonymous }))
+      const anonymous = yield* Effect.flip(rc.manifests.get(ref(server.host, "app:latest")))
+      assert.strictEqual(anonymous._tag, "Unauthorized")
+      assert.include(anonymous.message, `ocidist login ${server.host}`)
+      const rc2 = yield* client(
+        {},
+        Credentials.layerStatic({ [server.host]: Credentials.basic("alice", "hunter2-secret") })
+      )
+      const rejected = yield* Effect.flip(rc2.manifests.get(ref(server.host, "app:latest")))
+      assert.strictEqual(rejected._tag, "Unauthorized")
+      assert.notInclude(rejected.message, "hunter2")
+      assert.notInclude(JSON.stringify(rejected), "hunter2")
+      assert.notInclude(JSON.stringify(rejected), Buffer.from("alice:hunter2-secret").toString("base64"))
+    }))
+
+  it.scopedLive("surfaces rate-limit headers", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(200, {
+          "content-type": MediaType.OCI_MANIFEST,
+          "docker-content-digest": sha256(manifestBytes),
+          "content-length": manifestBytes.length,
+          "ratelimit-limit": "100;w=21600",
+          "ratelimit-remaining": "76;w=21600",
+          "docker-ratelimit-source": "203.0.113.7"
+        })
+        res.end()
+      })
+      const rc = yield* client()
+      const head = yield* rc.manifests.head(ref(server.host, "app:latest"))
+      assert.deepStrictEqual(head.rateLimit, { limit: 100, remaining: 76, windowSeconds: 21600, source: "203.0.113.7" })
+      assert.strictEqual(head.digest, sha256(manifestBytes))
+      assert.strictEqual(head.size, manifestBytes.length)
+      assert.strictEqual(server.requests[0]!.method, "HEAD")
+    }))
+
+  it.scopedLive("tolerates a manifest PUT without Location and returns the digest", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(201)
+        res.end()
+      })
+      const rc = yield* client()
+      const result = yield* rc.manifests.put(ref(server.host, "app:v1"), {
+        bytes: manifestBytes,
+        mediaType: MediaType.OCI_MANIFEST
+      })
+      assert.strictEqual(result.digest, sha256(manifestBytes))
+      assert.isUndefined(result.location)
+      assert.strictEqual(server.requests[0]!.headers["content-type"], MediaType.OCI_MANIFEST)
+      assert.strictEqual(server.requests[0]!.url, "/v2/app/manifests/v1")
+    }))
+
+  it.scopedLive("ping reports API version and auth scheme", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(401, {
+          "docker-distribution-api-version": "registry/2.0",
+          "www-authenticate": "Bearer realm=\"https://auth.example/token\",service=\"example\""
+        })
+        res.end()
+      })
+      const rc = yield* client()
+      const ping = yield* rc.ping(server.host)
+      assert.strictEqual(ping.status, 401)
+      assert.strictEqual(ping.scheme, "Bearer")
+      assert.strictEqual(ping.apiVersion, "registry/2.0")
+    }))
+})
