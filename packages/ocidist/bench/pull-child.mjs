@@ -1,0 +1,21 @@
+// Child process of pull-memory.mjs: pulls one image with the built package and prints timings as JSON.
+// Usage: node pull-child.mjs <reference> <layout-dir> [concurrency]
+import { Effect } from "effect"
+import { Ocidist } from "../dist/index.js"
+
+const [reference, out, concurrency] = process.argv.slice(2)
+const start = process.hrtime.bigint()
+const result = await Effect.runPromise(
+  Ocidist.pull(reference, out, concurrency === undefined ? {} : { concurrency: Number(concurrency) }).pipe(
+    Effect.provide(Ocidist.layer())
+  )
+)
+const seconds = Number(process.hrtime.bigint() - start) / 1e9
+process.stdout.write(
+  JSON.stringify({
+    digest: result.digest,
+    bytes: result.stats.bytes,
+    seconds,
+    maxRssKiB: process.resourceUsage().maxRSS
+  }) + "\n"
+)

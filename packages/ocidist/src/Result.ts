@@ -1,0 +1,228 @@
+/**
+ * What operations return: plain data, ready for the CLI to render or for `JSON.stringify`.
+ *
+ * @since 0.1.0
+ */
+import type * as Manifest from "@ocidist/distribution/Manifest"
+import type * as Platform from "@ocidist/distribution/Platform"
+import type * as Digest from "@ocidist/reference/Digest"
+
+/**
+ * What happened (or, in a dry run, would happen) to one blob.
+ *
+ * - `transfer`: streamed from the source to the destination
+ * - `skip`: the destination already had it
+ * - `mount`: mounted from the source repository (same registry); a mount the registry refuses falls back
+ *   to a transfer, reported as `transfer`
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BlobAction = "transfer" | "skip" | "mount"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BlobEntry {
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly action: BlobAction
+  /** Bytes moved by this operation (0 when skipped, mounted or in a dry run; less than `size` after a resume). */
+  readonly transferred: number
+}
+
+/**
+ * The role of a manifest in a copy: the root (what the location names), a child of an index, or a
+ * referrer (a manifest whose `subject` is another manifest of the copy: signature, SBOM, attestation).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ManifestRole = "root" | "child" | "referrer"
+
+/**
+ * What happened to one manifest. `write`: stored at the destination; `skip`: the destination had it
+ * (and so everything it points to).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ManifestEntry {
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly role: ManifestRole
+  readonly action: "write" | "skip"
+  readonly platform?: Platform.Platform
+  readonly artifactType?: string
+  /** The tags it was stored under. */
+  readonly tags: ReadonlyArray<string>
+}
+
+/**
+ * One image (root manifest) of a copy. `digest` is what the destination stores; `sourceDigest` what the
+ * source had. They differ when `platform` selected one manifest of an index (then `digest` is that
+ * platform manifest) or several (then `digest` is a rewritten index).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImageEntry {
+  readonly source: string
+  readonly destination: string
+  readonly sourceDigest: Digest.Digest
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly tags: ReadonlyArray<string>
+  /** The manifests of this image, children before parents, then referrers. */
+  readonly manifests: ReadonlyArray<ManifestEntry>
+}
+
+/**
+ * Counters of a copy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats {
+  readonly manifests: number
+  readonly manifestsWritten: number
+  readonly blobs: number
+  readonly transferred: number
+  readonly skipped: number
+  readonly mounted: number
+  /** Bytes moved (0 in a dry run). */
+  readonly bytes: number
+  /** Bytes to move: sizes of the blobs whose action is `transfer`. */
+  readonly plannedBytes: number
+  /** Sizes of all the blobs of the copy. */
+  readonly totalBytes: number
+}
+
+/**
+ * The result of `copy`, `pull` and `push` (and their plan, with `dryRun: true`).
+ *
+ * `digest`, `mediaType` and `size` are those of the first image (the only one unless `allTags`).
+ * `blobs` are listed once each, in the order the graph walk met them (deterministic).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CopyResult {
+  readonly source: string
+  readonly destination: string
+  readonly dryRun: boolean
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly images: ReadonlyArray<ImageEntry>
+  readonly blobs: ReadonlyArray<BlobEntry>
+  readonly stats: Stats
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PullResult = CopyResult
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PushResult = CopyResult
+
+/**
+ * What `resolve` returns: the digest of what a reference names, without downloading it when the
+ * registry answers `HEAD` with a digest.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Resolved {
+  readonly location: string
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+}
+
+/**
+ * A summary of an image config.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigSummary {
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly created?: string
+  readonly author?: string
+  readonly platform?: Platform.Platform
+  readonly user?: string
+  readonly entrypoint?: ReadonlyArray<string>
+  readonly cmd?: ReadonlyArray<string>
+  readonly env?: ReadonlyArray<string>
+  readonly workingDir?: string
+  readonly exposedPorts?: ReadonlyArray<string>
+  readonly labels?: Readonly<Record<string, string>>
+  /** Number of history entries. */
+  readonly history: number
+}
+
+/**
+ * An image manifest, inspected.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImageInspection {
+  readonly _tag: "Image"
+  readonly location: string
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly artifactType?: string
+  readonly subject?: Manifest.Descriptor
+  readonly annotations?: Readonly<Record<string, string>>
+  readonly config: Manifest.Descriptor
+  /** Decoded when the config is an image config (not for artifacts with other config types). */
+  readonly configSummary?: ConfigSummary
+  readonly layers: ReadonlyArray<Manifest.Descriptor>
+  /** Sum of the layer sizes. */
+  readonly layersSize: number
+  /** Manifest + config + layers. */
+  readonly totalSize: number
+  readonly manifest: Manifest.ImageManifest
+}
+
+/**
+ * An index, inspected: its entries with their platforms (each child manifest is not fetched unless
+ * `platform` was given to `inspect`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IndexInspection {
+  readonly _tag: "Index"
+  readonly location: string
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly artifactType?: string
+  readonly subject?: Manifest.Descriptor
+  readonly annotations?: Readonly<Record<string, string>>
+  readonly manifests: ReadonlyArray<Manifest.Descriptor>
+  /** `os/arch[/variant]` of the entries that have a platform, in index order. */
+  readonly platforms: ReadonlyArray<string>
+  readonly manifest: Manifest.ImageIndex
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Inspection = ImageInspection | IndexInspection
