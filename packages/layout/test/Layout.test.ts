@@ -143,6 +143,31 @@ layer(NodeContext.layer)("Layout", (it) => {
         assert.deepStrictEqual(yield* layout.partialSize(digest), Option.none())
       }))
 
+    it.scoped("verified content is stored without a second hash, but only once the content completes", () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const layout = yield* Layout.create(dir)
+        const content = bytesOf(50_000)
+        const digest = Digest.ofBytes(content)
+        // a verifying source (like RegistryClient.blobs.get) fails at its end when the bytes are wrong
+        const failing = Stream.concat(chunks(content, 10_000), Stream.fail("digest mismatch upstream" as const))
+        const error = yield* Effect.flip(
+          layout.writeBlob({ digest, size: content.length }, failing, { verified: true })
+        )
+        assert.strictEqual(error, "digest mismatch upstream")
+        assert.isFalse(yield* layout.hasBlob(digest))
+        yield* layout.discardPartial(digest)
+        const tooShort = yield* Effect.flip(
+          layout.writeBlob({ digest, size: content.length + 1 }, chunks(content, 10_000), { verified: true })
+        )
+        assert.strictEqual(tooShort._tag === "LayoutError" && tooShort.reason, "SizeMismatch")
+        const written = yield* layout.writeBlob({ digest, size: content.length }, chunks(content, 10_000), {
+          verified: true
+        })
+        assert.deepStrictEqual(written, { digest, size: content.length, existed: false })
+        assert.deepStrictEqual(new Uint8Array(nodeFs.readFileSync(blobFile(dir, digest))), content)
+      }))
+
     it.scoped("concurrent writers of the same blob all succeed with one final file", () =>
       Effect.gen(function*() {
         const dir = yield* tempDir

@@ -228,7 +228,7 @@ export const entryStream = (
   const start = Math.min(Math.max(offset, 0), entry.size)
   if (start === entry.size) return Stream.empty
   return Stream.mapError(
-    fs.stream(archive, { offset: entry.offset + start, bytesToRead: entry.size - start, chunkSize: 64 * 1024 }),
+    fs.stream(archive, { offset: entry.offset + start, bytesToRead: entry.size - start, chunkSize: 1024 * 1024 }),
     fromPlatformError(archive, digest)
   )
 }

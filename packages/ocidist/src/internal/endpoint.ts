@@ -29,6 +29,8 @@ export interface Source {
   readonly manifest: (descriptor: Manifest.Descriptor) => Effect.Effect<Manifest.Manifest, OcidistError>
   /** A blob's bytes from `offset` on (the target verifies the whole content). */
   readonly blob: (descriptor: Manifest.Descriptor, offset: number) => Stream.Stream<Uint8Array, OcidistError>
+  /** `blob(d, 0)` fails unless its bytes match `d`'s digest and size, so a target need not hash them again. */
+  readonly verifiesBlobs: boolean
   /** Manifests whose subject is `digest` (OCI 1.1 referrers, with tag-schema fallback). */
   readonly referrers: (digest: Digest.Digest) => Effect.Effect<ReadonlyArray<Manifest.Descriptor>, OcidistError>
   /** Set when blobs can be mounted from here into another repository of the same registry. */
@@ -47,7 +49,8 @@ export interface Target {
    */
   readonly writeBlob: (
     descriptor: Manifest.Descriptor,
-    open: (offset: number) => Stream.Stream<Uint8Array, OcidistError>
+    open: (offset: number) => Stream.Stream<Uint8Array, OcidistError>,
+    options: { readonly sourceVerifies: boolean }
   ) => Effect.Effect<void, OcidistError>
   /** Cross-repository mount; `false` when the registry declined (the caller then transfers). */
   readonly mount:

@@ -247,7 +247,7 @@ const transferBlob = (
             })
           )
         )
-      })))
+      })), { sourceVerifies: source.verifiesBlobs })
     b.transferred = moved
     yield* reporter.emit({
       _tag: "BlobDone",

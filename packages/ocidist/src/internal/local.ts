@@ -52,6 +52,7 @@ export const source = (
   tags: tagsOf(reader),
   manifest: (d) => reader.readManifest(d),
   blob: (d, offset) => reader.readBlob(d.digest, offset > 0 ? { offset } : {}),
+  verifiesBlobs: false,
   referrers: (digest) => referrersOf(reader, digest),
   repository: undefined
 })
@@ -61,13 +62,13 @@ export const target = (layout: Layout.Layout, label: string, tag: string | undef
   tag,
   hasBlob: (d) => layout.hasBlob(d.digest),
   hasManifest: (d) => layout.hasBlob(d.digest),
-  writeBlob: (d, open) =>
+  writeBlob: (d, open, { sourceVerifies }) =>
     Effect.gen(function*() {
       const partial = yield* layout.partialSize(d.digest)
       const offset = Option.getOrElse(partial, () => 0)
       const resumable = offset > 0 && offset < d.size
       if (offset > 0 && !resumable) yield* layout.discardPartial(d.digest)
-      const fresh = layout.writeBlob({ digest: d.digest, size: d.size }, open(0))
+      const fresh = layout.writeBlob({ digest: d.digest, size: d.size }, open(0), { verified: sourceVerifies })
       if (!resumable) return yield* fresh
       // A partial file whose prefix turns out wrong (the whole content does not match) is discarded by the
       // layout; start over once from byte 0 rather than failing the pull.

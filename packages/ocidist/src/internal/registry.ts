@@ -36,6 +36,7 @@ export const source = (client: RegistryClient.Service, ref: Reference.Reference)
           (r) => r.stream
         )
       ),
+    verifiesBlobs: true,
     referrers: (digest) => Effect.map(client.referrers(atDigest(ref, digest)), (r) => r.manifests),
     repository: { registry: ref.registry, repository: ref.repository }
   }
