@@ -32,8 +32,9 @@ export const dropBytes = (count: number) => <E, R>(stream: Stream.Stream<Uint8Ar
 
 /**
  * Joins the small buffers a socket delivers (16–64 KiB) into buffers of at least `minBytes`, so that every
- * stage downstream (hashing, progress, file writes) runs a few hundred times per 256 MiB instead of
- * thousands. Works at chunk level, without an effect per buffer.
+ * stage downstream (hashing, progress, file writes) runs about a thousand times per 256 MiB instead of
+ * several thousand. Works at chunk level, without an effect per buffer. Larger buffers cost memory
+ * (measured: 256 KiB → ~150 MiB peak RSS pulling 256 MiB with the CLI, 1 MiB → ~170, 4 MiB → ~190).
  *
  * @internal
  */
@@ -87,7 +88,7 @@ export const failWhenIdle =
     })
 
 /** Size of the buffers blob streams emit (see `coalesce`). @internal */
-export const CHUNK_BYTES = 1024 * 1024
+export const CHUNK_BYTES = 256 * 1024
 
 /** Parses `Content-Range: bytes <start>-<end>/<total|*>`. @internal */
 export const parseContentRange = (
