@@ -71,10 +71,10 @@ export const coalesce = (minBytes: number) => <E, R>(stream: Stream.Stream<Uint8
  * @internal
  */
 export const failWhenIdle =
-  <E2>(timeout: Duration.Duration, onIdle: () => E2) =>
+  <E2>(timeout: Duration.DurationInput, onIdle: () => E2) =>
   <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | E2, R> =>
     Stream.suspend(() => {
-      const millis = Duration.toMillis(timeout)
+      const millis = Duration.toMillis(Duration.decode(timeout))
       let last = Date.now()
       const touched = Stream.mapChunks(stream, (chunk) => {
         last = Date.now()
