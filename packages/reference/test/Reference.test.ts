@@ -92,6 +92,7 @@ const invalid: ReadonlyArray<readonly [string, ReferenceError.InvalidReferenceRe
   ["foo/foo-_bar", "BadFormat"],
   ["aa/asdf$$^/aa", "BadFormat"],
   ["foo.bar_baz/x", "BadFormat", "foo.bar_baz"],
+  ["a_a.a/a", "BadFormat", "a_a.a"],
   ["http://foo/bar", "BadFormat", "http:"],
   ["localhost:abc/repo", "BadFormat", "localhost:abc"],
   ["[fe80::1%eth0]:5000/repo", "BadFormat"],

@@ -34,9 +34,10 @@ const reference = FastCheck.record({
   tag: FastCheck.option(tag, { nil: undefined }),
   digest: FastCheck.option(digest, { nil: undefined })
 }).map(({ digest, domain, path, tag }) =>
-  `${domain === undefined ? "" : `${domain}/`}${path}${tag === undefined ? "" : `:${tag}`}${
-    digest === undefined ? "" : `@${digest}`
-  }`
+  // without a domain, a first component with a "." would be read as a domain (docker's rule)
+  `${domain === undefined ? "" : `${domain}/`}${
+    domain === undefined ? path.replace(/^[^/]*/, (first) => first.replaceAll(".", "-")) : path
+  }${tag === undefined ? "" : `:${tag}`}${digest === undefined ? "" : `@${digest}`}`
 )
 
 describe("Reference properties", () => {
