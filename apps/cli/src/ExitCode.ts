@@ -24,16 +24,29 @@ export const ExitCode = {
 export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
 
 /**
- * The exit code for a failure, by its `_tag`.
+ * The exit code for a failure, by its `_tag`:
+ *
+ * - 2 usage: bad arguments, references, locations or platforms (`InvalidReference`, `InvalidLocation`,
+ *   `InvalidPlatform`, `InvalidArgument`, `UsageError`, `LayoutError` `InvalidTag` / `InvalidDigest`,
+ *   @effect/cli validation errors)
+ * - 3 not found: `NotFound` (manifest, blob, repository), `PlatformNotFound`, `LayoutError` `NotFound` /
+ *   `BlobNotFound` (no such tag or blob in a layout or archive)
+ * - 4 authentication: `Unauthorized`, `Denied`, `InsufficientScope`, `TokenExchangeError` with 401/403
+ * - 5 verification: `DigestMismatch`, `SizeMismatch`, `InvalidManifest`, `LayoutError` `SizeMismatch`
+ * - 1 everything else; a `CliFailure` carries its own code
  *
  * @since 0.1.0
  * @category mapping
  */
 export const forError = (error: unknown): ExitCode => {
-  const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : ""
+  if (typeof error !== "object" || error === null || !("_tag" in error)) return ExitCode.Failure
+  const tag = String(error._tag)
   switch (tag) {
     case "InvalidReference":
     case "InvalidPlatform":
+    case "InvalidLocation":
+    case "InvalidArgument":
+    case "UsageError":
     case "ValidationError":
     case "MissingValue":
     case "InvalidValue":
@@ -42,9 +55,40 @@ export const forError = (error: unknown): ExitCode => {
     case "UnclusteredFlag":
     case "MultipleValuesDetected":
     case "NoBuiltInMatch":
+    case "MissingFlag":
+    case "MissingSubcommand":
+    case "HelpRequested":
       return ExitCode.Usage
+    case "NotFound":
+    case "PlatformNotFound":
+      return ExitCode.NotFound
+    case "Unauthorized":
+    case "Denied":
+    case "InsufficientScope":
+      return ExitCode.Auth
+    case "TokenExchangeError":
+    case "LoginError": {
+      const status = "status" in error ? error.status : undefined
+      return status === 401 || status === 403 ? ExitCode.Auth : ExitCode.Failure
+    }
     case "DigestMismatch":
+    case "SizeMismatch":
+    case "InvalidManifest":
       return ExitCode.Verification
+    case "LayoutError": {
+      const reason = "reason" in error ? error.reason : undefined
+      return reason === "NotFound" || reason === "BlobNotFound"
+        ? ExitCode.NotFound
+        : reason === "InvalidTag" || reason === "InvalidDigest"
+        ? ExitCode.Usage
+        : reason === "SizeMismatch"
+        ? ExitCode.Verification
+        : ExitCode.Failure
+    }
+    case "CliFailure": {
+      const code = "exitCode" in error ? error.exitCode : undefined
+      return typeof code === "number" ? code as ExitCode : ExitCode.Failure
+    }
     default:
       return ExitCode.Failure
   }

@@ -1,37 +1,96 @@
 #!/usr/bin/env node
 /**
- * Entry point of the `ocidist` binary.
+ * Entry point of the `ocidist` binary. `ocidist version` is answered here, without loading anything else.
+ * Everything else runs the program bundle (`ocidist.cjs`, built from `main.ts`), compiled with a V8 code cache
+ * kept in `$XDG_CACHE_HOME/ocidist` (or `~/.cache/ocidist`): from the second run on, V8 skips parsing and
+ * compiling most of it. The cache is written by the first run of a command that talks to a registry.
+ * `OCIDIST_NO_CODE_CACHE=1` turns it off; a cache that cannot be read, written or that V8 rejects is ignored
+ * (and rewritten).
  *
  * @since 0.1.0
  */
-import * as ValidationError from "@effect/cli/ValidationError"
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Cause from "effect/Cause"
-import * as Console from "effect/Console"
-import * as Effect from "effect/Effect"
-import { run } from "./Cli.js"
-import * as ExitCode from "./ExitCode.js"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as vm from "node:vm"
+import { version } from "./Version.js"
 
-const main = run(process.argv).pipe(
-  Effect.catchAllCause((cause) =>
-    Effect.gen(function*() {
-      if (Cause.isInterruptedOnly(cause)) return yield* Effect.sync(() => process.exit(130))
-      const failure = Cause.failureOption(cause)
-      const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
-      // @effect/cli has already printed its help or usage text for validation errors.
-      if (!ValidationError.isValidationError(error)) {
-        const verbose = process.argv.includes("--verbose") || process.argv.includes("-v")
-        const message = error instanceof Error || (typeof error === "object" && error !== null && "message" in error)
-          ? String((error as { readonly message: unknown }).message)
-          : String(error)
-        yield* Console.error(`ocidist: ${message}`)
-        if (verbose) yield* Console.error(Cause.pretty(cause))
+const args = process.argv.slice(2)
+const json = args.length === 2 && args.includes("--json") && args.includes("version")
+
+const cacheDir = (): string | undefined => {
+  if (process.env.OCIDIST_NO_CODE_CACHE !== undefined && process.env.OCIDIST_NO_CODE_CACHE !== "") return undefined
+  const base = process.env.XDG_CACHE_HOME !== undefined && process.env.XDG_CACHE_HOME !== ""
+    ? process.env.XDG_CACHE_HOME
+    : path.join(os.homedir(), ".cache")
+  return path.join(base, "ocidist")
+}
+
+const run = (file: string) => {
+  // The bundle is pure ASCII (esbuild escapes everything else): latin1 decodes it faster than utf8.
+  const source = fs.readFileSync(file, "latin1")
+  const dir = cacheDir()
+  // V8 checks a cache against the source's length only: the key names the exact bundle file.
+  let cacheFile: string | undefined
+  if (dir !== undefined) {
+    try {
+      const stat = fs.statSync(file)
+      cacheFile = path.join(
+        dir,
+        `code-${version}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}.bin`
+      )
+    } catch {
+      cacheFile = undefined
+    }
+  }
+  let cachedData: Buffer | undefined
+  if (cacheFile !== undefined) {
+    try {
+      cachedData = fs.readFileSync(cacheFile)
+    } catch {
+      cachedData = undefined
+    }
+  }
+  const wrapper = "(function (exports, require, module, __filename, __dirname) { " + source + "\n})"
+  const script = new vm.Script(wrapper, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) })
+  if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+    // Written at exit, so that the functions this run compiled are in the cache too; only by a run that loaded
+    // the command implementations (a registry command), so that the cache covers them.
+    process.once("exit", () => {
+      if ((globalThis as Record<symbol, unknown>)[Symbol.for("@ocidist/cli/opsLoaded")] !== true) return
+      try {
+        fs.mkdirSync(path.dirname(cacheFile), { recursive: true })
+        const tmp = `${cacheFile}.${process.pid}.tmp`
+        fs.writeFileSync(tmp, script.createCachedData())
+        fs.renameSync(tmp, cacheFile)
+        // Caches of other builds are of no use any more.
+        for (const name of fs.readdirSync(path.dirname(cacheFile))) {
+          if (name.startsWith("code-") && name.endsWith(".bin") && name !== path.basename(cacheFile)) {
+            fs.rmSync(path.join(path.dirname(cacheFile), name), { force: true })
+          }
+        }
+      } catch {
+        // no cache this time
       }
-      return yield* Effect.sync(() => process.exit(ExitCode.forError(error)))
     })
-  ),
-  Effect.provide(NodeContext.layer)
-)
+  }
+  const fn = script.runInThisContext() as (
+    exports: object,
+    require: NodeJS.Require,
+    module: { exports: object },
+    filename: string,
+    dirname: string
+  ) => void
+  const module = { exports: {} }
+  fn(module.exports, createRequire(file), module, file, path.dirname(file))
+}
 
-NodeRuntime.runMain(main, { disableErrorReporting: true })
+if ((args.length === 1 && args[0] === "version") || json) {
+  process.stdout.write(
+    json ? JSON.stringify({ version, node: process.versions.node }) + "\n" : `ocidist ${version}\n`
+  )
+} else {
+  run(path.join(path.dirname(fileURLToPath(import.meta.url)), "ocidist.cjs"))
+}

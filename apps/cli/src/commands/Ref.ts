@@ -5,22 +5,22 @@
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import { Reference } from "@ocidist/reference"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import { root } from "../GlobalOptions.js"
 
 const reference = Args.text({ name: "reference" }).pipe(
   Args.withDescription("an image reference, e.g. ubuntu:22.04 or ghcr.io/org/app@sha256:…")
 )
-const json = Options.boolean("json").pipe(Options.withDescription("print a JSON object"))
 
 /**
  * @since 0.1.0
  * @category commands
  */
-export const command = Command.make("ref", { reference, json }, ({ json, reference }) =>
+export const command = Command.make("ref", { reference }, ({ reference }) =>
   Effect.gen(function*() {
+    const { json } = yield* root
     const ref = yield* Reference.parse(reference)
     const fields = {
       input: reference,

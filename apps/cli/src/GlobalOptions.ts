@@ -1,0 +1,82 @@
+/**
+ * Options every command takes. They may be written before or after the command name
+ * (`ocidist --json tags repo` and `ocidist tags repo --json` are the same).
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Option from "effect/Option"
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export const options = {
+  json: Options.boolean("json").pipe(
+    Options.withDescription(
+      "Machine-readable output: one JSON document on stdout; progress as NDJSON events and errors as one JSON " +
+        "line on stderr."
+    )
+  ),
+  quiet: Options.boolean("quiet").pipe(
+    Options.withAlias("q"),
+    Options.withDescription("No progress and no informational output; results (digests, listings) only.")
+  ),
+  verbose: Options.boolean("verbose").pipe(
+    Options.withAlias("v"),
+    Options.withDescription("Log every HTTP request and response to stderr (credentials redacted); full error causes.")
+  ),
+  insecure: Options.boolean("insecure").pipe(
+    Options.withDescription("Do not verify TLS certificates (any registry).")
+  ),
+  plainHttp: Options.boolean("plain-http").pipe(
+    Options.withDescription("Speak plain HTTP to registries (loopback registries always use it).")
+  ),
+  platform: Options.text("platform").pipe(
+    Options.withDescription("Platform(s) to select from an index: os/arch[/variant], comma-separated."),
+    Options.optional
+  ),
+  jobs: Options.integer("jobs").pipe(
+    Options.withAlias("j"),
+    Options.withDescription("Blobs transferred in parallel (default 4)."),
+    Options.optional
+  )
+}
+
+/**
+ * The parsed global options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Globals {
+  readonly json: boolean
+  readonly quiet: boolean
+  readonly verbose: boolean
+  readonly insecure: boolean
+  readonly plainHttp: boolean
+  readonly platform: Option.Option<string>
+  readonly jobs: Option.Option<number>
+}
+
+/**
+ * The root command without its subcommands. Subcommand handlers read the global options with
+ * `yield* root`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const root = Command.make("ocidist", options)
+
+/**
+ * The platforms of `--platform`, split on commas.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const platforms = (globals: Globals): ReadonlyArray<string> | undefined =>
+  Option.match(globals.platform, {
+    onNone: () => undefined,
+    onSome: (p) => p.split(",").map((s) => s.trim()).filter((s) => s !== "")
+  })

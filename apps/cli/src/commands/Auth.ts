@@ -1,0 +1,77 @@
+/**
+ * `login`, `logout`, `auth token`.
+ *
+ * @since 0.1.0
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import { describe, withOps } from "../internal/lazy.js"
+
+const registry = Args.text({ name: "registry" }).pipe(
+  Args.withDescription("a registry host, e.g. ghcr.io or localhost:5000")
+)
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const login = Command.make(
+  "login",
+  {
+    registry,
+    username: Options.text("username").pipe(
+      Options.withAlias("u"),
+      Options.withDescription("user name"),
+      Options.optional
+    ),
+    password: Options.redacted("password").pipe(
+      Options.withAlias("p"),
+      Options.withDescription("password (visible in the process list: prefer --password-stdin)"),
+      Options.optional
+    ),
+    passwordStdin: Options.boolean("password-stdin").pipe(Options.withDescription("read the password from stdin"))
+  },
+  (args) => withOps((ops, globals) => ops.login(globals, args))
+).pipe(Command.withDescription(describe(
+  "Check credentials against a registry, then store them in docker's config.json (through its credential " +
+    "helper when one is configured), where docker, crane, oras and skopeo find them too.",
+  ["echo \"$TOKEN\" | ocidist login ghcr.io -u me --password-stdin", "ocidist login localhost:5000 -u admin -p secret"]
+)))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const logout = Command.make(
+  "logout",
+  { registry },
+  (args) => withOps((ops, globals) => ops.logout(globals, args))
+).pipe(Command.withDescription(describe(
+  "Remove a registry's credentials from docker's config.json (and its credential helper).",
+  ["ocidist logout ghcr.io"]
+)))
+
+const token = Command.make(
+  "token",
+  {
+    reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the repository the token is for")),
+    push: Options.boolean("push").pipe(Options.withDescription("ask for pull and push access (default: pull)"))
+  },
+  (args) => withOps((ops, globals) => ops.token(globals, args))
+).pipe(Command.withDescription(describe(
+  "Print a registry bearer token for a repository (from the stored credentials), for scripting with curl.",
+  [
+    "TOKEN=$(ocidist auth token ghcr.io/org/app)",
+    "curl -H \"Authorization: Bearer $(ocidist auth token localhost:5000/app)\" http://localhost:5000/v2/app/tags/list"
+  ]
+)))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const auth = Command.make("auth").pipe(
+  Command.withDescription("Authentication helpers."),
+  Command.withSubcommands([token])
+)

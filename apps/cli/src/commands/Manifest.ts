@@ -1,0 +1,141 @@
+/**
+ * `manifest`, `manifest put`, `digest`, `config`, `blob`, `inspect`.
+ *
+ * @since 0.1.0
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { UsageError } from "../CliError.js"
+import { describe, withOps } from "../internal/lazy.js"
+
+const reference = Args.text({ name: "reference" }).pipe(
+  Args.withDescription("a registry reference: [registry/]repository[:tag][@digest]")
+)
+
+const put = Command.make(
+  "put",
+  {
+    reference,
+    file: Args.text({ name: "file" }).pipe(Args.withDescription("the manifest file, or - for stdin")),
+    mediaType: Options.text("media-type").pipe(
+      Options.withDescription("Content-Type to send (default: the manifest's mediaType field, else inferred)"),
+      Options.optional
+    )
+  },
+  (args) => withOps((ops, globals) => ops.manifestPut(globals, args))
+).pipe(Command.withDescription(describe(
+  "Upload a manifest (or index) under a tag or digest. Prints its digest.",
+  [
+    "ocidist manifest put localhost:5000/app:1.0 manifest.json",
+    "ocidist manifest localhost:5000/app:1.0 | ocidist manifest put localhost:5000/app:copy -"
+  ]
+)))
+
+const runManifest = (reference: string, pretty: boolean) =>
+  withOps((ops, globals) => ops.manifest(globals, { reference, pretty }))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const manifest = Command.make(
+  "manifest",
+  {
+    reference: Args.text({ name: "reference" }).pipe(
+      Args.withDescription("a registry reference: [registry/]repository[:tag][@digest]"),
+      Args.optional
+    ),
+    pretty: Options.boolean("pretty").pipe(Options.withDescription("indent the JSON (the digest no longer matches)"))
+  },
+  ({ pretty, reference }) =>
+    Option.match(reference, {
+      onNone: () =>
+        Effect.fail<UsageError | Effect.Effect.Error<ReturnType<typeof runManifest>>>(
+          new UsageError({
+            detail: "manifest needs a reference (ocidist manifest <ref>, or ocidist manifest put <ref> <file|->)"
+          })
+        ),
+      onSome: (reference) => runManifest(reference, pretty)
+    })
+).pipe(
+  Command.withDescription(describe(
+    "Print a manifest exactly as the registry serves it (its bytes hash to its digest). With --platform and an " +
+      "index, the manifest of that platform.",
+    [
+      "ocidist manifest alpine:3.20",
+      "ocidist manifest --pretty --platform linux/arm64 alpine:3.20",
+      "ocidist manifest --json localhost:5000/app:1.0 | jq .digest"
+    ]
+  )),
+  Command.withSubcommands([put])
+)
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const digest = Command.make(
+  "digest",
+  { reference: Args.text({ name: "location" }).pipe(Args.withDescription("a registry reference or a local location")) },
+  (args) => withOps((ops, globals) => ops.digest(globals, { reference: args.reference }))
+).pipe(Command.withDescription(describe(
+  "Print the digest a reference names (a HEAD request: no download, not counted by Docker Hub's rate limit).",
+  ["ocidist digest alpine:3.20", "ocidist digest oci:./alpine:3.20", "ocidist digest --json localhost:5000/app:1.0"]
+)))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const config = Command.make(
+  "config",
+  { reference },
+  (args) => withOps((ops, globals) => ops.config(globals, args))
+).pipe(Command.withDescription(describe(
+  "Print an image's config blob. For an index, the config of --platform (default: this machine's platform).",
+  ["ocidist config alpine:3.20", "ocidist config --platform linux/arm64 alpine:3.20 | jq .config.Env"]
+)))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const blob = Command.make(
+  "blob",
+  {
+    reference: Args.text({ name: "reference" }).pipe(Args.withDescription("repository@digest of the blob")),
+    output: Options.file("output").pipe(
+      Options.withAlias("o"),
+      Options.withDescription("write to this file (atomically: <file>.partial, renamed once verified)"),
+      Options.optional
+    )
+  },
+  (args) => withOps((ops, globals) => ops.blob(globals, args))
+).pipe(Command.withDescription(describe(
+  "Download a blob, verifying its digest. Writes to stdout unless -o is given.",
+  [
+    "ocidist blob localhost:5000/app@sha256:… > layer.tar.gz",
+    "ocidist blob -o layer.tar.gz localhost:5000/app@sha256:…"
+  ]
+)))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const inspect = Command.make(
+  "inspect",
+  { reference: Args.text({ name: "location" }).pipe(Args.withDescription("a registry reference or a local location")) },
+  (args) => withOps((ops, globals) => ops.inspect(globals, args))
+).pipe(Command.withDescription(describe(
+  "Summarize an image or index: platforms, sizes, layers, creation time, entrypoint, labels.",
+  [
+    "ocidist inspect alpine:3.20",
+    "ocidist inspect --platform linux/arm64 alpine:3.20",
+    "ocidist inspect oci:./alpine:3.20",
+    "ocidist inspect --json localhost:5000/app:1.0 | jq .layers"
+  ]
+)))

@@ -1,0 +1,24 @@
+/**
+ * Command handlers load their implementations on first use.
+ */
+import * as Effect from "effect/Effect"
+import { type Globals, root } from "../GlobalOptions.js"
+import type * as Ops from "./ops/index.js"
+
+/** Runs `f` with the global options and the (dynamically imported) command implementations. */
+export const withOps = <A, E>(f: (ops: typeof Ops, globals: Globals) => Effect.Effect<A, E>) =>
+  Effect.flatMap(root, (globals) =>
+    Effect.flatMap(
+      Effect.promise(() => {
+        // Tells the launcher (bin.ts) that this run is worth writing the V8 code cache for.
+        ;(globalThis as Record<symbol, unknown>)[Symbol.for("@ocidist/cli/opsLoaded")] = true
+        return import("./ops/index.js")
+      }),
+      (ops) => f(ops, globals)
+    ))
+
+/** A description followed by examples and a reminder of the global options, for `--help`. */
+export const describe = (text: string, examples: ReadonlyArray<string>): string =>
+  `${text}\n\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}\n\n` +
+  "Global options, before or after the command: --json, -q/--quiet, -v/--verbose, --insecure, --plain-http, " +
+  "--platform os/arch[/variant], -j/--jobs N (see ocidist --help)."

@@ -1,0 +1,140 @@
+/**
+ * `login`, `logout`, `auth token`.
+ */
+import * as Authenticator from "@ocidist/auth/Authenticator"
+import * as Credentials from "@ocidist/auth/Credentials"
+import * as Login from "@ocidist/auth/Login"
+import * as AuthScope from "@ocidist/auth/Scope"
+import * as RegistryClient from "@ocidist/distribution/RegistryClient"
+import { Registry } from "@ocidist/reference"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { CliFailure, UsageError } from "../../CliError.js"
+import type { Globals } from "../../GlobalOptions.js"
+import { info, json, line, parseReference, run } from "./common.js"
+
+const registryOf = (input: string) => input.replace(/^(https?|docker):\/\//, "").replace(/\/.*$/, "")
+
+const readPassword = Effect.tryPromise({
+  try: async () => {
+    const chunks: Array<Buffer> = []
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "")
+  },
+  catch: (e) => new CliFailure({ detail: `cannot read the password from stdin: ${e instanceof Error ? e.message : e}` })
+})
+
+/** `login <registry> -u <user> --password-stdin` */
+export const login = (
+  globals: Globals,
+  args: {
+    readonly registry: string
+    readonly username: Option.Option<string>
+    readonly password: Option.Option<Redacted.Redacted<string>>
+    readonly passwordStdin: boolean
+  }
+) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const registry = registryOf(args.registry)
+      if (Option.isNone(args.username)) {
+        return yield* new UsageError({ detail: "login needs a user name: -u <user>" })
+      }
+      if (args.passwordStdin && Option.isSome(args.password)) {
+        return yield* new UsageError({ detail: "use either --password-stdin or -p, not both" })
+      }
+      const password = args.passwordStdin
+        ? yield* readPassword
+        : Option.isSome(args.password)
+        ? Redacted.value(args.password.value)
+        : yield* new UsageError({ detail: "login needs a password: --password-stdin (recommended) or -p <password>" })
+      if (password === "") return yield* new UsageError({ detail: "the password is empty" })
+      const result = yield* Login.login({
+        registry,
+        credential: Credentials.basic(args.username.value, password) as Credentials.Basic,
+        ...(globals.plainHttp ? { insecure: true } : {})
+      })
+      if (globals.json) {
+        return yield* json({
+          registry,
+          username: args.username.value,
+          configPath: result.path,
+          key: result.key,
+          helper: Option.getOrNull(result.helper)
+        })
+      }
+      yield* info(
+        globals,
+        `credentials stored in ${
+          Option.match(result.helper, {
+            onNone: () => result.path,
+            onSome: (h) => `docker-credential-${h} (${result.path})`
+          })
+        }`
+      )
+      yield* line("Login Succeeded")
+    })
+  )
+
+/** `logout <registry>` */
+export const logout = (globals: Globals, args: { readonly registry: string }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const registry = registryOf(args.registry)
+      const result = yield* Login.logout({ registry })
+      if (globals.json) return yield* json({ registry, configPath: result.path, removed: result.removed })
+      yield* line(result.removed ? `Removed login credentials for ${registry}` : `Not logged in to ${registry}`)
+    })
+  )
+
+/** `auth token <ref>` */
+export const token = (globals: Globals, args: { readonly reference: string; readonly push: boolean }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const authenticator = yield* Authenticator.Authenticator
+      const ref = yield* parseReference(args.reference)
+      const ping = yield* client.ping(ref.registry)
+      if (ping.challenge === undefined || ping.status === 200) {
+        return yield* new CliFailure({
+          detail:
+            `${ref.registry} does not ask for authentication (GET /v2/ answered ${ping.status}): there is no token`
+        })
+      }
+      const scopes = [args.push ? AuthScope.push(ref.repository) : AuthScope.pull(ref.repository)]
+      const header = yield* authenticator.authorize(
+        {
+          registry: ref.registry,
+          scopes,
+          insecure: globals.plainHttp || globals.insecure || Registry.isLoopback(ref.registry)
+        },
+        [ping.challenge]
+      )
+      if (Option.isNone(header)) {
+        return yield* new CliFailure({ detail: `cannot answer the challenge of ${ref.registry}: ${ping.challenge}` })
+      }
+      const value = Redacted.value(header.value)
+      const space = value.indexOf(" ")
+      const scheme = space === -1 ? value : value.slice(0, space)
+      if (scheme.toLowerCase() !== "bearer") {
+        return yield* new CliFailure({
+          detail: `${ref.registry} uses ${scheme} authentication, not tokens; the credentials themselves are sent`,
+          exitCode: 4
+        })
+      }
+      const tokenText = value.slice(space + 1)
+      if (globals.json) {
+        return yield* json({
+          registry: ref.registry,
+          repository: ref.repository,
+          scopes: scopes.map(AuthScope.format),
+          token: tokenText
+        })
+      }
+      yield* line(tokenText)
+    })
+  )

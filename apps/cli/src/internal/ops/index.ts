@@ -1,0 +1,7 @@
+/**
+ * The command implementations, loaded on demand (dynamic `import()`) so that `ocidist version`,
+ * `ocidist ref` and `--help` do not load the registry client.
+ */
+export { login, logout, token } from "./auth.js"
+export { blob, catalog, config, digest, inspect, manifest, manifestPut, referrers, remove, tag, tags } from "./read.js"
+export { copy, pull, push } from "./transfer.js"

@@ -1,0 +1,442 @@
+/**
+ * Commands that look at (or edit) single manifests and blobs: `manifest`, `manifest put`, `digest`,
+ * `config`, `blob`, `inspect`, `tags`, `catalog`, `tag`, `delete`, `referrers`.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Manifest from "@ocidist/distribution/Manifest"
+import * as Platform from "@ocidist/distribution/Platform"
+import * as RegistryClient from "@ocidist/distribution/RegistryClient"
+import { Reference } from "@ocidist/reference"
+import type * as Digest from "@ocidist/reference/Digest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Location from "ocidist/Location"
+import * as Ocidist from "ocidist/Ocidist"
+import { PlatformNotFound } from "ocidist/OcidistError"
+import type * as Result from "ocidist/Result"
+import { CliFailure, UsageError } from "../../CliError.js"
+import { type Globals, platforms } from "../../GlobalOptions.js"
+import * as Format from "../format.js"
+import { json, line, parseDigestReference, parseReference, run, stdout } from "./common.js"
+
+const MAX_MANIFEST_INPUT = 4 * 1024 * 1024
+
+const firstPlatform = (globals: Globals) =>
+  Effect.gen(function*() {
+    const p = platforms(globals)?.[0]
+    if (p === undefined) return undefined
+    return yield* Either.match(Platform.parse(p), { onLeft: Effect.fail, onRight: Effect.succeed })
+  })
+
+/** The manifest a reference names; for an index and a `--platform` (or `fallback`), that platform's manifest. */
+const fetchManifest = (
+  globals: Globals,
+  input: string,
+  fallback?: Platform.Platform
+) =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient.RegistryClient
+    const ref = yield* parseReference(input)
+    const response = yield* client.manifests.get(ref)
+    const wanted = (yield* firstPlatform(globals)) ?? fallback
+    if (response.manifest._tag !== "ImageIndex" || wanted === undefined) return { ref, response }
+    const entries = response.manifest.manifest.manifests
+    const entry = Platform.best(wanted, entries)
+    if (entry === undefined) {
+      return yield* new PlatformNotFound({
+        location: ref.toString(),
+        wanted: Platform.format(wanted),
+        available: entries.flatMap((e) => e.platform === undefined ? [] : [Platform.format(e.platform)])
+      })
+    }
+    const child = Reference.withDigest(ref, entry.digest)
+    return { ref: child, response: yield* client.manifests.get(child) }
+  })
+
+const decodeJson = (bytes: Uint8Array): unknown => {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    return null
+  }
+}
+
+/** `manifest <ref>` */
+export const manifest = (globals: Globals, args: { readonly reference: string; readonly pretty: boolean }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const { ref, response } = yield* fetchManifest(globals, args.reference)
+      if (globals.json) {
+        return yield* json({
+          reference: ref.toString(),
+          digest: response.digest,
+          mediaType: response.mediaType,
+          size: response.size,
+          manifest: decodeJson(response.bytes)
+        })
+      }
+      if (args.pretty) return yield* line(JSON.stringify(decodeJson(response.bytes), null, 2))
+      yield* stdout(response.bytes)
+    })
+  )
+
+const readInput = (file: string) =>
+  Effect.gen(function*() {
+    if (file === "-") {
+      return yield* Effect.tryPromise({
+        try: async () => {
+          const chunks: Array<Buffer> = []
+          let size = 0
+          for await (const chunk of process.stdin) {
+            const b = chunk as Buffer
+            size += b.length
+            if (size > MAX_MANIFEST_INPUT) throw new Error(`more than ${MAX_MANIFEST_INPUT} bytes`)
+            chunks.push(b)
+          }
+          return new Uint8Array(Buffer.concat(chunks))
+        },
+        catch: (e) =>
+          new CliFailure({ detail: `cannot read the manifest from stdin: ${e instanceof Error ? e.message : e}` })
+      })
+    }
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(file).pipe(
+      Effect.mapError((e) => new CliFailure({ detail: `cannot read ${file}: ${e.message}` }))
+    )
+    if (Number(info.size) > MAX_MANIFEST_INPUT) {
+      return yield* new UsageError({ detail: `${file} is larger than ${MAX_MANIFEST_INPUT} bytes: not a manifest` })
+    }
+    return yield* fs.readFile(file).pipe(
+      Effect.mapError((e) => new CliFailure({ detail: `cannot read ${file}: ${e.message}` }))
+    )
+  })
+
+/** `manifest put <ref> <file|->` */
+export const manifestPut = (
+  globals: Globals,
+  args: { readonly reference: string; readonly file: string; readonly mediaType: Option.Option<string> }
+) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const ref = yield* parseReference(args.reference)
+      const bytes = yield* readInput(args.file)
+      const decoded = yield* Either.match(
+        Manifest.decode(bytes, Option.isSome(args.mediaType) ? { contentType: args.mediaType.value } : {}),
+        { onLeft: Effect.fail, onRight: Effect.succeed }
+      )
+      const mediaType = Option.getOrElse(args.mediaType, () => decoded.mediaType)
+      const result = yield* client.manifests.put(ref, { bytes, mediaType })
+      if (globals.json) {
+        return yield* json({
+          reference: ref.toString(),
+          digest: result.digest,
+          mediaType,
+          size: bytes.length,
+          ...(result.subject === undefined ? {} : { subject: result.subject, referrers: result.referrers })
+        })
+      }
+      yield* line(result.digest)
+    })
+  )
+
+/** `digest <ref>` */
+export const digest = (globals: Globals, args: { readonly reference: string }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const resolved = yield* Ocidist.resolve(args.reference)
+      if (globals.json) return yield* json(resolved)
+      yield* line(resolved.digest)
+    })
+  )
+
+/** `config <ref>` */
+export const config = (globals: Globals, args: { readonly reference: string }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const { ref, response } = yield* fetchManifest(globals, args.reference, Platform.current())
+      if (response.manifest._tag !== "ImageManifest") {
+        return yield* new CliFailure({ detail: `${ref.toString()} is an index without a matching platform manifest` })
+      }
+      const descriptor = response.manifest.manifest.config
+      if (descriptor.size > MAX_MANIFEST_INPUT * 4) {
+        return yield* new CliFailure({
+          detail: `the config of ${ref.toString()} is ${descriptor.size} bytes: too large`
+        })
+      }
+      const blob = yield* client.blobs.get(Reference.repositoryOf(ref), descriptor.digest, { size: descriptor.size })
+      const bytes = yield* Stream.runCollect(blob.stream).pipe(
+        Effect.map((chunks) => {
+          const all = Chunk.toReadonlyArray(chunks)
+          const out = new Uint8Array(all.reduce((n, c) => n + c.length, 0))
+          let offset = 0
+          for (const c of all) {
+            out.set(c, offset)
+            offset += c.length
+          }
+          return out
+        })
+      )
+      if (globals.json) {
+        return yield* json({
+          reference: ref.toString(),
+          digest: descriptor.digest,
+          mediaType: descriptor.mediaType,
+          size: descriptor.size,
+          config: decodeJson(bytes)
+        })
+      }
+      yield* stdout(bytes)
+    })
+  )
+
+/** `blob <ref@digest> [-o file]` */
+export const blob = (globals: Globals, args: { readonly reference: string; readonly output: Option.Option<string> }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const ref = yield* parseDigestReference(args.reference, "blob")
+      if (globals.json && Option.isNone(args.output)) {
+        return yield* new UsageError({ detail: "blob --json needs -o <file> (the blob itself is not JSON)" })
+      }
+      if (Option.isNone(args.output) && process.stdout.isTTY === true) {
+        return yield* new UsageError({
+          detail: "refusing to write a blob to the terminal: use -o <file> or redirect stdout"
+        })
+      }
+      const response = yield* client.blobs.get(Reference.repositoryOf(ref), ref.digest)
+      if (Option.isNone(args.output)) {
+        return yield* Stream.runForEach(response.stream, (chunk) => stdout(chunk))
+      }
+      const fs = yield* FileSystem.FileSystem
+      const target = args.output.value
+      const partial = `${target}.partial`
+      let size = 0
+      yield* response.stream.pipe(
+        Stream.tap((chunk) =>
+          Effect.sync(() => {
+            size += chunk.length
+          })
+        ),
+        Stream.run(fs.sink(partial)),
+        Effect.zipRight(fs.rename(partial, target)),
+        Effect.onError(() => fs.remove(partial).pipe(Effect.ignore))
+      )
+      if (globals.json) return yield* json({ reference: ref.toString(), digest: ref.digest, size, path: target })
+      if (!globals.quiet) yield* Effect.sync(() => process.stderr.write(`wrote ${Format.bytes(size)} to ${target}\n`))
+    })
+  )
+
+const platformOf = (d: { readonly platform?: Platform.Platform | undefined }) =>
+  d.platform === undefined ? "-" : Platform.format(d.platform)
+
+const renderInspection = (i: Result.Inspection): Array<string> => {
+  const out: Array<string> = []
+  out.push(`Reference:  ${i.location}`)
+  out.push(`Digest:     ${i.digest}`)
+  out.push(`Media type: ${i.mediaType}`)
+  if (i.artifactType !== undefined) out.push(`Artifact:   ${i.artifactType}`)
+  if (i.subject !== undefined) out.push(`Subject:    ${i.subject.digest}`)
+  if (i._tag === "Index") {
+    out.push(`Size:       ${Format.bytes(i.size)}`)
+    out.push(`Platforms:  ${i.platforms.length === 0 ? "-" : i.platforms.join(", ")}`)
+    out.push(`Manifests:  ${i.manifests.length}`)
+    out.push(
+      Format.table(i.manifests.map((m) => [
+        "  " + platformOf(m),
+        m.digest,
+        Format.bytes(m.size),
+        m.artifactType ?? Format.kind(m.mediaType)
+      ]))
+    )
+  } else {
+    const c = i.configSummary
+    if (c?.platform !== undefined) out.push(`Platform:   ${Platform.format(c.platform)}`)
+    if (c?.created !== undefined) out.push(`Created:    ${c.created}`)
+    out.push(`Size:       ${Format.bytes(i.totalSize)} (layers ${Format.bytes(i.layersSize)})`)
+    out.push(`Config:     ${i.config.digest} (${Format.bytes(i.config.size)})`)
+    if (c?.entrypoint !== undefined) out.push(`Entrypoint: ${JSON.stringify(c.entrypoint)}`)
+    if (c?.cmd !== undefined) out.push(`Cmd:        ${JSON.stringify(c.cmd)}`)
+    if (c?.user !== undefined) out.push(`User:       ${c.user}`)
+    if (c?.workingDir !== undefined) out.push(`WorkingDir: ${c.workingDir}`)
+    if (c?.exposedPorts !== undefined && c.exposedPorts.length > 0) out.push(`Ports:      ${c.exposedPorts.join(", ")}`)
+    out.push(`Layers:     ${i.layers.length}`)
+    out.push(Format.table(i.layers.map((l) => ["  " + l.digest, Format.bytes(l.size), l.mediaType])))
+    if (c?.labels !== undefined && Object.keys(c.labels).length > 0) {
+      out.push("Labels:")
+      for (const [k, v] of Object.entries(c.labels)) out.push(`  ${k}=${v}`)
+    }
+  }
+  if (i.annotations !== undefined && Object.keys(i.annotations).length > 0) {
+    out.push("Annotations:")
+    for (const [k, v] of Object.entries(i.annotations)) out.push(`  ${k}=${v}`)
+  }
+  return out.filter((s) => s !== "")
+}
+
+/** `inspect <ref>` */
+export const inspect = (globals: Globals, args: { readonly reference: string }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const p = platforms(globals)?.[0]
+      const result = yield* Ocidist.inspect(args.reference, p === undefined ? {} : { platform: p })
+      if (globals.json) {
+        const { manifest: _manifest, ...rest } = result
+        return yield* json(rest)
+      }
+      for (const l of renderInspection(result)) yield* line(l)
+    })
+  )
+
+const digestTag = /^sha(256|384|512)-[0-9a-f]{32,128}(\.[\w.-]+)?$/
+
+/** `tags <repo>` */
+export const tags = (globals: Globals, args: { readonly repository: string; readonly omitDigestTags: boolean }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const all = yield* Ocidist.tags(args.repository)
+      const list = args.omitDigestTags ? all.filter((t) => !digestTag.test(t)) : all
+      if (globals.json) return yield* json({ repository: args.repository, tags: list })
+      if (list.length > 0) yield* line(list.join("\n"))
+    })
+  )
+
+/** `catalog <registry>` */
+export const catalog = (globals: Globals, args: { readonly registry: string }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const registry = args.registry.replace(/^(https?|docker):\/\//, "").replace(/\/+$/, "")
+      if (globals.json) {
+        const repositories = Chunk.toReadonlyArray(yield* Stream.runCollect(client.catalog(registry)))
+        return yield* json({ registry, repositories })
+      }
+      yield* Stream.runForEach(client.catalog(registry), (name) => line(name))
+    })
+  )
+
+/** `tag <ref> <new-tag>` */
+export const tag = (globals: Globals, args: { readonly reference: string; readonly tag: string }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const ref = yield* parseReference(args.reference)
+      const target = yield* Either.match(Reference.withTag(Reference.withoutDigest(ref), args.tag), {
+        onLeft: Effect.fail,
+        onRight: Effect.succeed
+      })
+      const response = yield* client.manifests.get(ref)
+      const result = yield* client.manifests.put(target, { bytes: response.bytes, mediaType: response.mediaType })
+      if (globals.json) {
+        return yield* json({ source: ref.toString(), reference: target.toString(), digest: result.digest })
+      }
+      yield* line(`${target.toString()}@${result.digest}`)
+    })
+  )
+
+/** `delete <ref>` */
+export const remove = (globals: Globals, args: { readonly reference: string }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const ref = yield* parseReference(args.reference)
+      const digest = ref.digest ?? (yield* client.manifests.head(ref)).digest
+      const target = Reference.withDigest(Reference.withoutTag(ref), digest)
+      yield* client.manifests.delete(target)
+      if (globals.json) return yield* json({ reference: ref.toString(), digest, deleted: true })
+      yield* line(`Deleted ${target.toString()}`)
+    })
+  )
+
+interface ReferrerNode {
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly size: number
+  readonly artifactType?: string | undefined
+  readonly annotations?: Readonly<Record<string, string>> | undefined
+  readonly referrers: ReadonlyArray<ReferrerNode>
+}
+
+const MAX_DEPTH = 4
+
+/** `referrers <ref>` */
+export const referrers = (
+  globals: Globals,
+  args: { readonly reference: string; readonly artifactType: Option.Option<string> }
+) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const subject = yield* Ocidist.resolve(args.reference)
+      const loc = yield* Either.match(Location.parse(args.reference), { onLeft: Effect.fail, onRight: Effect.succeed })
+      const nested = loc._tag === "Registry" || loc._tag === "Layout"
+      const at = (digest: Digest.Digest): Location.Location =>
+        loc._tag === "Registry"
+          ? Location.registry(Reference.withDigest(Reference.withoutTag(loc.reference), digest))
+          : loc._tag === "Layout"
+          ? Location.layout(loc.path, { digest })
+          : loc
+      const walk = (
+        digest: Digest.Digest,
+        depth: number
+      ): Effect.Effect<ReadonlyArray<ReferrerNode>, unknown, Ocidist.Ocidist> =>
+        Effect.gen(function*() {
+          const list = yield* Ocidist.referrers(
+            at(digest),
+            depth === 0 && Option.isSome(args.artifactType) ? { artifactType: args.artifactType.value } : {}
+          )
+          return yield* Effect.forEach(list, (d) =>
+            Effect.map(
+              nested && depth + 1 < MAX_DEPTH ? walk(d.digest, depth + 1) : Effect.succeed([]),
+              (children): ReferrerNode => ({
+                digest: d.digest,
+                mediaType: d.mediaType,
+                size: d.size,
+                ...(d.artifactType === undefined ? {} : { artifactType: d.artifactType }),
+                ...(d.annotations === undefined ? {} : { annotations: d.annotations }),
+                referrers: children
+              })
+            ), { concurrency: 4 })
+        })
+      const tree = yield* walk(subject.digest, 0)
+      if (globals.json) {
+        return yield* json({
+          subject: {
+            reference: subject.location,
+            digest: subject.digest,
+            mediaType: subject.mediaType,
+            size: subject.size
+          },
+          referrers: tree
+        })
+      }
+      yield* line(`${subject.location}@${subject.digest}`)
+      const print = (nodes: ReadonlyArray<ReferrerNode>, prefix: string): Effect.Effect<void> =>
+        Effect.forEach(nodes, (node, i) => {
+          const last = i === nodes.length - 1
+          return Effect.zipRight(
+            line(
+              `${prefix}${last ? "└── " : "├── "}${node.artifactType ?? node.mediaType}  ${node.digest}  ${
+                Format.bytes(node.size)
+              }`
+            ),
+            print(node.referrers, prefix + (last ? "    " : "│   "))
+          )
+        }, { discard: true })
+      yield* print(tree, "")
+    })
+  )

@@ -1,0 +1,117 @@
+/**
+ * `pull`, `push` and `copy`.
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ocidist from "ocidist/Ocidist"
+import type * as Result from "ocidist/Result"
+import { type Globals, platforms } from "../../GlobalOptions.js"
+import * as Format from "../format.js"
+import { info, json, line, run, withProgress } from "./common.js"
+import { concurrency } from "./services.js"
+
+const hasTransport = (s: string) => /^(oci|oci-archive|docker-archive|docker):/.test(s.trim())
+
+const optionsOf = (
+  globals: Globals,
+  extra: { readonly referrers?: boolean; readonly allTags?: boolean; readonly dryRun?: boolean } = {}
+): Ocidist.CopyOptions => {
+  const p = platforms(globals)
+  const jobs = concurrency(globals)
+  return {
+    ...(p === undefined ? {} : { platform: p.length === 1 ? p[0]! : p }),
+    ...(jobs === undefined ? {} : { concurrency: jobs }),
+    ...(extra.referrers === true ? { referrers: true } : {}),
+    ...(extra.allTags === true ? { allTags: true } : {}),
+    ...(extra.dryRun === true ? { dryRun: true } : {})
+  }
+}
+
+const report = (globals: Globals, verb: readonly [string, string], result: Result.CopyResult, startedAt: number) =>
+  Effect.gen(function*() {
+    if (globals.json) return yield* json(result)
+    if (globals.quiet) return yield* line(result.digest)
+    const s = result.stats
+    const seconds = (Date.now() - startedAt) / 1000
+    const images = result.images.length > 1 ? ` (${result.images.length} images)` : ""
+    yield* line(
+      `${result.dryRun ? `Would ${verb[0].toLowerCase()}` : verb[1]} ${result.source} to ${result.destination}${images}`
+    )
+    yield* line(`Digest: ${result.digest}`)
+    for (const image of result.images.slice(1)) yield* line(`Digest: ${image.digest}  (${image.destination})`)
+    if (result.dryRun) {
+      const manifests = result.images.flatMap((i) => i.manifests)
+      const toWrite = manifests.filter((m) => m.action === "write").length
+      yield* line(
+        `Plan: ${s.transferred} blob(s) to transfer (${
+          Format.bytes(s.plannedBytes)
+        }), ${s.skipped} present, ${s.mounted} to mount; ${toWrite} manifest(s) to write, ${
+          manifests.length - toWrite
+        } present`
+      )
+      for (const b of result.blobs) {
+        yield* line(`  ${b.action.padEnd(8)} ${b.digest}  ${Format.kind(b.mediaType)}  ${Format.bytes(b.size)}`)
+      }
+      return
+    }
+    yield* line(
+      `${s.transferred} blob(s) transferred (${
+        Format.bytes(s.bytes)
+      }), ${s.skipped} skipped, ${s.mounted} mounted, ${s.manifestsWritten} manifest(s) written in ${
+        seconds.toFixed(1)
+      }s`
+    )
+  })
+
+/** `pull <ref> <dest>` */
+export const pull = (
+  globals: Globals,
+  args: { readonly reference: string; readonly destination: string; readonly format: Option.Option<string> }
+) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const destination = Option.isSome(args.format) && !hasTransport(args.destination)
+        ? `${args.format.value}:${args.destination}`
+        : args.destination
+      const started = Date.now()
+      const result = yield* Ocidist.pull(args.reference, destination, optionsOf(globals)).pipe(withProgress(globals))
+      yield* report(globals, ["Pull", "Pulled"], result, started)
+    })
+  )
+
+/** `push <source> <ref>` */
+export const push = (globals: Globals, args: { readonly source: string; readonly reference: string }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const started = Date.now()
+      const result = yield* Ocidist.push(args.source, args.reference, optionsOf(globals)).pipe(withProgress(globals))
+      yield* report(globals, ["Push", "Pushed"], result, started)
+    })
+  )
+
+/** `copy <src> <dst>` */
+export const copy = (
+  globals: Globals,
+  args: {
+    readonly source: string
+    readonly destination: string
+    readonly referrers: boolean
+    readonly allTags: boolean
+    readonly dryRun: boolean
+  }
+) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const started = Date.now()
+      if (args.dryRun) yield* info(globals, "dry run: nothing will be written")
+      const result = yield* Ocidist.copy(
+        args.source,
+        args.destination,
+        optionsOf(globals, { referrers: args.referrers, allTags: args.allTags, dryRun: args.dryRun })
+      ).pipe(withProgress(globals))
+      yield* report(globals, ["Copy", "Copied"], result, started)
+    })
+  )

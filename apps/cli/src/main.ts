@@ -1,0 +1,94 @@
+/**
+ * The `ocidist` program: parses the command line, runs the command, maps failures to one line on stderr and
+ * an exit code. Loaded by `bin.ts`.
+ *
+ * @since 0.1.0
+ */
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import { run } from "./Cli.js"
+import * as ExitCode from "./ExitCode.js"
+import { hoistGlobals, isJson, isVerbose } from "./internal/argv.js"
+
+const verbose = isVerbose(process.argv)
+const json = isJson(process.argv)
+
+// A closed stdout (`ocidist tags … | head -1`) is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0)
+})
+
+const messageOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" &&
+    error.message !== ""
+    ? error.message
+    : String(error)
+
+/** What to try, for failures whose message does not say it already. */
+const hintFor = (error: unknown, message: string): string => {
+  const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : ""
+  if (tag === "NotFound" && typeof error === "object" && error !== null && "registry" in error) {
+    const registry = String(error.registry)
+    const repository = "repository" in error && typeof error.repository === "string" ? error.repository : undefined
+    if (/NAME_UNKNOWN/.test(message)) return `; list the repositories with \`ocidist catalog ${registry}\``
+    if (/MANIFEST_UNKNOWN|manifest .* not found/.test(message) && repository !== undefined) {
+      return `; list the tags with \`ocidist tags ${registry}/${repository}\``
+    }
+  }
+  if (tag === "TransportError" || tag === "LoginError") {
+    if (/ECONNREFUSED/.test(message)) return "; is the registry running at that address?"
+    if (/certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY/i.test(message)) {
+      return "; for a registry with a self-signed certificate, add --insecure"
+    }
+    if (/wrong version number|EPROTO|packet length too long/i.test(message)) {
+      return "; the registry may speak plain HTTP: add --plain-http"
+    }
+  }
+  return ""
+}
+
+const main = run(hoistGlobals(process.argv)).pipe(
+  Effect.as(ExitCode.ExitCode.Ok as number),
+  Effect.catchAllCause((cause) =>
+    Effect.sync(() => {
+      if (Cause.isInterruptedOnly(cause)) return 130
+      const failure = Cause.failureOption(cause)
+      const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
+      const code = ExitCode.forError(error)
+      // @effect/cli has already printed its help or usage text for validation errors.
+      if (ValidationError.isValidationError(error)) return code
+      const text = messageOf(error).replace(/\s*\n\s*/g, " ")
+      const message = text + hintFor(error, text)
+      if (json) {
+        const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "Error"
+        process.stderr.write(JSON.stringify({ event: "Error", error: tag, message, exitCode: code }) + "\n")
+      } else {
+        process.stderr.write(`ocidist: ${message}\n`)
+      }
+      if (verbose) process.stderr.write(Cause.pretty(cause) + "\n")
+      return code
+    })
+  ),
+  // What @effect/cli needs (NodeContext would also start worker and child-process support).
+  Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer))
+)
+
+NodeRuntime.runMain(main, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => {
+    if (Exit.isFailure(exit)) return onExit(Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+    const code = typeof exit.value === "number" ? exit.value : 0
+    if (code !== 0) return onExit(code)
+    // Exit now rather than when the event loop has drained: Node would otherwise wait for V8's background
+    // tasks (compilation, GC), which took 200-400 ms after every registry command. Every write to stdout has
+    // completed by now (the commands wait for each write), and the empty write waits for anything queued.
+    process.stdout.write("", () => process.exit(0))
+  }
+})
