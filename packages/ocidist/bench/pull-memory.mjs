@@ -1,7 +1,8 @@
 // Pull benchmark: throughput and peak RSS of `Ocidist.pull` of a big image from a local docker-registry,
 // next to `skopeo copy` doing the same pull. Needs a build first:
 //   pnpm --filter ocidist... build   (or: npx tsc -b packages/ocidist/tsconfig.src.json packages/testing/tsconfig.src.json)
-// Usage: node packages/ocidist/bench/pull-memory.mjs [sizeMiB ...]   (default: 256 512; RUNS=3)
+// Usage: node packages/ocidist/bench/pull-memory.mjs [sizeMiB ...]   (default: 256 512; RUNS=3;
+// CLIENTS=cli,ocidist,skopeo: the bundled CLI, the library from dist, skopeo)
 // Peak RSS comes from /usr/bin/time -v (whole process: node, undici, buffers).
 import { DockerRegistry, Fixtures, Tools } from "@ocidist/testing"
 import { Effect } from "effect"
@@ -12,6 +13,8 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
+// the bundled `ocidist` CLI (apps/cli, built by `pnpm build`): what users run
+const cliBinary = path.join(here, "../../../apps/cli/dist/ocidist.js")
 const sizes = process.argv.slice(2).map(Number)
 const runs = Number(process.env.RUNS ?? 3)
 const MiB = 1024 * 1024
@@ -43,11 +46,13 @@ const program = Effect.scoped(Effect.gen(function*() {
     yield* Fixtures.pushRaw(registry, `big${size}`, image, { tags: ["1"] })
     const layerBytes = image.layers.reduce((n, l) => n + l.size, 0)
     const ref = `${registry.host}/big${size}:1`
-    for (const client of (process.env.CLIENTS ?? "ocidist,skopeo").split(",")) {
+    for (const client of (process.env.CLIENTS ?? "cli,ocidist,skopeo").split(",")) {
       const samples = []
       for (let i = 0; i < runs; i++) {
         const out = path.join(work, `out-${client}-${size}-${i}`)
-        const r = client === "ocidist"
+        const r = client === "cli"
+          ? runTimed(process.execPath, [cliBinary, "pull", "-q", ref, out])
+          : client === "ocidist"
           ? runTimed(process.execPath, [
             path.join(here, "pull-child.mjs"),
             ref,
