@@ -3,12 +3,50 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { collect, inPty, ndjson, ocidist, start } from "./cli.js"
 import { acquire, DockerRegistry, Fixtures, layoutIndex, Tools, verifyLayoutBlobs } from "./support.js"
 
 const SBOM = "application/vnd.example.sbom"
+
+/**
+ * A TCP proxy to `target` that limits each direction to about `bytesPerMs`, so an operation is still
+ * running when a test interrupts it (Ctrl-C tests would otherwise race a fast loopback transfer).
+ */
+const slowProxy = (target: string, bytesPerMs: number) =>
+  new Promise<{ readonly host: string; readonly close: () => Promise<void> }>((resolve) => {
+    const colon = target.lastIndexOf(":")
+    const sockets = new Set<net.Socket>()
+    const pipeSlowly = (from: net.Socket, to: net.Socket) => {
+      from.on("data", (chunk: Buffer) => {
+        from.pause()
+        to.write(chunk)
+        setTimeout(() => from.resume(), Math.ceil(chunk.length / bytesPerMs))
+      })
+      from.on("end", () => to.end())
+      from.on("error", () => to.destroy())
+    }
+    const server = net.createServer((client) => {
+      const upstream = net.connect(Number(target.slice(colon + 1)), target.slice(0, colon))
+      sockets.add(client)
+      sockets.add(upstream)
+      pipeSlowly(client, upstream)
+      pipeSlowly(upstream, client)
+      client.on("close", () => upstream.destroy())
+      upstream.on("close", () => client.destroy())
+    })
+    server.listen(0, "127.0.0.1", () =>
+      resolve({
+        host: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const socket of sockets) socket.destroy()
+            server.close(() => done())
+          })
+      }))
+  })
 
 let close: () => Promise<void>
 let src: DockerRegistry.Instance
@@ -122,7 +160,8 @@ describe.concurrent("pull", () => {
 
   it("Ctrl-C stops with 130, leaves no corrupt blob, and a second pull completes", async () => {
     const out = path.join(tmp(), "img")
-    const child = start(["pull", "--json", "--jobs", "2", `${src.host}/big:1`, out])
+    const slow = await slowProxy(src.host, 16_384)
+    const child = start(["pull", "--json", "--jobs", "2", `${slow.host}/big:1`, out])
     let buffered = ""
     let sent = false
     child.stderr!.on("data", (d: Buffer) => {
@@ -133,6 +172,7 @@ describe.concurrent("pull", () => {
       }
     })
     const r = await collect(child)
+    await slow.close()
     expect(sent).toBe(true)
     expect(r.code).toBe(130)
     expect(r.stdout).toBe("")
@@ -174,7 +214,8 @@ describe.concurrent("archives", () => {
 describe.concurrent("Ctrl-C into an archive", () => {
   it("leaves no archive file behind, and a second pull writes it", async () => {
     const file = path.join(tmp(), "big.tar")
-    const child = start(["pull", "--json", `${src.host}/big:1`, `oci-archive:${file}`])
+    const slow = await slowProxy(src.host, 16_384)
+    const child = start(["pull", "--json", `${slow.host}/big:1`, `oci-archive:${file}`])
     let buffered = ""
     let sent = false
     child.stderr!.on("data", (d: Buffer) => {
@@ -185,6 +226,7 @@ describe.concurrent("Ctrl-C into an archive", () => {
       }
     })
     const r = await collect(child)
+    await slow.close()
     expect(sent).toBe(true)
     expect(r.code).toBe(130)
     expect(fs.existsSync(file)).toBe(false)
@@ -211,7 +253,8 @@ describe.concurrent("push", () => {
   })
 
   it("Ctrl-C during a push stops with 130, cancels the upload sessions, and a second push completes", async () => {
-    const child = start(["push", "--json", `oci:${f.bigLayout}:big`, `${dst.host}/interrupted:1`])
+    const slow = await slowProxy(dst.host, 16_384)
+    const child = start(["push", "--json", `oci:${f.bigLayout}:big`, `${slow.host}/interrupted:1`])
     let buffered = ""
     let sent = false
     child.stderr!.on("data", (d: Buffer) => {
@@ -222,6 +265,7 @@ describe.concurrent("push", () => {
       }
     })
     const r = await collect(child)
+    await slow.close()
     expect(sent).toBe(true)
     expect({ code: r.code, signal: r.signal, stderr: r.code === 130 ? "" : r.stderr.slice(-2000) }).toEqual({
       code: 130,
