@@ -27,6 +27,24 @@ v8.setFlagsFromString("--liftoff-only")
 const args = process.argv.slice(2)
 const json = args.length === 2 && args.includes("--json") && args.includes("version")
 
+/** The command word: the first argument that is neither an option nor the value of one. */
+const commandOf = (argv: ReadonlyArray<string>): string | undefined => {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === "--") return argv[i + 1]
+    if (arg === "--platform" || arg === "--jobs" || arg === "-j") i++
+    else if (!arg.startsWith("-")) return arg
+  }
+  return undefined
+}
+
+// Commands that move blobs allocate buffers at a high rate; with V8's --optimize-for-size their peak memory
+// is ~40% lower at the same speed (pulling 512 MiB from a loopback registry: ~150 → ~90 MiB RSS, 3.4–4.7 s →
+// 3.7–3.8 s). The other commands keep the default tuning, which starts faster. Each tuning has its own code
+// cache below, as V8 refuses a cache made under other flags.
+const flavour = ["pull", "push", "copy", "cp", "blob"].includes(commandOf(args) ?? "") ? "size" : "speed"
+if (flavour === "size") v8.setFlagsFromString("--optimize-for-size")
+
 const cacheDir = (): string | undefined => {
   if (process.env.OCIDIST_NO_CODE_CACHE !== undefined && process.env.OCIDIST_NO_CODE_CACHE !== "") return undefined
   const base = process.env.XDG_CACHE_HOME !== undefined && process.env.XDG_CACHE_HOME !== ""
@@ -46,7 +64,7 @@ const run = (file: string) => {
       const stat = fs.statSync(file)
       cacheFile = path.join(
         dir,
-        `code-${version}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}.bin`
+        `code-${flavour}-${version}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}.bin`
       )
     } catch {
       cacheFile = undefined
@@ -72,9 +90,13 @@ const run = (file: string) => {
         const tmp = `${cacheFile}.${process.pid}.tmp`
         fs.writeFileSync(tmp, script.createCachedData())
         fs.renameSync(tmp, cacheFile)
-        // Caches of other builds are of no use any more.
+        // Caches of other builds are of no use any more (the other tuning's cache stays).
+        const other = flavour === "size" ? "code-speed-" : "code-size-"
         for (const name of fs.readdirSync(path.dirname(cacheFile))) {
-          if (name.startsWith("code-") && name.endsWith(".bin") && name !== path.basename(cacheFile)) {
+          if (
+            name.startsWith("code-") && name.endsWith(".bin") && !name.startsWith(other) &&
+            name !== path.basename(cacheFile)
+          ) {
             fs.rmSync(path.join(path.dirname(cacheFile), name), { force: true })
           }
         }

@@ -252,6 +252,20 @@ describe.concurrent("push", () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ digest: f.image.manifestDigest, stats: { transferred: 0, bytes: 0 } })
   })
 
+  it("transfer commands run with a memory-lean V8 tuning, each tuning with its own code cache", async () => {
+    const cache = tmp()
+    const env = { XDG_CACHE_HOME: cache }
+    const out = tmp()
+    expect((await ocidist(["--jobs", "2", "pull", "-q", `${src.host}/app:1.0`, out], { env })).code).toBe(0)
+    const caches = () => fs.readdirSync(path.join(cache, "ocidist")).map((name) => name.split("-")[1]).sort()
+    expect(caches()).toEqual(["size"])
+    expect((await ocidist(["digest", `${src.host}/app:1.0`], { env })).code).toBe(0)
+    expect(caches()).toEqual(["size", "speed"])
+    // a second run of each uses its cache and leaves the other one alone
+    expect((await ocidist(["pull", "-q", `${src.host}/app:1.0`, out], { env })).code).toBe(0)
+    expect(caches()).toEqual(["size", "speed"])
+  })
+
   it("Ctrl-C during a push stops with 130, cancels the upload sessions, and a second push completes", async () => {
     const slow = await slowProxy(dst.host, 16_384)
     const child = start(["push", "--json", `oci:${f.bigLayout}:big`, `${slow.host}/interrupted:1`])
