@@ -262,6 +262,23 @@ export const make = (
     const sameSecret = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string> | undefined) =>
       b !== undefined && Redacted.value(a) === Redacted.value(b)
 
+    /** Remembers a fixed header (Basic, pre-issued token) for the registry, unless it is the one just refused. */
+    const useHeader = (
+      registry: string,
+      kind: "Basic" | "Static",
+      header: Redacted.Redacted<string>,
+      credential: Credentials.Credential,
+      options: AuthorizeOptions | undefined,
+      messages: { readonly rejected: string }
+    ): Effect.Effect<Option.Option<Redacted.Redacted<string>>, Unauthorized> => {
+      if (sameSecret(header, options?.rejected)) {
+        registries.delete(registry)
+        return Effect.fail(new Unauthorized({ registry, credential: credential._tag, reason: messages.rejected }))
+      }
+      registries.set(registry, { _tag: kind, header })
+      return Effect.succeed(Option.some(header))
+    }
+
     const answerBearer = (
       target: Target,
       registry: string,
@@ -271,17 +288,9 @@ export const make = (
     ): Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthError> =>
       Effect.gen(function*() {
         if (credential._tag === "BearerToken") {
-          const header = Exchange.bearerHeader(credential.token)
-          if (sameSecret(header, options?.rejected)) {
-            registries.delete(registry)
-            return yield* new Unauthorized({
-              registry,
-              credential: credential._tag,
-              reason: "the registry rejected the pre-issued token"
-            })
-          }
-          registries.set(registry, { _tag: "Static", header })
-          return Option.some(header)
+          return yield* useHeader(registry, "Static", Exchange.bearerHeader(credential.token), credential, options, {
+            rejected: "the registry rejected the pre-issued token"
+          })
         }
         const realmText = bearer.realm!
         let realm: URL
@@ -353,17 +362,14 @@ export const make = (
         const credential = yield* credentials.get(target.registry)
         if (bearer !== undefined) return yield* answerBearer(target, registry, bearer, credential, options)
         if (credential._tag !== "Basic") return Option.none()
-        const header = Exchange.basicHeader(credential.username, credential.password)
-        if (sameSecret(header, options?.rejected)) {
-          registries.delete(registry)
-          return yield* new Unauthorized({
-            registry,
-            credential: credential._tag,
-            reason: "the registry rejected the user name or password"
-          })
-        }
-        registries.set(registry, { _tag: "Basic", header })
-        return Option.some(header)
+        return yield* useHeader(
+          registry,
+          "Basic",
+          Exchange.basicHeader(credential.username, credential.password),
+          credential,
+          options,
+          { rejected: "the registry rejected the user name or password" }
+        )
       }).pipe(Effect.withSpan("Authenticator.authorize", { attributes: { registry: target.registry } }))
 
     const invalidate = (target: Target): Effect.Effect<void> =>

@@ -567,9 +567,7 @@ export const make = (
 
     const invalidArgument = (ctx: Transport.Ctx, reason: string) =>
       new RegistryError.InvalidArgument({
-        registry: ctx.registry,
-        ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-        operation: ctx.operation,
+        ...Transport.errorContext(ctx),
         reason
       })
 
@@ -605,9 +603,7 @@ export const make = (
         if (MediaType.isSchema1(mediaType)) {
           return Effect.fail(
             new RegistryError.UnsupportedMediaType({
-              registry: ctx.registry,
-              ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-              operation: ctx.operation,
+              ...Transport.errorContext(ctx),
               mediaType,
               reason:
                 "Docker image manifest schema 1 is deprecated and not supported; re-push the image with a current client"

@@ -80,20 +80,22 @@ interface Active {
   transferred: number
 }
 
+const activeOf = (event: Progress.BlobStarted, now: number): Active => ({
+  digest: event.digest,
+  mediaType: event.mediaType,
+  size: event.size,
+  started: now,
+  offset: event.offset,
+  transferred: event.offset
+})
+
 const lines = (out: Output): Renderer => {
   const started = new Map<string, Active>()
   return {
     emit: (event) => {
       switch (event._tag) {
         case "BlobStarted":
-          started.set(event.digest, {
-            digest: event.digest,
-            mediaType: event.mediaType,
-            size: event.size,
-            started: out.now(),
-            offset: event.offset,
-            transferred: event.offset
-          })
+          started.set(event.digest, activeOf(event, out.now()))
           return
         case "BlobDone": {
           const a = started.get(event.digest)
@@ -221,14 +223,7 @@ const tty = (out: Output): Renderer => {
           plannedBytes = event.bytes
           return
         case "BlobStarted":
-          active.set(event.digest, {
-            digest: event.digest,
-            mediaType: event.mediaType,
-            size: event.size,
-            started: out.now(),
-            offset: event.offset,
-            transferred: event.offset
-          })
+          active.set(event.digest, activeOf(event, out.now()))
           return
         case "BlobProgress": {
           const a = active.get(event.digest)

@@ -233,9 +233,7 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
       if (size !== undefined && received !== size) {
         return Effect.fail(
           new RegistryError.SizeMismatch({
-            registry: ctx.registry,
-            ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-            operation: ctx.operation,
+            ...Transport.errorContext(ctx),
             what: `blob ${digest}`,
             expected: size,
             actual: received

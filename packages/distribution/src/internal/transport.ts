@@ -29,6 +29,13 @@ export interface Ctx {
   readonly operation: string
 }
 
+/** The fields every registry error carries about where it happened. @internal */
+export const errorContext = (ctx: Ctx) => ({
+  registry: ctx.registry,
+  ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
+  operation: ctx.operation
+})
+
 /** @internal */
 export interface HostOptions {
   readonly plainHttp: boolean
@@ -132,9 +139,7 @@ export const safeUrl = (url: string): string => {
 /** @internal */
 export const transportError = (ctx: Ctx, method: string, url: string, cause: unknown) =>
   new RegistryError.TransportError({
-    registry: ctx.registry,
-    ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-    operation: ctx.operation,
+    ...errorContext(ctx),
     method,
     url: safeUrl(url),
     reason: describeCause(cause)
@@ -143,18 +148,14 @@ export const transportError = (ctx: Ctx, method: string, url: string, cause: unk
 /** @internal */
 export const invalidResponse = (ctx: Ctx, reason: string) =>
   new RegistryError.InvalidResponse({
-    registry: ctx.registry,
-    ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-    operation: ctx.operation,
+    ...errorContext(ctx),
     reason
   })
 
 /** @internal */
 export const unexpectedStatus = (ctx: Ctx, response: HttpClientResponse.HttpClientResponse, expected: string) =>
   new RegistryError.UnexpectedStatus({
-    registry: ctx.registry,
-    ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-    operation: ctx.operation,
+    ...errorContext(ctx),
     method: response.request.method,
     status: response.status,
     expected
@@ -163,9 +164,7 @@ export const unexpectedStatus = (ctx: Ctx, response: HttpClientResponse.HttpClie
 /** @internal */
 export const sizeExceeded = (ctx: Ctx, what: string, limit: number, size?: number) =>
   new RegistryError.SizeExceeded({
-    registry: ctx.registry,
-    ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-    operation: ctx.operation,
+    ...errorContext(ctx),
     what,
     limit,
     ...(size === undefined ? {} : { size })
@@ -270,9 +269,7 @@ export const fail = (
     const errors = decodeEnvelope(bytes)
     const codes = new Set(errors.map((e) => e.code))
     const base = {
-      registry: ctx.registry,
-      ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-      operation: ctx.operation,
+      ...errorContext(ctx),
       method: response.request.method,
       status: response.status,
       errors
@@ -374,9 +371,7 @@ export const makeTransport = (
     error: { readonly _tag: string; readonly message: string }
   ) => {
     const base = {
-      registry: ctx.registry,
-      ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-      operation: ctx.operation,
+      ...errorContext(ctx),
       method: request.method,
       status: 401,
       errors: [],
@@ -422,28 +417,18 @@ export const makeTransport = (
       ).pipe(
         Effect.mapError((error) => authFailure(ctx, request, error))
       )
+      const unauthorized = (reason: string) =>
+        new RegistryError.Unauthorized({
+          ...errorContext(ctx),
+          method: request.method,
+          status: 401,
+          errors: [],
+          reason
+        })
       if (Option.isNone(authorization)) {
-        return yield* new RegistryError.Unauthorized({
-          registry: ctx.registry,
-          ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-          operation: ctx.operation,
-          method: request.method,
-          status: 401,
-          errors: [],
-          reason: "the registry requires authentication and no credentials are configured for it"
-        })
+        return yield* unauthorized("the registry requires authentication and no credentials are configured for it")
       }
-      if (request.body._tag === "Stream") {
-        return yield* new RegistryError.Unauthorized({
-          registry: ctx.registry,
-          ...(ctx.repository === undefined ? {} : { repository: ctx.repository }),
-          operation: ctx.operation,
-          method: request.method,
-          status: 401,
-          errors: [],
-          reason: STREAM_REAUTH
-        })
-      }
+      if (request.body._tag === "Stream") return yield* unauthorized(STREAM_REAUTH)
       const second = yield* raw(ctx, withAuthorization(request, authorization))
       if (second.status === 401) yield* auth.invalidate(target)
       return { response: second, authorization }
