@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 
 const root = new URL("..", import.meta.url).pathname
-const cli = join(root, "apps/cli/dist/ocidist.js")
+const cli = join(root, "apps/cli/dist/ocidist.cjs")
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1" }
 const run = (command, args, options = {}) => {
   console.log(`\n$ ${[command, ...args].map((a) => a.startsWith(root) ? a.slice(root.length) : a).join(" ")}`)

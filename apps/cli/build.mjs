@@ -1,11 +1,11 @@
-// Bundles the CLI: dist/ocidist.js, a small ESM launcher (answers `ocidist version` itself), and
-// dist/ocidist.cjs, the program (main.ts: command tree, registry client, auth, layouts), which the launcher
+// Bundles the CLI: dist/ocidist.cjs, a small launcher (answers `ocidist version` itself), and
+// dist/main.cjs, the program (main.ts: command tree, registry client, auth, layouts), which the launcher
 // compiles with a V8 code cache (see src/bin.ts). Tree-shaken and minified; the command implementations sit
 // behind a lazy `import()`, so `ref` and `--help` do not evaluate the registry client.
 import { build } from "esbuild"
-import { chmodSync, readFileSync, rmSync } from "node:fs"
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
+import { basename, dirname, join } from "node:path"
 
 const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"))
 const dist = new URL("./dist", import.meta.url).pathname
@@ -44,6 +44,74 @@ module.exports = { Dispatcher, Client, Pool, Agent, ProxyAgent, EnvHttpProxyAgen
   }
 }
 
+// Node's built-in modules are compiled when first required: `node:http2` took ~11 ms and `node:child_process`
+// ~7 ms of every start, though HTTP/2 is never negotiated (undici only speaks it when asked to) and child
+// processes only run for credential helpers. Both are loaded on first use instead: undici's HTTP/2 connector
+// behind a function that requires it when called, the built-ins behind getters that require them when read.
+const lazyUndiciH2 = {
+  name: "lazy-undici-h2",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) =>
+      args.importer.endsWith(join("dispatcher", "client.js"))
+        ? { path: join(dirname(args.importer), "client-h2.js"), namespace: "lazy-undici-h2" }
+        : undefined)
+    build.onLoad({ filter: /.*/, namespace: "lazy-undici-h2" }, (args) => ({
+      resolveDir: dirname(args.path),
+      loader: "js",
+      contents: `"use strict"
+let connectH2
+module.exports = function (client, socket) {
+  connectH2 ??= require(${JSON.stringify(args.path)})
+  return connectH2(client, socket)
+}
+`
+    }))
+  }
+}
+const lazyBuiltins = (names) => ({
+  name: "lazy-builtins",
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^(node:)?(${names.join("|")})$`) }, (args) =>
+      args.namespace === "lazy-builtin"
+        ? { path: args.path, external: true }
+        : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" })
+    build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => {
+      const id = JSON.stringify(`node:${args.path}`)
+      const getters = Object.keys(requireHere(`node:${args.path}`))
+        .map((key) => `${JSON.stringify(key)}: { enumerable: true, get: () => load()[${JSON.stringify(key)}] }`)
+      return {
+        loader: "js",
+        contents: `"use strict"
+let loaded
+const load = () => loaded ??= require(${id})
+module.exports = Object.defineProperties({}, { ${getters.join(", ")} })
+`
+      }
+    })
+  }
+})
+const requireHere = createRequire(import.meta.url)
+
+// undici embeds its two llhttp WebAssembly builds (SIMD and plain) as base64 strings: 155 KB, 16% of the
+// bundle, read and kept in the code cache by every start though a run compiles at most one of them. They are
+// written next to the bundle as .wasm files instead, and read when undici first needs one.
+const llhttpFiles = {
+  name: "llhttp-files",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]llhttp[\\/]llhttp(_simd)?-wasm\.js$/ }, (args) => {
+      const file = basename(args.path).replace(/-wasm\.js$/, ".wasm")
+      mkdirSync(dist, { recursive: true })
+      writeFileSync(join(dist, file), requireHere(args.path))
+      return {
+        loader: "js",
+        contents: `"use strict"
+module.exports = require("node:fs").readFileSync(require("node:path").join(__dirname, ${JSON.stringify(file)}))
+`
+      }
+    })
+  }
+}
+
 const common = {
   bundle: true,
   platform: "node",
@@ -61,20 +129,29 @@ const common = {
   logLevel: "warning"
 }
 
+// CommonJS rather than ESM: Node starts a CommonJS entry point without its ESM loader, ~5 ms sooner.
 const launcher = await build({
   ...common,
   entryPoints: [new URL("./src/bin.ts", import.meta.url).pathname],
-  outfile: `${dist}/ocidist.js`,
-  format: "esm"
+  outfile: `${dist}/ocidist.cjs`,
+  format: "cjs",
+  define: { ...common.define, "import.meta.url": "__ocidist_launcher_url" },
+  banner: { js: "var __ocidist_launcher_url = require(\"node:url\").pathToFileURL(__filename).href;" }
 })
 const program = await build({
   ...common,
   entryPoints: [new URL("./src/main.ts", import.meta.url).pathname],
-  outfile: `${dist}/ocidist.cjs`,
+  outfile: `${dist}/main.cjs`,
   format: "cjs",
-  plugins: process.env.OCIDIST_FULL_UNDICI === undefined ? [undiciLite] : []
+  plugins: [
+    ...(process.env.OCIDIST_FULL_UNDICI === undefined ? [undiciLite] : []),
+    lazyUndiciH2,
+    llhttpFiles,
+    lazyBuiltins(["child_process", "crypto", "readline", "tls", "zlib"])
+  ]
 })
-chmodSync(`${dist}/ocidist.js`, 0o755)
+chmodSync(`${dist}/ocidist.cjs`, 0o755)
+if (process.env.OCIDIST_META) (await import("node:fs")).writeFileSync(process.env.OCIDIST_META, JSON.stringify(program.metafile))
 if (process.env.OCIDIST_BUILD_STATS !== undefined) {
   for (const result of [launcher, program]) {
     for (const [file, output] of Object.entries(result.metafile.outputs)) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Entry point of the `ocidist` binary. `ocidist version` is answered here, without loading anything else.
- * Everything else runs the program bundle (`ocidist.cjs`, built from `main.ts`), compiled with a V8 code cache
+ * Everything else runs the program bundle (`main.cjs`, built from `main.ts`), compiled with a V8 code cache
  * kept in `$XDG_CACHE_HOME/ocidist` (or `~/.cache/ocidist`): from the second run on, V8 skips parsing and
  * compiling most of it. The cache is written by the first run of a command that talks to a registry.
  * `OCIDIST_NO_CODE_CACHE=1` turns it off; a cache that cannot be read, written or that V8 rejects is ignored
@@ -121,5 +121,5 @@ if ((args.length === 1 && args[0] === "version") || json) {
     json ? JSON.stringify({ version, node: process.versions.node }) + "\n" : `ocidist ${version}\n`
   )
 } else {
-  run(path.join(path.dirname(fileURLToPath(import.meta.url)), "ocidist.cjs"))
+  run(path.join(path.dirname(fileURLToPath(import.meta.url)), "main.cjs"))
 }

@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import { run } from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
 import { hoistGlobals, isJson, isVerbose } from "./internal/argv.js"
+import { withStderrLogger } from "./internal/logger.js"
 
 const verbose = isVerbose(process.argv)
 const json = isJson(process.argv)
@@ -76,12 +77,15 @@ const main = run(hoistGlobals(process.argv)).pipe(
       return code
     })
   ),
+  withStderrLogger(verbose),
   // What @effect/cli needs (NodeContext would also start worker and child-process support).
   Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer))
 )
 
 NodeRuntime.runMain(main, {
   disableErrorReporting: true,
+  // Log lines go to stderr through withStderrLogger, not through Effect's pretty logger as well.
+  disablePrettyLogger: true,
   teardown: (exit, onExit) => {
     if (Exit.isFailure(exit)) return onExit(Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
     const code = typeof exit.value === "number" ? exit.value : 0

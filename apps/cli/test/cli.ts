@@ -4,7 +4,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 
-export const binary = new URL("../dist/ocidist.js", import.meta.url).pathname
+export const binary = new URL("../dist/ocidist.cjs", import.meta.url).pathname
 
 export interface Result {
   readonly code: number | null

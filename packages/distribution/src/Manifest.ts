@@ -188,9 +188,14 @@ export type Manifest =
     readonly manifest: ImageIndex
   }
 
-const decodeManifestValue = Schema.decodeUnknownEither(ImageManifest)
-const decodeIndexValue = Schema.decodeUnknownEither(ImageIndex)
-const decodeConfigValue = Schema.decodeUnknownEither(ImageConfig)
+/** A decoder compiled on first use: compiling these three took ~5 ms of every CLI start, needed or not. */
+const lazyDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
+  let decoder: ((u: unknown) => Either.Either<A, ParseResult.ParseError>) | undefined
+  return (u: unknown): Either.Either<A, ParseResult.ParseError> => (decoder ??= Schema.decodeUnknownEither(schema))(u)
+}
+const decodeManifestValue = lazyDecoder(ImageManifest)
+const decodeIndexValue = lazyDecoder(ImageIndex)
+const decodeConfigValue = lazyDecoder(ImageConfig)
 
 const malformed = (detail: string, mediaType?: string) =>
   new InvalidManifest(

@@ -26,6 +26,7 @@ import { Registry } from "@ocidist/reference"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { rootCertificates } from "node:tls"
 import * as RegistryClient from "./RegistryClient.js"
 
@@ -125,6 +126,18 @@ export const makeDispatcher = (options: RegistryClient.Options = {}) =>
     Effect.sync((): Undici.Dispatcher => new RoutingDispatcher(options)),
     (dispatcher) => Effect.promise(() => dispatcher.destroy())
   )
+
+/**
+ * The `HttpClient` of {@link layerHttpClient}, built in the current scope: closing the scope closes its
+ * connections. For programs that assemble their services in one effect rather than from layers.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeHttpClient = (
+  options: RegistryClient.Options = {}
+): Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> =>
+  Effect.map(makeDispatcher(options), NodeHttpClient.makeUndici)
 
 /**
  * An `HttpClient` (undici) honouring the per-registry TLS options and the proxy environment. Give the

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 // the bundled `ocidist` CLI (apps/cli, built by `pnpm build`): what users run
-const cliBinary = path.join(here, "../../../apps/cli/dist/ocidist.js")
+const cliBinary = path.join(here, "../../../apps/cli/dist/ocidist.cjs")
 const sizes = process.argv.slice(2).map(Number)
 const runs = Number(process.env.RUNS ?? 3)
 const MiB = 1024 * 1024

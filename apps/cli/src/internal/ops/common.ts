@@ -12,7 +12,7 @@ import * as Services from "./services.js"
 
 /** Runs an implementation with the services built from the global options. */
 export const run = <A, E>(globals: Globals, effect: Effect.Effect<A, E, Services.Services>): Effect.Effect<A, E> =>
-  Effect.provide(effect, Services.layer(globals))
+  Services.provide(globals, effect)
 
 const writeStdout = (text: string | Uint8Array) =>
   Effect.async<void>((resume) => {

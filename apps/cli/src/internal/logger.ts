@@ -1,0 +1,22 @@
+/**
+ * Where the program's log lines go: stderr only (stdout carries results), one `ocidist: <level>: <message>`
+ * line each; warnings and errors, everything with `--verbose`.
+ */
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as HashSet from "effect/HashSet"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+
+/** A logger writing to stderr, so that stdout only carries results. */
+export const stderrLogger = Logger.make(({ logLevel, message }) => {
+  const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+  process.stderr.write(`ocidist: ${logLevel.label.toLowerCase()}: ${text}\n`)
+})
+
+/** Runs `self` with {@link stderrLogger} as the only logger. */
+export const withStderrLogger = (verbose: boolean) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  self.pipe(
+    Logger.withMinimumLogLevel(verbose ? LogLevel.Debug : LogLevel.Warning),
+    Effect.locally(FiberRef.currentLoggers, HashSet.make(stderrLogger))
+  )
