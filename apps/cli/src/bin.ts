@@ -44,6 +44,10 @@ const commandOf = (argv: ReadonlyArray<string>): string | undefined => {
 // cache below, as V8 refuses a cache made under other flags.
 const flavour = ["pull", "push", "copy", "cp", "blob"].includes(commandOf(args) ?? "") ? "size" : "speed"
 if (flavour === "size") v8.setFlagsFromString("--optimize-for-size")
+// The other commands are short: what costs them is touching fresh memory, not collecting it. With the young
+// generation kept at its initial size (instead of doubling at each scavenge) `ocidist digest` page-faults
+// ~900 times less, which is ~20 ms on a VM where a first touch costs ~12 µs (7 scavenges become 14, each small).
+else v8.setFlagsFromString("--semi-space-growth-factor=1")
 
 const cacheDir = (): string | undefined => {
   if (process.env.OCIDIST_NO_CODE_CACHE !== undefined && process.env.OCIDIST_NO_CODE_CACHE !== "") return undefined

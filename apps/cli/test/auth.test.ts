@@ -120,6 +120,19 @@ describe.concurrent("basic auth", () => {
     expect(r.code).toBe(0)
   })
 
+  it("OCIDIST_USERNAME without OCIDIST_REGISTRY: one warning line on stderr, credentials not sent", async () => {
+    const user = writer()
+    const r = await ocidist(["digest", `${basic.host}/app:1`], {
+      env: { ...env(dockerConfig()), OCIDIST_USERNAME: user.username, OCIDIST_PASSWORD: user.password }
+    })
+    expect(r.code).toBe(4)
+    expect(r.stdout).toBe("")
+    const warnings = r.stderr.split("\n").filter((l) => l.includes("OCIDIST_REGISTRY"))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/^ocidist: warn: OCIDIST_USERNAME\/OCIDIST_PASSWORD/)
+    expect(r.stderr).not.toContain(user.password)
+  })
+
   it("--verbose logs the requests with the credentials redacted", async () => {
     const user = writer()
     const r = await ocidist(["digest", "-v", `${basic.host}/app:1`], {
