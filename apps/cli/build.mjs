@@ -71,10 +71,13 @@ module.exports = function (client, socket) {
 const lazyBuiltins = (names) => ({
   name: "lazy-builtins",
   setup(build) {
-    build.onResolve({ filter: new RegExp(`^(node:)?(${names.join("|")})$`) }, (args) =>
-      args.namespace === "lazy-builtin"
-        ? { path: args.path, external: true }
-        : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" })
+    build.onResolve(
+      { filter: new RegExp(`^(node:)?(${names.join("|")})$`) },
+      (args) =>
+        args.namespace === "lazy-builtin"
+          ? { path: args.path, external: true }
+          : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" }
+    )
     build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => {
       const id = JSON.stringify(`node:${args.path}`)
       const getters = Object.keys(requireHere(`node:${args.path}`))
@@ -143,6 +146,10 @@ const program = await build({
   entryPoints: [new URL("./src/main.ts", import.meta.url).pathname],
   outfile: `${dist}/main.cjs`,
   format: "cjs",
+  // The launcher compiles the file as it is, so it carries its own CommonJS wrapper: wrapping it at run time
+  // made V8 flatten a ~790 KB concatenated string, ~190 page faults (~2 ms) per start here.
+  banner: { js: "(function (exports, require, module, __filename, __dirname) {" },
+  footer: { js: "})" },
   plugins: [
     ...(process.env.OCIDIST_FULL_UNDICI === undefined ? [undiciLite] : []),
     lazyUndiciH2,
@@ -151,7 +158,6 @@ const program = await build({
   ]
 })
 chmodSync(`${dist}/ocidist.cjs`, 0o755)
-if (process.env.OCIDIST_META) (await import("node:fs")).writeFileSync(process.env.OCIDIST_META, JSON.stringify(program.metafile))
 if (process.env.OCIDIST_BUILD_STATS !== undefined) {
   for (const result of [launcher, program]) {
     for (const [file, output] of Object.entries(result.metafile.outputs)) {

@@ -82,8 +82,8 @@ const run = (file: string) => {
       cachedData = undefined
     }
   }
-  const wrapper = "(function (exports, require, module, __filename, __dirname) { " + source + "\n})"
-  const script = new vm.Script(wrapper, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) })
+  // The bundle is one function expression, `(function (exports, require, module, __filename, __dirname) {…})`.
+  const script = new vm.Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) })
   if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     // Written at exit, so that the functions this run compiled are in the cache too; only by a run that loaded
     // the command implementations (a registry command), so that the cache covers them.

@@ -4,7 +4,9 @@ import * as Credentials from "@ocidist/auth/Credentials"
 import { DockerRegistry } from "@ocidist/testing"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as net from "node:net"
@@ -125,5 +127,55 @@ layer(TlsRegistry, { timeout: 60_000, excludeTestServices: true })("NodeRegistry
         })
       )
       assert.strictEqual(proxy.targets.length, 1)
+    }))
+})
+
+layer(TlsRegistry, { timeout: 60_000, excludeTestServices: true })("NodeRegistryClient.makeHttpClient", (it) => {
+  it.scoped("follows the registry options, and closing its scope closes its connections", () =>
+    Effect.gen(function*() {
+      const registry = yield* Tls
+      const host = registry.host
+      // A loopback server that counts open connections, next to the TLS registry.
+      const open = new Set<net.Socket>()
+      const server = yield* Effect.acquireRelease(
+        Effect.async<http.Server>((resume) => {
+          const s = http.createServer((_req, res) => {
+            res.end("ok")
+          })
+          s.on("connection", (socket: net.Socket) => {
+            open.add(socket)
+            socket.on("close", () => open.delete(socket))
+          })
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) =>
+          Effect.async<void>((resume) => {
+            s.close(() => resume(Effect.void))
+          })
+      )
+      const local = `127.0.0.1:${(server.address() as AddressInfo).port}`
+      yield* withEnv(
+        noProxy,
+        Effect.gen(function*() {
+          const options = { registries: { [host]: { plainHttp: false, ca: registry.caCert! } } }
+          const scope = yield* Scope.make()
+          const client = yield* Scope.extend(NodeRegistryClient.makeHttpClient(options), scope)
+          // the extra CA of the registry options is used for the TLS registry
+          const ping = yield* client.get(`https://${host}/v2/`)
+          assert.strictEqual(ping.status, 200)
+          const response = yield* client.get(`http://${local}/`)
+          assert.strictEqual(yield* response.text, "ok")
+          assert.strictEqual(open.size, 1) // kept alive
+          yield* Scope.close(scope, Exit.void)
+          // the server sees the socket close once the FIN arrives: wait for it (bounded)
+          for (let i = 0; i < 100 && open.size > 0; i++) yield* Effect.sleep("20 millis")
+          assert.strictEqual(open.size, 0)
+          // a scope of its own: the same client without the CA refuses the self-signed certificate
+          const strict = yield* NodeRegistryClient.makeHttpClient({ registries: { [host]: { plainHttp: false } } })
+          const error = yield* Effect.flip(strict.get(`https://${host}/v2/`))
+          assert.strictEqual(error._tag, "RequestError")
+          assert.match(String(error.cause), /certificate|self[- ]signed|CERT/i)
+        })
+      )
     }))
 })
