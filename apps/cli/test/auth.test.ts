@@ -120,6 +120,27 @@ describe.concurrent("basic auth", () => {
     expect(r.code).toBe(0)
   })
 
+  it("credentials from a docker credential helper (credHelpers) run as a child process", async () => {
+    const user = writer()
+    const dir = dockerConfig()
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-helper-"))
+    const helper = path.join(bin, "docker-credential-ocidisttest")
+    fs.writeFileSync(
+      helper,
+      `#!/bin/sh\nread server\necho "$1 $server" >> "${path.join(bin, "calls")}"\n` +
+        `printf '{"ServerURL":"%s","Username":"${user.username}","Secret":"${user.password}"}' "$server"\n`,
+      { mode: 0o755 }
+    )
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ credHelpers: { [basic.host]: "ocidisttest" } }))
+    const r = await ocidist(["digest", `${basic.host}/app:1`], {
+      env: { ...env(dir), PATH: `${bin}:${process.env.PATH ?? ""}` }
+    })
+    expect(r.stderr).toBe("")
+    expect(r.code).toBe(0)
+    expect(r.stdout.trim()).toBe(image.manifestDigest)
+    expect(fs.readFileSync(path.join(bin, "calls"), "utf8").trim()).toBe(`get ${basic.host}`)
+  })
+
   it("OCIDIST_USERNAME without OCIDIST_REGISTRY: one warning line on stderr, credentials not sent", async () => {
     const user = writer()
     const r = await ocidist(["digest", `${basic.host}/app:1`], {
