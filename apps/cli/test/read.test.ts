@@ -115,6 +115,54 @@ describe.concurrent("digest", () => {
   })
 })
 
+describe.concurrent("V8 code cache", () => {
+  const cacheHome = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-cache-"))
+  const cacheFiles = (home: string) => {
+    const dir = path.join(home, "ocidist")
+    return fs.existsSync(dir) ? fs.readdirSync(dir).map((name) => path.join(dir, name)) : []
+  }
+
+  it("is written by a registry command, then used; a corrupt one is replaced", async () => {
+    const home = cacheHome()
+    const env = { XDG_CACHE_HOME: home }
+    const first = await ocidist(["digest", `${host}/app:1.0`], { env })
+    expect(first.stdout.trim()).toBe(fixtures.image.manifestDigest)
+    const [file] = cacheFiles(home)
+    expect(path.basename(file!)).toMatch(/^code-speed-/)
+    const written = fs.statSync(file!)
+    expect(written.size).toBeGreaterThan(100_000)
+    const second = await ocidist(["digest", `${host}/app:1.0`], { env })
+    expect(second.stdout.trim()).toBe(fixtures.image.manifestDigest)
+    expect(fs.statSync(file!).mtimeMs).toBe(written.mtimeMs) // accepted, not rewritten
+    fs.writeFileSync(file!, "not a code cache")
+    const third = await ocidist(["digest", `${host}/app:1.0`], { env })
+    expect({ code: third.code, stdout: third.stdout.trim(), stderr: third.stderr }).toEqual({
+      code: 0,
+      stdout: fixtures.image.manifestDigest,
+      stderr: ""
+    })
+    expect(fs.statSync(file!).size).toBeGreaterThan(100_000)
+  })
+
+  it("OCIDIST_NO_CODE_CACHE=1 writes none; an unwritable cache directory is no error", async () => {
+    const home = cacheHome()
+    const off = await ocidist(["digest", `${host}/app:1.0`], {
+      env: { XDG_CACHE_HOME: home, OCIDIST_NO_CODE_CACHE: "1" }
+    })
+    expect(off.stdout.trim()).toBe(fixtures.image.manifestDigest)
+    expect(cacheFiles(home)).toEqual([])
+    // a file where the cache directory should be: nothing can be created under it
+    const blocked = path.join(cacheHome(), "file")
+    fs.writeFileSync(blocked, "")
+    const r = await ocidist(["digest", `${host}/app:1.0`], { env: { XDG_CACHE_HOME: blocked } })
+    expect({ code: r.code, stdout: r.stdout.trim(), stderr: r.stderr }).toEqual({
+      code: 0,
+      stdout: fixtures.image.manifestDigest,
+      stderr: ""
+    })
+  })
+})
+
 describe.concurrent("manifest", () => {
   it("prints the manifest bytes exactly", async () => {
     const r = await ocidist(["manifest", `${host}/app:1.0`])
