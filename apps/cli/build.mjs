@@ -44,10 +44,12 @@ module.exports = { Dispatcher, Client, Pool, Agent, ProxyAgent, EnvHttpProxyAgen
   }
 }
 
-// Node's built-in modules are compiled when first required: `node:http2` took ~11 ms and `node:child_process`
-// ~7 ms of every start, though HTTP/2 is never negotiated (undici only speaks it when asked to) and child
-// processes only run for credential helpers. Both are loaded on first use instead: undici's HTTP/2 connector
-// behind a function that requires it when called, the built-ins behind getters that require them when read.
+// Node's built-in modules are compiled when first required, and most runs need few of them: `node:http2`
+// (~11 ms; undici only speaks HTTP/2 when asked to), `node:child_process` (~7 ms; credential helpers only),
+// `node:crypto` (~7 ms; hashing, TLS), `node:tls` (https registries), `node:zlib` (archives), `node:readline`
+// (prompts) were all loaded by every start. They are loaded on first use instead: undici's HTTP/2 connector
+// behind a function that requires it when called, the built-ins behind getters that require them when read
+// (an object of getters, one per export of the module as the Node that builds the bundle has it).
 const lazyUndiciH2 = {
   name: "lazy-undici-h2",
   setup(build) {
