@@ -9,14 +9,14 @@
 import * as Command from "@effect/platform/Command"
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as PlatformError from "@effect/platform/Error"
-import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import { CredentialHelperError } from "./AuthError.js"
+import { collectText } from "./internal/boundedText.js"
 
 /**
  * How helpers are run.
@@ -63,24 +63,8 @@ interface RunResult {
 }
 
 const collect = (stream: Stream.Stream<Uint8Array, PlatformError.PlatformError>, label: string) =>
-  Stream.runFoldEffect(
-    stream,
-    { size: 0, chunks: Chunk.empty<Uint8Array>() },
-    (acc, bytes): Effect.Effect<{ size: number; chunks: Chunk.Chunk<Uint8Array> }, string> =>
-      acc.size + bytes.length > MAX_OUTPUT
-        ? Effect.fail(`${label} exceeded ${MAX_OUTPUT} bytes`)
-        : Effect.succeed({ size: acc.size + bytes.length, chunks: Chunk.append(acc.chunks, bytes) })
-  ).pipe(
-    Effect.mapError((e) => typeof e === "string" ? e : `could not read ${label}`),
-    Effect.map(({ chunks, size }) => {
-      const all = new Uint8Array(size)
-      let offset = 0
-      for (const chunk of chunks) {
-        all.set(chunk, offset)
-        offset += chunk.length
-      }
-      return new TextDecoder().decode(all)
-    })
+  collectText(stream, MAX_OUTPUT, () => `${label} exceeded ${MAX_OUTPUT} bytes`).pipe(
+    Effect.mapError((e) => typeof e === "string" ? e : `could not read ${label}`)
   )
 
 /** One line of helper output, safe to show: the first line, cut to 200 characters, never JSON. */

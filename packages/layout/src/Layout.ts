@@ -406,15 +406,7 @@ const make = (root: string): Effect.Effect<Layout, never, FileSystem.FileSystem 
         }))
       })
 
-    const writeManifest = (
-      bytes: Uint8Array,
-      options?: {
-        readonly mediaType?: string | undefined
-        readonly tag?: string | undefined
-        readonly platform?: Platform.Platform | undefined
-        readonly annotations?: Readonly<Record<string, string>> | undefined
-      }
-    ) =>
+    const writeManifest: Layout["writeManifest"] = (bytes, options) =>
       Effect.gen(function*() {
         if (options?.tag !== undefined) yield* checkTag(options.tag)
         if (bytes.length > MAX_MANIFEST_BYTES) {

@@ -392,13 +392,7 @@ export const make: Effect.Effect<Service, never, RegistryClient.RegistryClient |
         if (d.size > MAX_CONFIG_BYTES) return undefined
         const chunks: Array<Uint8Array> = []
         yield* Stream.runForEach(source.blob(d, 0), (c) => Effect.sync(() => chunks.push(c)))
-        const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-        let offset = 0
-        for (const c of chunks) {
-          bytes.set(c, offset)
-          offset += c.length
-        }
-        return bytes
+        return Buffer.concat(chunks)
       })
 
     const summarize = (

@@ -6,7 +6,6 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Encoding from "effect/Encoding"
 import * as Redacted from "effect/Redacted"
@@ -14,6 +13,7 @@ import * as Stream from "effect/Stream"
 import { TokenExchangeError, Unauthorized } from "../AuthError.js"
 import type * as Credentials from "../Credentials.js"
 import * as Scope from "../Scope.js"
+import { collectText } from "./boundedText.js"
 
 /** @internal */
 export const MAX_TOKEN_RESPONSE = 128 * 1024
@@ -71,24 +71,12 @@ const readBounded = (
   if (Number.isFinite(length) && length > MAX_TOKEN_RESPONSE) {
     return Effect.fail(fail(`the response is larger than ${MAX_TOKEN_RESPONSE} bytes`, response.status))
   }
-  return Stream.runFoldEffect(
+  return collectText(
     response.stream,
-    { size: 0, chunks: Chunk.empty<Uint8Array>() },
-    (acc, bytes): Effect.Effect<{ size: number; chunks: Chunk.Chunk<Uint8Array> }, TokenExchangeError> =>
-      acc.size + bytes.length > MAX_TOKEN_RESPONSE
-        ? Effect.fail(fail(`the response is larger than ${MAX_TOKEN_RESPONSE} bytes`, response.status))
-        : Effect.succeed({ size: acc.size + bytes.length, chunks: Chunk.append(acc.chunks, bytes) })
+    MAX_TOKEN_RESPONSE,
+    () => fail(`the response is larger than ${MAX_TOKEN_RESPONSE} bytes`, response.status)
   ).pipe(
-    Effect.catchTag("ResponseError", () => Effect.fail(fail("reading the response failed", response.status))),
-    Effect.map(({ chunks, size }) => {
-      const all = new Uint8Array(size)
-      let offset = 0
-      for (const chunk of chunks) {
-        all.set(chunk, offset)
-        offset += chunk.length
-      }
-      return new TextDecoder().decode(all)
-    })
+    Effect.catchTag("ResponseError", () => Effect.fail(fail("reading the response failed", response.status)))
   )
 }
 

@@ -174,16 +174,7 @@ export const config = (globals: Globals, args: { readonly reference: string }) =
       }
       const blob = yield* client.blobs.get(Reference.repositoryOf(ref), descriptor.digest, { size: descriptor.size })
       const bytes = yield* Stream.runCollect(blob.stream).pipe(
-        Effect.map((chunks) => {
-          const all = Chunk.toReadonlyArray(chunks)
-          const out = new Uint8Array(all.reduce((n, c) => n + c.length, 0))
-          let offset = 0
-          for (const c of all) {
-            out.set(c, offset)
-            offset += c.length
-          }
-          return out
-        })
+        Effect.map((chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks)))
       )
       if (globals.json) {
         return yield* json({
