@@ -23,6 +23,7 @@ import * as Undici from "@effect/platform-node/Undici"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Authenticator from "@ocidist/auth/Authenticator"
 import { Registry } from "@ocidist/reference"
+import * as NodeHash from "@ocidist/reference/NodeHash"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -161,4 +162,4 @@ export const layerHttpClient = (options: RegistryClient.Options = {}): Layer.Lay
 export const layer = (
   options: RegistryClient.Options = {}
 ): Layer.Layer<RegistryClient.RegistryClient, never, Authenticator.Authenticator> =>
-  RegistryClient.layer(options).pipe(Layer.provide(layerHttpClient(options)))
+  RegistryClient.layer(options).pipe(Layer.provide(layerHttpClient(options)), Layer.provide(NodeHash.layer))

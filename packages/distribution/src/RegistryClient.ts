@@ -17,7 +17,10 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Authenticator from "@ocidist/auth/Authenticator"
 import * as AuthScope from "@ocidist/auth/Scope"
-import { Digest, Reference, ReferenceError } from "@ocidist/reference"
+import { Digest, Hash, Reference, ReferenceError } from "@ocidist/reference"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import * as Manifest from "@ocidist/spec/Manifest"
+import * as MediaType from "@ocidist/spec/MediaType"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -33,8 +36,6 @@ import * as BlobStream from "./internal/blobStream.js"
 import * as Transport from "./internal/transport.js"
 import * as Upload from "./internal/upload.js"
 import { VERSION } from "./internal/version.js"
-import * as Manifest from "./Manifest.js"
-import * as MediaType from "./MediaType.js"
 import * as RegistryError from "./RegistryError.js"
 
 // ---------------------------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ export interface BlobGetOptions {
    * before `offset`; otherwise only the size is.
    */
   readonly offset?: number | undefined
-  readonly hasher?: Digest.Hasher | undefined
+  readonly hasher?: Hash.Hasher | undefined
 }
 
 /**
@@ -298,7 +299,7 @@ export interface ListOptions {
  * @category models
  */
 export interface ReferrersResult {
-  readonly manifests: ReadonlyArray<Manifest.Descriptor>
+  readonly manifests: ReadonlyArray<Descriptor.Descriptor>
   /** Where the list came from. */
   readonly source: "api" | "fallback"
   /** Filters the registry applied (`OCI-Filters-Applied`); the client applies the rest itself. */
@@ -508,6 +509,7 @@ export const make = (
   Effect.gen(function*() {
     const http = yield* HttpClient.HttpClient
     const auth = yield* Authenticator.Authenticator
+    const hash = yield* Hash.Hash
     const maxManifestBytes = options.maxManifestBytes ?? MAX_MANIFEST_BYTES
     const pageSize = options.pageSize ?? 1000
     const maxPages = options.maxPages ?? 1000
@@ -817,7 +819,7 @@ export const make = (
       subject: Digest.Digest,
       operation: string
     ): Effect.Effect<
-      { readonly manifests: ReadonlyArray<Manifest.Descriptor>; readonly precondition: Record<string, string> },
+      { readonly manifests: ReadonlyArray<Descriptor.Descriptor>; readonly precondition: Record<string, string> },
       RegistryError.RegistryError
     > =>
       Effect.gen(function*() {
@@ -846,7 +848,11 @@ export const make = (
     const readFallbackIndex = (ref: Reference.Reference, subject: Digest.Digest, operation: string) =>
       Effect.map(readFallback(ref, subject, operation), (r) => r.manifests)
 
-    const updateFallbackIndex = (ref: Reference.Reference, subject: Digest.Digest, descriptor: Manifest.Descriptor) => {
+    const updateFallbackIndex = (
+      ref: Reference.Reference,
+      subject: Digest.Digest,
+      descriptor: Descriptor.Descriptor
+    ) => {
       const operation = "manifests.put (referrers fallback)"
       const attempt = (left: number): Effect.Effect<void, RegistryError.RegistryError> =>
         Effect.gen(function*() {
@@ -885,12 +891,12 @@ export const make = (
           return yield* invalidArgument(ctx, `${subject} has no digest; referrers need the subject's digest`)
         }
         const artifactType = referrerOptions?.artifactType
-        const filter = (list: ReadonlyArray<Manifest.Descriptor>) =>
+        const filter = (list: ReadonlyArray<Descriptor.Descriptor>) =>
           artifactType === undefined ? list : list.filter((d) => d.artifactType === artifactType)
         const first = new URL(repoUrl(subject, `referrers/${digest}`))
         if (artifactType !== undefined) first.searchParams.set("artifactType", artifactType)
         const limit = referrerOptions?.maxPages ?? maxPages
-        const manifests: Array<Manifest.Descriptor> = []
+        const manifests: Array<Descriptor.Descriptor> = []
         let filtersApplied: ReadonlyArray<string> = []
         let url: string | undefined = first.href
         for (let page = 0; url !== undefined; page++) {
@@ -1078,6 +1084,7 @@ export const make = (
           first,
           offset: first.status === 200 ? 0 : offset,
           hasher: first.status === 200 ? undefined : getOptions?.hasher,
+          hash,
           open,
           maxResumes,
           backoff,
@@ -1109,6 +1116,7 @@ export const make = (
       size?: number
     ) => ({
       transport,
+      hash,
       ctx: ctxOf(ref.registry, ref.repository, operation),
       scopes,
       chunkSize: size ?? chunkSize

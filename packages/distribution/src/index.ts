@@ -1,29 +1,9 @@
 /**
- * `@ocidist/distribution`: the OCI Distribution API as an Effect service, and the OCI models.
+ * `@ocidist/distribution`: the OCI Distribution API as an Effect service. The OCI models are in
+ * `@ocidist/spec`.
  *
  * @since 0.1.0
  */
-
-/**
- * OCI and Docker manifest models.
- *
- * @since 0.1.0
- */
-export * as Manifest from "./Manifest.js"
-
-/**
- * Media types and the manifest `Accept` list.
- *
- * @since 0.1.0
- */
-export * as MediaType from "./MediaType.js"
-
-/**
- * Platforms: parse, normalize, match.
- *
- * @since 0.1.0
- */
-export * as Platform from "./Platform.js"
 
 /**
  * The registry client service: manifests, blobs, uploads, tags, catalog, referrers.

@@ -1,12 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Digest, Reference } from "@ocidist/reference"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import * as MediaType from "@ocidist/spec/MediaType"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
-import type * as Manifest from "../src/Manifest.js"
-import * as MediaType from "../src/MediaType.js"
 import * as FakeRegistry from "./support/fakeRegistry.js"
 import { client, serve } from "./support/server.js"
 
@@ -26,7 +26,7 @@ const piecewise = (bytes: Buffer, piece = 777) =>
     Array.from({ length: Math.ceil(bytes.length / piece) }, (_, i) => bytes.subarray(i * piece, (i + 1) * piece))
   )
 
-const artifact = (subject: Manifest.Descriptor, artifactType: string) =>
+const artifact = (subject: Descriptor.Descriptor, artifactType: string) =>
   new TextEncoder().encode(JSON.stringify({
     schemaVersion: 2,
     mediaType: MediaType.OCI_MANIFEST,
@@ -42,7 +42,7 @@ const image = new TextEncoder().encode(JSON.stringify({
   config: { mediaType: MediaType.OCI_EMPTY, digest: sha256("{}"), size: 2 },
   layers: []
 }))
-const imageDescriptor: Manifest.Descriptor = {
+const imageDescriptor: Descriptor.Descriptor = {
   mediaType: MediaType.OCI_MANIFEST,
   digest: sha256(image),
   size: image.length

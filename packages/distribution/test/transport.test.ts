@@ -1,13 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Credentials from "@ocidist/auth/Credentials"
-import { Digest, Reference } from "@ocidist/reference"
+import { type Digest, Reference } from "@ocidist/reference"
+import * as NodeHash from "@ocidist/reference/NodeHash"
+import * as MediaType from "@ocidist/spec/MediaType"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import type * as http from "node:http"
 import { parseRetryAfter } from "../src/internal/transport.js"
-import * as MediaType from "../src/MediaType.js"
 import { client, ociError, serve } from "./support/server.js"
 
 const sha256 = (bytes: Uint8Array | string) =>
@@ -394,7 +395,7 @@ describe("resume", () => {
         res.end(content.subarray(start))
       })
       const rc = yield* client()
-      const hasher = Digest.hasher("sha256")
+      const hasher = NodeHash.service.make("sha256")
       hasher.update(content.subarray(0, 1000))
       const blob = yield* rc.blobs.get(ref(server.host, "app"), digest, { offset: 1000, hasher })
       const rest = yield* collect(blob.stream)

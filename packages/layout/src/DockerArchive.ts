@@ -18,10 +18,13 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import * as Manifest from "@ocidist/distribution/Manifest"
-import * as MediaType from "@ocidist/distribution/MediaType"
-import * as Platform from "@ocidist/distribution/Platform"
 import { Digest, Reference, ReferenceError } from "@ocidist/reference"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import * as ImageConfig from "@ocidist/spec/ImageConfig"
+import * as Manifest from "@ocidist/spec/Manifest"
+import * as MediaType from "@ocidist/spec/MediaType"
+import * as Platform from "@ocidist/spec/Platform"
+import type * as SpecError from "@ocidist/spec/SpecError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -164,9 +167,9 @@ export const open: (
     )
 
     const blobs = new Map<string, { readonly entry: Tar.TarEntry } | { readonly bytes: Uint8Array }>()
-    const layerCache = new Map<string, Manifest.Descriptor>()
-    const images: Array<Manifest.Descriptor> = []
-    const descriptors: Array<Manifest.Descriptor> = []
+    const layerCache = new Map<string, Descriptor.Descriptor>()
+    const images: Array<Descriptor.Descriptor> = []
+    const descriptors: Array<Descriptor.Descriptor> = []
 
     const digestOfPath = (name: string): Digest.Digest | undefined => {
       const match = /^blobs\/([a-z0-9]+)\/([a-f0-9]+)$/.exec(Tar.normalizePath(name))
@@ -181,7 +184,7 @@ export const open: (
       const configDigest = Digest.ofBytes(configBytes)
       blobs.set(configDigest, { entry: configEntry })
       const diffIds = diffIdsOf(configBytes)
-      const layers: Array<Manifest.Descriptor> = []
+      const layers: Array<Descriptor.Descriptor> = []
       for (const [i, name] of item.Layers.entries()) {
         const entry = yield* entryOf(name)
         const key = `${entry.offset}`
@@ -216,7 +219,7 @@ export const open: (
       })
       const manifestDigest = Digest.ofBytes(manifestBytes)
       blobs.set(manifestDigest, { bytes: manifestBytes })
-      const image: Manifest.Descriptor = {
+      const image: Descriptor.Descriptor = {
         mediaType: MediaType.DOCKER_MANIFEST,
         digest: manifestDigest,
         size: manifestBytes.length
@@ -279,7 +282,7 @@ export const open: (
  * @category models
  */
 export interface Image {
-  readonly descriptor: Manifest.Descriptor
+  readonly descriptor: Descriptor.Descriptor
   readonly repoTags?: ReadonlyArray<string> | undefined
 }
 
@@ -304,7 +307,7 @@ export const write: (
   options?: { readonly platform?: Platform.Platform | undefined }
 ) => Effect.Effect<
   void,
-  LayoutError | ReferenceError.DigestMismatch | Manifest.InvalidManifest,
+  LayoutError | ReferenceError.DigestMismatch | SpecError.InvalidManifest,
   FileSystem.FileSystem | Path.Path
 > = Effect.fn("DockerArchive.write")(function*(path, source, images, options) {
   type E = LayoutError | ReferenceError.DigestMismatch
@@ -345,7 +348,7 @@ export const write: (
     }
     const { config, layers } = manifest.manifest
     const configBytes = yield* readBounded(source, config, MAX_CONFIG_BYTES)
-    const imageConfig = yield* Manifest.decodeConfig(configBytes)
+    const imageConfig = yield* ImageConfig.decode(configBytes)
     const diffIds = imageConfig.rootfs.diff_ids
     if (diffIds.length !== layers.length) {
       return yield* unsupported(

@@ -11,10 +11,12 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import * as Manifest from "@ocidist/distribution/Manifest"
-import * as MediaType from "@ocidist/distribution/MediaType"
-import type * as Platform from "@ocidist/distribution/Platform"
-import { Digest, ReferenceError } from "@ocidist/reference"
+import { Digest, Hash, ReferenceError } from "@ocidist/reference"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import * as Manifest from "@ocidist/spec/Manifest"
+import * as MediaType from "@ocidist/spec/MediaType"
+import type * as Platform from "@ocidist/spec/Platform"
+import type * as SpecError from "@ocidist/spec/SpecError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -44,12 +46,12 @@ export interface Reader {
   /** The layout directory or archive file. */
   readonly path: string
   /** The entries of `index.json` (for a docker-archive: one synthesized entry per `RepoTags` item). */
-  readonly entries: Effect.Effect<ReadonlyArray<Manifest.Descriptor>, LayoutError>
+  readonly entries: Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, LayoutError>
   /**
    * Finds an index entry by `org.opencontainers.image.ref.name`, by digest (also a manifest blob that is
    * not in the index), by position (`"@0"`), or, with `""`, the only entry. Fails `NotFound` or `Ambiguous`.
    */
-  readonly resolve: (reference: string) => Effect.Effect<Manifest.Descriptor, LayoutError>
+  readonly resolve: (reference: string) => Effect.Effect<Descriptor.Descriptor, LayoutError>
   readonly hasBlob: (digest: Digest.Digest) => Effect.Effect<boolean, LayoutError>
   readonly blobSize: (digest: Digest.Digest) => Effect.Effect<Option.Option<number>, LayoutError>
   /** Streams a blob from the file (from `offset`), without verifying it; fails `BlobNotFound`. */
@@ -59,8 +61,8 @@ export interface Reader {
   ) => Stream.Stream<Uint8Array, LayoutError>
   /** Reads a manifest into memory (at most 4 MiB), checking its size and digest, and decodes it. */
   readonly readManifest: (
-    descriptor: Manifest.Descriptor
-  ) => Effect.Effect<Manifest.Manifest, LayoutError | ReferenceError.DigestMismatch | Manifest.InvalidManifest>
+    descriptor: Descriptor.Descriptor
+  ) => Effect.Effect<Manifest.Manifest, LayoutError | ReferenceError.DigestMismatch | SpecError.InvalidManifest>
 }
 
 /**
@@ -151,19 +153,19 @@ export interface Layout extends Reader {
       readonly platform?: Platform.Platform | undefined
       readonly annotations?: Readonly<Record<string, string>> | undefined
     }
-  ) => Effect.Effect<Manifest.Descriptor, LayoutError | Manifest.InvalidManifest | ReferenceError.DigestMismatch>
+  ) => Effect.Effect<Descriptor.Descriptor, LayoutError | SpecError.InvalidManifest | ReferenceError.DigestMismatch>
   /** Adds or replaces the `index.json` entry tagged `tag` (atomically). */
-  readonly tag: (descriptor: Manifest.Descriptor, tag: string) => Effect.Effect<void, LayoutError>
+  readonly tag: (descriptor: Descriptor.Descriptor, tag: string) => Effect.Effect<void, LayoutError>
   /** Removes the entries tagged `tag`; true when there was one. */
   readonly untag: (tag: string) => Effect.Effect<boolean, LayoutError>
   /** Adds an untagged `index.json` entry (once per digest). */
-  readonly addEntry: (descriptor: Manifest.Descriptor) => Effect.Effect<void, LayoutError>
+  readonly addEntry: (descriptor: Descriptor.Descriptor) => Effect.Effect<void, LayoutError>
   /** Removes all `index.json` entries of a digest (tagged or not); returns how many. */
   readonly removeEntries: (digest: Digest.Digest) => Effect.Effect<number, LayoutError>
   /** Atomic read-modify-write of the `index.json` entries, serialized with every other index update. */
   readonly updateIndex: <E = never>(
-    f: (entries: ReadonlyArray<Manifest.Descriptor>) => Effect.Effect<ReadonlyArray<Manifest.Descriptor>, E>
-  ) => Effect.Effect<ReadonlyArray<Manifest.Descriptor>, LayoutError | E>
+    f: (entries: ReadonlyArray<Descriptor.Descriptor>) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, E>
+  ) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, LayoutError | E>
   /**
    * Checks everything reachable from `index.json`: every blob present with the size of its descriptor and
    * (unless `hash: false`) the right digest, every manifest decodable. Blobs with `urls` may be absent.
@@ -177,7 +179,7 @@ export interface Layout extends Reader {
    */
   readonly gc: (
     options?: { readonly dryRun?: boolean; readonly partials?: boolean }
-  ) => Effect.Effect<GcResult, LayoutError | ReferenceError.DigestMismatch | Manifest.InvalidManifest>
+  ) => Effect.Effect<GcResult, LayoutError | ReferenceError.DigestMismatch | SpecError.InvalidManifest>
 }
 
 const tempSuffix = () => `${randomBytes(6).toString("hex")}.tmp`
@@ -186,6 +188,7 @@ const make = (root: string): Effect.Effect<Layout, never, FileSystem.FileSystem 
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const pathService = yield* Path.Path
+    const hash = yield* Hash.Hash
     const io = (digest?: string) => fromPlatformError(root, digest)
     const indexPath = pathService.join(root, "index.json")
     const blobPath = (digest: Digest.Digest) =>
@@ -231,8 +234,8 @@ const make = (root: string): Effect.Effect<Layout, never, FileSystem.FileSystem 
       })
 
     const updateIndex = <E>(
-      f: (entries: ReadonlyArray<Manifest.Descriptor>) => Effect.Effect<ReadonlyArray<Manifest.Descriptor>, E>
-    ): Effect.Effect<ReadonlyArray<Manifest.Descriptor>, LayoutError | E> =>
+      f: (entries: ReadonlyArray<Descriptor.Descriptor>) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, E>
+    ): Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, LayoutError | E> =>
       withLock(`index:${root}`)(Effect.gen(function*() {
         const { manifests, raw } = yield* readIndex
         const next = yield* f(manifests)
@@ -250,11 +253,11 @@ const make = (root: string): Effect.Effect<Layout, never, FileSystem.FileSystem 
         })
       )
 
-    const tag = (descriptor: Manifest.Descriptor, name: string) =>
+    const tag = (descriptor: Descriptor.Descriptor, name: string) =>
       Effect.gen(function*() {
         yield* checkTag(name)
         yield* checkDigest(root, descriptor.digest)
-        const entry: Manifest.Descriptor = {
+        const entry: Descriptor.Descriptor = {
           ...descriptor,
           annotations: { ...descriptor.annotations, [REF_NAME]: name }
         }
@@ -280,7 +283,7 @@ const make = (root: string): Effect.Effect<Layout, never, FileSystem.FileSystem 
         return removed
       })
 
-    const addEntry = (descriptor: Manifest.Descriptor) =>
+    const addEntry = (descriptor: Descriptor.Descriptor) =>
       Effect.asVoid(updateIndex((entries) =>
         Effect.succeed(
           entries.some((d) => d.digest === descriptor.digest && refName(d) === undefined)
@@ -342,7 +345,7 @@ const make = (root: string): Effect.Effect<Layout, never, FileSystem.FileSystem 
             ),
             io(digest)
           )
-          const hasher = Digest.hasher(Digest.algorithm(digest))
+          const hasher = hash.make(Digest.algorithm(digest))
           const resumeFrom = options?.resumeFrom ?? 0
           if (resumeFrom > 0) {
             const have = yield* statSize(partial, digest)
@@ -419,7 +422,7 @@ const make = (root: string): Effect.Effect<Layout, never, FileSystem.FileSystem 
         const manifest = yield* Manifest.decode(bytes, { contentType: options?.mediaType })
         yield* writeBlob({ digest: manifest.digest, size: bytes.length }, Stream.make(bytes))
         const artifactType = manifest.manifest.artifactType
-        const descriptor: Manifest.Descriptor = {
+        const descriptor: Descriptor.Descriptor = {
           mediaType: manifest.mediaType,
           digest: manifest.digest,
           size: bytes.length,
@@ -439,7 +442,10 @@ const make = (root: string): Effect.Effect<Layout, never, FileSystem.FileSystem 
         const seen = new Set<string>()
         let bytes = 0
         const problem = (p: VerifyProblem) => Effect.sync(() => problems.push(p))
-        const visit = (descriptor: Manifest.Descriptor, parent: string | undefined): Effect.Effect<void, LayoutError> =>
+        const visit = (
+          descriptor: Descriptor.Descriptor,
+          parent: string | undefined
+        ): Effect.Effect<void, LayoutError> =>
           Effect.gen(function*() {
             if (seen.has(descriptor.digest)) return
             seen.add(descriptor.digest)
@@ -666,9 +672,9 @@ export const openOrCreate: (path: string) => Effect.Effect<Layout, LayoutError, 
 export const copy: (
   from: Reader,
   to: Layout,
-  descriptor: Manifest.Descriptor,
+  descriptor: Descriptor.Descriptor,
   options?: { readonly tag?: string | undefined; readonly concurrency?: number | undefined }
-) => Effect.Effect<void, LayoutError | ReferenceError.DigestMismatch | Manifest.InvalidManifest> = Effect.fn(
+) => Effect.Effect<void, LayoutError | ReferenceError.DigestMismatch | SpecError.InvalidManifest> = Effect.fn(
   "Layout.copy"
 )(function*(from, to, descriptor, options) {
   const graph = yield* collect(from, [descriptor])

@@ -9,8 +9,9 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import type * as Manifest from "@ocidist/distribution/Manifest"
 import { Digest, type ReferenceError } from "@ocidist/reference"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import type * as SpecError from "@ocidist/spec/SpecError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -92,16 +93,16 @@ export const open: (path: string) => Effect.Effect<Reader, LayoutError, FileSyst
 export const write: (
   path: string,
   source: Reader,
-  options?: { readonly entries?: ReadonlyArray<Manifest.Descriptor> | undefined }
+  options?: { readonly entries?: ReadonlyArray<Descriptor.Descriptor> | undefined }
 ) => Effect.Effect<
   void,
-  LayoutError | ReferenceError.DigestMismatch | Manifest.InvalidManifest,
+  LayoutError | ReferenceError.DigestMismatch | SpecError.InvalidManifest,
   FileSystem.FileSystem | Path.Path
 > = Effect.fn("OciArchive.write")(function*(path, source, options) {
   const roots = options?.entries ?? (yield* source.entries)
   const graph = yield* collect(source, roots)
   const descriptors = [...graph.blobs, ...graph.manifests.map((m) => m.descriptor)]
-  const present: Array<Manifest.Descriptor> = []
+  const present: Array<Descriptor.Descriptor> = []
   for (const d of descriptors) {
     const size = yield* source.blobSize(d.digest)
     if (Option.isNone(size) && d.urls !== undefined && d.urls.length > 0) continue

@@ -24,17 +24,22 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Authenticator from "@ocidist/auth/Authenticator"
 import * as Credentials from "@ocidist/auth/Credentials"
-import * as Manifest from "@ocidist/distribution/Manifest"
-import * as MediaType from "@ocidist/distribution/MediaType"
 import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
-import * as Platform from "@ocidist/distribution/Platform"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
 import * as DockerArchive from "@ocidist/layout/DockerArchive"
 import * as Layout from "@ocidist/layout/Layout"
 import * as LayoutError from "@ocidist/layout/LayoutError"
 import * as OciArchive from "@ocidist/layout/OciArchive"
 import type * as Digest from "@ocidist/reference/Digest"
+import * as Hash from "@ocidist/reference/Hash"
+import * as NodeHash from "@ocidist/reference/NodeHash"
 import * as Reference from "@ocidist/reference/Reference"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import * as ImageConfig from "@ocidist/spec/ImageConfig"
+import * as Manifest from "@ocidist/spec/Manifest"
+import * as MediaType from "@ocidist/spec/MediaType"
+import * as Platform from "@ocidist/spec/Platform"
+import type * as SpecError from "@ocidist/spec/SpecError"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -178,7 +183,7 @@ export interface Service {
   readonly referrers: (
     location: LocationInput,
     options?: ReferrersOptions
-  ) => Effect.Effect<ReadonlyArray<Manifest.Descriptor>, OcidistError>
+  ) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, OcidistError>
 }
 
 /**
@@ -203,14 +208,14 @@ const toRegistry = (input: string | Reference.Reference): Effect.Effect<Location
         new InvalidLocation({ input: Location.format(l), detail: "a registry reference is expected here" })
       ))
 
-const parsePlatform = (p: PlatformInput): Effect.Effect<Platform.Platform, Platform.InvalidPlatform> =>
+const parsePlatform = (p: PlatformInput): Effect.Effect<Platform.Platform, SpecError.InvalidPlatform> =>
   typeof p === "string"
     ? Either.match(Platform.parse(p), { onLeft: Effect.fail, onRight: Effect.succeed })
     : Effect.succeed(p)
 
 const parsePlatforms = (
   p: CopyOptions["platform"]
-): Effect.Effect<ReadonlyArray<Platform.Platform> | undefined, Platform.InvalidPlatform> =>
+): Effect.Effect<ReadonlyArray<Platform.Platform> | undefined, SpecError.InvalidPlatform> =>
   p === undefined
     ? Effect.succeed(undefined)
     : Effect.forEach(typeof p === "string" || !Array.isArray(p) ? [p as PlatformInput] : p, parsePlatform)
@@ -228,8 +233,13 @@ export const make: Effect.Effect<Service, never, RegistryClient.RegistryClient |
     const client = yield* RegistryClient.RegistryClient
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    const hash = yield* Hash.Hash
     const provideFs = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path>) =>
-      effect.pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path.Path, path))
+      effect.pipe(
+        Effect.provideService(FileSystem.FileSystem, fs),
+        Effect.provideService(Path.Path, path),
+        Effect.provideService(Hash.Hash, hash)
+      )
 
     const openReader = (location: Location.Local): Effect.Effect<Layout.Reader, OcidistError> => {
       switch (location._tag) {
@@ -284,7 +294,7 @@ export const make: Effect.Effect<Service, never, RegistryClient.RegistryClient |
         const layout = yield* provideFs(Layout.openOrCreate(staging))
         const tag = Location.tagOf(location)
         const local = Local.target(layout, label, tag)
-        const roots: Array<{ readonly descriptor: Manifest.Descriptor; readonly tags: ReadonlyArray<string> }> = []
+        const roots: Array<{ readonly descriptor: Descriptor.Descriptor; readonly tags: ReadonlyArray<string> }> = []
         const removeStaging = Effect.mapError(
           fs.remove(staging, { recursive: true }),
           LayoutError.fromPlatformError(staging)
@@ -387,7 +397,7 @@ export const make: Effect.Effect<Service, never, RegistryClient.RegistryClient |
         ([from, to]) => run(from, to, options)
       ).pipe(Effect.withSpan("Ocidist.push"))
 
-    const readConfig = (source: Source, d: Manifest.Descriptor) =>
+    const readConfig = (source: Source, d: Descriptor.Descriptor) =>
       Effect.gen(function*() {
         if (d.size > MAX_CONFIG_BYTES) return undefined
         const chunks: Array<Uint8Array> = []
@@ -396,8 +406,8 @@ export const make: Effect.Effect<Service, never, RegistryClient.RegistryClient |
       })
 
     const summarize = (
-      d: Manifest.Descriptor,
-      config: Manifest.ImageConfig
+      d: Descriptor.Descriptor,
+      config: ImageConfig.ImageConfig
     ): Result.ConfigSummary => {
       const c = config.config ?? undefined
       const platform: Platform.Platform = {
@@ -455,7 +465,7 @@ export const make: Effect.Effect<Service, never, RegistryClient.RegistryClient |
         if (config.mediaType === MediaType.OCI_CONFIG || config.mediaType === MediaType.DOCKER_CONFIG) {
           const bytes = yield* readConfig(source, config)
           if (bytes !== undefined) {
-            const decoded = yield* Either.match(Manifest.decodeConfig(bytes), {
+            const decoded = yield* Either.match(ImageConfig.decode(bytes), {
               onLeft: Effect.fail,
               onRight: Effect.succeed
             })
@@ -625,7 +635,7 @@ export const tags = (location: LocationInput): Effect.Effect<ReadonlyArray<strin
 export const referrers = (
   location: LocationInput,
   options?: ReferrersOptions
-): Effect.Effect<ReadonlyArray<Manifest.Descriptor>, OcidistError, Ocidist> =>
+): Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, OcidistError, Ocidist> =>
   Effect.flatMap(Ocidist, (s) => s.referrers(location, options))
 
 // ---------------------------------------------------------------------------------------------------------
@@ -675,7 +685,7 @@ export const layer = (options: Options = {}): Layer.Layer<Ocidist> => {
     : Credentials.layerDefaultWith(options.credentials)
   const auth = Authenticator.layer.pipe(Layer.provide(credentials), Layer.provide(Layer.merge(http, node)))
   const client = RegistryClient.layer(registry).pipe(Layer.provide(auth), Layer.provide(http))
-  return layerWithoutDependencies.pipe(Layer.provide(client), Layer.provide(node))
+  return layerWithoutDependencies.pipe(Layer.provide(client), Layer.provide(node), Layer.provide(NodeHash.layer))
 }
 
 /**

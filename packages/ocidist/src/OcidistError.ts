@@ -6,11 +6,10 @@
  *
  * @since 0.1.0
  */
-import type * as Manifest from "@ocidist/distribution/Manifest"
-import type * as Platform from "@ocidist/distribution/Platform"
 import type * as RegistryError from "@ocidist/distribution/RegistryError"
 import type * as LayoutError from "@ocidist/layout/LayoutError"
 import type * as ReferenceError from "@ocidist/reference/ReferenceError"
+import type * as SpecError from "@ocidist/spec/SpecError"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
@@ -94,8 +93,8 @@ export type OcidistError =
   | NothingToCopy
   | RegistryError.RegistryError
   | LayoutError.LayoutError
-  | Manifest.InvalidManifest
-  | Platform.InvalidPlatform
+  | SpecError.InvalidManifest
+  | SpecError.InvalidPlatform
   | ReferenceError.InvalidReference
   | ReferenceError.DigestMismatch
 

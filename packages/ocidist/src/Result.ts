@@ -3,9 +3,10 @@
  *
  * @since 0.1.0
  */
-import type * as Manifest from "@ocidist/distribution/Manifest"
-import type * as Platform from "@ocidist/distribution/Platform"
 import type * as Digest from "@ocidist/reference/Digest"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import type * as Manifest from "@ocidist/spec/Manifest"
+import type * as Platform from "@ocidist/spec/Platform"
 
 /**
  * What happened (or, in a dry run, would happen) to one blob.
@@ -186,12 +187,12 @@ export interface ImageInspection {
   readonly mediaType: string
   readonly size: number
   readonly artifactType?: string
-  readonly subject?: Manifest.Descriptor
+  readonly subject?: Descriptor.Descriptor
   readonly annotations?: Readonly<Record<string, string>>
-  readonly config: Manifest.Descriptor
+  readonly config: Descriptor.Descriptor
   /** Decoded when the config is an image config (not for artifacts with other config types). */
   readonly configSummary?: ConfigSummary
-  readonly layers: ReadonlyArray<Manifest.Descriptor>
+  readonly layers: ReadonlyArray<Descriptor.Descriptor>
   /** Sum of the layer sizes. */
   readonly layersSize: number
   /** Manifest + config + layers. */
@@ -213,9 +214,9 @@ export interface IndexInspection {
   readonly mediaType: string
   readonly size: number
   readonly artifactType?: string
-  readonly subject?: Manifest.Descriptor
+  readonly subject?: Descriptor.Descriptor
   readonly annotations?: Readonly<Record<string, string>>
-  readonly manifests: ReadonlyArray<Manifest.Descriptor>
+  readonly manifests: ReadonlyArray<Descriptor.Descriptor>
   /** `os/arch[/variant]` of the entries that have a platform, in index order. */
   readonly platforms: ReadonlyArray<string>
   readonly manifest: Manifest.ImageIndex

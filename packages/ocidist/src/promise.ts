@@ -17,8 +17,8 @@
  *
  * @since 0.1.0
  */
-import type * as Manifest from "@ocidist/distribution/Manifest"
 import type * as Reference from "@ocidist/reference/Reference"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -91,7 +91,7 @@ export interface Client {
   readonly referrers: (
     location: Ocidist.LocationInput,
     options?: Ocidist.ReferrersOptions & CallOptions
-  ) => Promise<ReadonlyArray<Manifest.Descriptor>>
+  ) => Promise<ReadonlyArray<Descriptor.Descriptor>>
   /** Releases connections. Calls made after `close` fail. */
   readonly close: () => Promise<void>
 }

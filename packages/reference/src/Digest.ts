@@ -11,8 +11,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { createHash, type Hash } from "node:crypto"
+import * as Hash from "./Hash.js"
 import * as grammar from "./internal/grammar.js"
+import * as Sha2 from "./internal/sha2.js"
 import { DigestMismatch, InvalidReference } from "./ReferenceError.js"
 
 /**
@@ -105,51 +106,20 @@ export const algorithm = (digest: Digest): Algorithm => digest.slice(0, digest.i
 export const hex = (digest: Digest): string => digest.slice(digest.indexOf(":") + 1)
 
 /**
- * An incremental hasher: feed chunks with `update`, read the digest with `digest`. `bytes` counts what was fed.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Hasher {
-  readonly algorithm: Algorithm
-  readonly update: (chunk: Uint8Array) => void
-  readonly digest: () => Digest
-  readonly bytes: () => number
-}
-
-/**
- * Creates an incremental hasher.
+ * The digest of bytes held in memory, computed synchronously in portable JavaScript: for small content
+ * (manifests, configs, index files). Streams go through the `Hash` service ({@link fromStream}).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const hasher = (algorithm: Algorithm = "sha256"): Hasher => {
-  const hash: Hash = createHash(algorithm)
-  let bytes = 0
-  let result: Digest | undefined
-  return {
-    algorithm,
-    update: (chunk) => {
-      if (result !== undefined) throw new Error("Hasher.update called after digest()")
-      hash.update(chunk)
-      bytes += chunk.length
-    },
-    digest: () => (result ??= `${algorithm}:${hash.digest("hex")}` as Digest),
-    bytes: () => bytes
-  }
+export const ofBytes = (bytes: Uint8Array | string, algorithm: Algorithm = "sha256"): Digest => {
+  const hash = Sha2.create(algorithm)
+  hash.update(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes)
+  return `${algorithm}:${hash.digestHex()}` as Digest
 }
 
 /**
- * The digest of bytes held in memory (manifests, configs: small content only).
- *
- * @since 0.1.0
- * @category constructors
- */
-export const ofBytes = (bytes: Uint8Array | string, algorithm: Algorithm = "sha256"): Digest =>
-  `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}` as Digest
-
-/**
- * Hashes a byte stream, consuming it.
+ * Hashes a byte stream, consuming it, with the `Hash` service in context.
  *
  * @since 0.1.0
  * @category hashing
@@ -158,15 +128,14 @@ export const fromStream = <E, R>(
   stream: Stream.Stream<Uint8Array, E, R>,
   algorithm: Algorithm = "sha256"
 ): Effect.Effect<{ readonly digest: Digest; readonly size: number }, E, R> =>
-  Effect.suspend(() => {
-    const h = hasher(algorithm)
-    return Stream.runForEach(stream, (chunk) => Effect.sync(() => h.update(chunk))).pipe(
-      Effect.map(() => ({ digest: h.digest(), size: h.bytes() }))
-    )
-  })
+  Effect.flatMap(Hash.hasher(algorithm), (h) =>
+    Stream.runForEachChunk(stream, (chunk) =>
+      Effect.sync(() => {
+        for (const bytes of chunk) h.update(bytes)
+      })).pipe(Effect.map(() => ({ digest: h.digest(), size: h.bytes() }))))
 
 /**
- * Passes a byte stream through unchanged while hashing it, and fails with `DigestMismatch` at the end
+ * Passes a byte stream through unchanged while hashing it (with the `Hash` service), and fails with `DigestMismatch` at the end
  * when the content does not match `expected`. Consumers see every byte before the check, so write them
  * to a temporary place and keep them only when the stream completes.
  *
@@ -176,9 +145,8 @@ export const fromStream = <E, R>(
 export const verifyStream =
   (expected: Digest, subject?: string) =>
   <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DigestMismatch, R> =>
-    Stream.suspend(() => {
-      const h = hasher(algorithm(expected))
-      return Stream.concat(
+    Stream.unwrap(Effect.map(Hash.hasher(algorithm(expected)), (h) =>
+      Stream.concat(
         Stream.map(stream, (chunk) => {
           h.update(chunk)
           return chunk
@@ -191,8 +159,7 @@ export const verifyStream =
               new DigestMismatch(subject === undefined ? { expected, actual } : { expected, actual, subject })
             )
         }))
-      )
-    })
+      )))
 
 /**
  * Checks that a stream hashes to `expected`, consuming it.

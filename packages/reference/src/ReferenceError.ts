@@ -4,7 +4,30 @@
  *
  * @since 0.1.0
  */
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+
+/**
+ * The brand of every error of this package.
+ *
+ * @since 0.2.0
+ * @category type ids
+ */
+export const TypeId = "~@ocidist/reference/ReferenceError"
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Whether a value is an error of `@ocidist/reference` (tested on the brand, not on `_tag`).
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isReferenceError = (u: unknown): u is ReferenceError => Predicate.hasProperty(u, TypeId)
 
 /**
  * Why a reference or digest was rejected. A closed set, so callers can match on it.
@@ -55,6 +78,10 @@ export class InvalidReference extends Schema.TaggedError<InvalidReference>("@oci
     part: Schema.optional(Schema.String)
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     const input = this.input.length > 300 ? `${this.input.slice(0, 300)}…` : this.input
     const part = this.part !== undefined && this.part !== this.input ? ` (offending part: "${this.part}")` : ""
@@ -76,8 +103,20 @@ export class DigestMismatch extends Schema.TaggedError<DigestMismatch>("@ocidist
     subject: Schema.optional(Schema.String)
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     const what = this.subject === undefined ? "content" : this.subject
     return `digest mismatch for ${what}: expected ${this.expected}, got ${this.actual}`
   }
 }
+
+/**
+ * Every error of `@ocidist/reference`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type ReferenceError = InvalidReference | DigestMismatch

@@ -1,5 +1,6 @@
 /**
- * `@ocidist/reference`: image references and digests. Pure, no I/O.
+ * `@ocidist/reference`: image references and digests. Pure, no I/O, no Node.js imports (the Node.js hash
+ * implementation is the separate `@ocidist/reference/NodeHash` module).
  *
  * @since 0.1.0
  */
@@ -10,6 +11,13 @@
  * @since 0.1.0
  */
 export * as Digest from "./Digest.js"
+
+/**
+ * The hash service digests are computed with (portable by default; `NodeHash` for Node.js).
+ *
+ * @since 0.2.0
+ */
+export * as Hash from "./Hash.js"
 
 /**
  * Image references: parse, normalize, format.

@@ -5,7 +5,7 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { Digest, ReferenceError } from "@ocidist/reference"
+import { Digest, type Hash, ReferenceError } from "@ocidist/reference"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -109,7 +109,8 @@ export interface BlobStreamOptions {
   /** the response of the first request (status 200, or 206 when `offset` > 0) */
   readonly first: HttpClientResponse.HttpClientResponse
   readonly offset: number
-  readonly hasher: Digest.Hasher | undefined
+  readonly hasher: Hash.Hasher | undefined
+  readonly hash: Hash.Service
   readonly open: (offset: number) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryError>
   readonly maxResumes: number
   readonly backoff: (attempt: number) => Effect.Effect<void>
@@ -131,7 +132,7 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
     const reuse = !used
     used = true
     const verifyWhole = options.offset === 0 || options.hasher !== undefined
-    const hasher = options.hasher ?? Digest.hasher(Digest.algorithm(digest))
+    const hasher = options.hasher ?? options.hash.make(Digest.algorithm(digest))
     let received = options.offset
     let resumes = 0
 

@@ -7,7 +7,7 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as AuthScope from "@ocidist/auth/Scope"
-import { Digest, ReferenceError, Registry } from "@ocidist/reference"
+import { Digest, type Hash, ReferenceError, Registry } from "@ocidist/reference"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as RegistryError from "../RegistryError.js"
@@ -32,6 +32,7 @@ export interface Session {
 /** @internal */
 export interface UploadContext {
   readonly transport: Transport.Transport
+  readonly hash: Hash.Service
   readonly ctx: Transport.Ctx
   readonly scopes: ReadonlyArray<AuthScope.Scope>
   readonly chunkSize: number
@@ -164,14 +165,14 @@ interface Hashing<E> {
   readonly failure: () => { readonly error: unknown } | undefined
 }
 
-const hashing = <E>(source: Source<E>): Hashing<E> => {
+const hashing = <E>(up: UploadContext, source: Source<E>): Hashing<E> => {
   const algorithm = source.digest === undefined ? "sha256" : Digest.algorithm(source.digest)
-  let hasher = Digest.hasher(algorithm)
+  let hasher = up.hash.make(algorithm)
   let ended = false
   let failure: { readonly error: unknown } | undefined
   return {
     stream: Stream.suspend(() => {
-      hasher = Digest.hasher(algorithm)
+      hasher = up.hash.make(algorithm)
       ended = false
       failure = undefined
       return Stream.map(source.stream, (chunk) => {
@@ -240,7 +241,7 @@ export const putMonolithic = <E>(
   source: Source<E> & { readonly digest: Digest.Digest }
 ): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
   Effect.gen(function*() {
-    const h = hashing(source)
+    const h = hashing(up, source)
     const body = Stream.mapError(h.stream, (e) => sourceError(up, e))
     const request = HttpClientRequest.put(withDigest(session.url, source.digest)).pipe(
       HttpClientRequest.bodyStream(body, {
@@ -270,7 +271,7 @@ export const putStreamed = <E>(
   source: Source<E>
 ): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
   Effect.gen(function*() {
-    const h = hashing(source)
+    const h = hashing(up, source)
     const body = Stream.mapError(h.stream, (e) => sourceError(up, e))
     const request = HttpClientRequest.patch(session.url).pipe(
       HttpClientRequest.bodyStream(body, {
@@ -319,7 +320,7 @@ export const putChunked = <E>(
   Effect.gen(function*() {
     const chunkSize = Math.max(up.chunkSize, session.minChunk ?? 0, 1)
     const algorithm = source.digest === undefined ? "sha256" : Digest.algorithm(source.digest)
-    const hasher = Digest.hasher(algorithm)
+    const hasher = up.hash.make(algorithm)
     let url = session.url
     let offset = 0 // bytes the registry has committed
     const buffer = new Uint8Array(chunkSize)
@@ -409,7 +410,7 @@ export const upload = <E>(
   Effect.gen(function*() {
     const digest = source.digest
     if (strategy === "post" && digest !== undefined && source.size !== undefined) {
-      const h = hashing(source)
+      const h = hashing(up, source)
       const url = new URL(startUrl)
       url.searchParams.append("digest", digest)
       const request = HttpClientRequest.post(url).pipe(

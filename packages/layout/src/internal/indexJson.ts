@@ -3,8 +3,8 @@
  *
  * @since 0.1.0
  */
-import * as Manifest from "@ocidist/distribution/Manifest"
-import * as MediaType from "@ocidist/distribution/MediaType"
+import * as Descriptor from "@ocidist/spec/Descriptor"
+import * as MediaType from "@ocidist/spec/MediaType"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -14,10 +14,10 @@ const LAYOUT_VERSION = "1.0.0"
 
 const IndexJson = Schema.Struct({
   schemaVersion: Schema.Literal(2),
-  manifests: Schema.Array(Manifest.Descriptor)
+  manifests: Schema.Array(Descriptor.Descriptor)
 })
 const decodeIndexJson = Schema.decodeUnknownEither(IndexJson)
-const encodeDescriptor = Schema.encodeSync(Manifest.Descriptor)
+const encodeDescriptor = Schema.encodeSync(Descriptor.Descriptor)
 /** @internal */
 export const MAX_INDEX_BYTES = 64 * 1024 * 1024
 
@@ -32,7 +32,7 @@ export const parseIndex = (
   path: string,
   bytes: Uint8Array
 ): Either.Either<
-  { readonly raw: Record<string, unknown>; readonly manifests: ReadonlyArray<Manifest.Descriptor> },
+  { readonly raw: Record<string, unknown>; readonly manifests: ReadonlyArray<Descriptor.Descriptor> },
   LayoutError
 > => {
   const invalid = (detail: string) => new LayoutError({ reason: "InvalidIndex", path, detail })
@@ -57,7 +57,7 @@ export const parseIndex = (
  * @internal
  */
 export const formatIndex = (
-  manifests: ReadonlyArray<Manifest.Descriptor>,
+  manifests: ReadonlyArray<Descriptor.Descriptor>,
   raw: Record<string, unknown> = {}
 ): Uint8Array => {
   const { manifests: _m, mediaType: _t, schemaVersion: _v, ...rest } = raw

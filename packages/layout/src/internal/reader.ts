@@ -3,9 +3,11 @@
  *
  * @since 0.1.0
  */
-import * as Manifest from "@ocidist/distribution/Manifest"
-import * as MediaType from "@ocidist/distribution/MediaType"
 import { Digest, type ReferenceError } from "@ocidist/reference"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import * as Manifest from "@ocidist/spec/Manifest"
+import * as MediaType from "@ocidist/spec/MediaType"
+import type * as SpecError from "@ocidist/spec/SpecError"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -36,7 +38,7 @@ export const checkDigest = (path: string, digest: string): Effect.Effect<Digest.
 }
 
 /** @internal */
-export const refName = (descriptor: Manifest.Descriptor): string | undefined => descriptor.annotations?.[REF_NAME]
+export const refName = (descriptor: Descriptor.Descriptor): string | undefined => descriptor.annotations?.[REF_NAME]
 
 /**
  * Whether a string may be used as `org.opencontainers.image.ref.name`: the OCI grammar
@@ -51,7 +53,7 @@ export const isValidTag = (tag: string): boolean =>
 /** @internal */
 export interface Source {
   readonly path: string
-  readonly entries: Effect.Effect<ReadonlyArray<Manifest.Descriptor>, LayoutError>
+  readonly entries: Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, LayoutError>
   readonly blobSize: (digest: Digest.Digest) => Effect.Effect<Option.Option<number>, LayoutError>
   readonly readBlob: (digest: Digest.Digest, offset: number) => Stream.Stream<Uint8Array, LayoutError>
 }
@@ -63,7 +65,7 @@ export interface Source {
  */
 export const readBounded = (
   reader: Pick<Reader, "path" | "readBlob">,
-  descriptor: Manifest.Descriptor,
+  descriptor: Descriptor.Descriptor,
   max: number
 ): Effect.Effect<Uint8Array, LayoutError | ReferenceError.DigestMismatch> =>
   Effect.gen(function*() {
@@ -114,7 +116,7 @@ export const makeReader = (source: Source): Reader => {
   const blobSize = (digest: Digest.Digest) => Effect.flatMap(checkDigest(path, digest), source.blobSize)
   const hasBlob = (digest: Digest.Digest) => Effect.map(blobSize(digest), Option.isSome)
 
-  const readManifest = (descriptor: Manifest.Descriptor) =>
+  const readManifest = (descriptor: Descriptor.Descriptor) =>
     Effect.gen(function*() {
       const bytes = yield* readBounded({ path, readBlob }, descriptor, MAX_MANIFEST_BYTES)
       return yield* Manifest.decode(bytes, {
@@ -127,7 +129,7 @@ export const makeReader = (source: Source): Reader => {
     Effect.gen(function*() {
       const entries = yield* source.entries
       const notFound = (detail: string) => new LayoutError({ reason: "NotFound", path, detail })
-      const unique = (matches: ReadonlyArray<Manifest.Descriptor>, what: string) => {
+      const unique = (matches: ReadonlyArray<Descriptor.Descriptor>, what: string) => {
         const digests = new Set(matches.map((d) => d.digest))
         if (matches.length === 0) return Effect.fail(notFound(what))
         if (digests.size > 1) {
@@ -181,23 +183,23 @@ export const makeReader = (source: Source): Reader => {
  */
 export const collect = (
   reader: Reader,
-  roots: ReadonlyArray<Manifest.Descriptor>
+  roots: ReadonlyArray<Descriptor.Descriptor>
 ): Effect.Effect<
   {
     readonly manifests: ReadonlyArray<
-      { readonly descriptor: Manifest.Descriptor; readonly manifest: Manifest.Manifest }
+      { readonly descriptor: Descriptor.Descriptor; readonly manifest: Manifest.Manifest }
     >
-    readonly blobs: ReadonlyArray<Manifest.Descriptor>
+    readonly blobs: ReadonlyArray<Descriptor.Descriptor>
   },
-  LayoutError | ReferenceError.DigestMismatch | Manifest.InvalidManifest
+  LayoutError | ReferenceError.DigestMismatch | SpecError.InvalidManifest
 > =>
   Effect.gen(function*() {
     const seen = new Set<string>()
-    const manifests: Array<{ descriptor: Manifest.Descriptor; manifest: Manifest.Manifest }> = []
-    const blobs: Array<Manifest.Descriptor> = []
+    const manifests: Array<{ descriptor: Descriptor.Descriptor; manifest: Manifest.Manifest }> = []
+    const blobs: Array<Descriptor.Descriptor> = []
     const visit = (
-      descriptor: Manifest.Descriptor
-    ): Effect.Effect<void, LayoutError | ReferenceError.DigestMismatch | Manifest.InvalidManifest> =>
+      descriptor: Descriptor.Descriptor
+    ): Effect.Effect<void, LayoutError | ReferenceError.DigestMismatch | SpecError.InvalidManifest> =>
       Effect.gen(function*() {
         if (seen.has(descriptor.digest)) return
         seen.add(descriptor.digest)

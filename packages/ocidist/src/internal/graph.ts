@@ -3,10 +3,11 @@
  * referrers), decides per blob whether to skip, mount or transfer, then runs the plan with bounded
  * concurrency: blobs first, then manifests children-before-parents, then the tags.
  */
-import * as Manifest from "@ocidist/distribution/Manifest"
-import * as Platform from "@ocidist/distribution/Platform"
 import type * as Digest from "@ocidist/reference/Digest"
 import * as Registry from "@ocidist/reference/Registry"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import * as Manifest from "@ocidist/spec/Manifest"
+import * as Platform from "@ocidist/spec/Platform"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
@@ -36,7 +37,7 @@ interface PlannedManifest {
 }
 
 interface PlannedBlob {
-  readonly descriptor: Manifest.Descriptor
+  readonly descriptor: Descriptor.Descriptor
   action: Result.BlobAction
   transferred: number
 }
@@ -57,11 +58,11 @@ export interface Plan {
 
 const METADATA_CONCURRENCY = 8
 
-const isNonDistributable = (d: Manifest.Descriptor) =>
+const isNonDistributable = (d: Descriptor.Descriptor) =>
   d.urls !== undefined && d.urls.length > 0 &&
   (d.mediaType.includes("foreign") || d.mediaType.includes("nondistributable"))
 
-const descriptorOf = (m: Manifest.Manifest): Manifest.Descriptor => Manifest.descriptorOf(m)
+const descriptorOf = (m: Manifest.Manifest): Descriptor.Descriptor => Manifest.descriptorOf(m)
 
 /**
  * Chooses what to store for a root when platforms are selected: the root itself (no selection, or an
@@ -75,7 +76,7 @@ const selectPlatforms = (
   Effect.gen(function*() {
     if (platforms === undefined || platforms.length === 0 || root._tag !== "ImageIndex") return root
     const entries = root.manifest.manifests
-    const chosen: Array<Manifest.Descriptor> = []
+    const chosen: Array<Descriptor.Descriptor> = []
     for (const wanted of platforms) {
       const match = Platform.best(wanted, entries)
       if (match === undefined) {
@@ -128,14 +129,14 @@ export const plan = (source: Source, target: Target, config: CopyConfig): Effect
     const blobs = new Map<string, PlannedBlob>()
     const images: Array<PlannedImage> = []
 
-    const addBlob = (d: Manifest.Descriptor) => {
+    const addBlob = (d: Descriptor.Descriptor) => {
       if (isNonDistributable(d) || blobs.has(d.digest)) return
       blobs.set(d.digest, { descriptor: d, action: "transfer", transferred: 0 })
     }
 
     /** Child manifests and whether the destination has them, fetched concurrently; order kept. */
     const fetchAll = (
-      descriptors: ReadonlyArray<Manifest.Descriptor>
+      descriptors: ReadonlyArray<Descriptor.Descriptor>
     ): Effect.Effect<ReadonlyArray<readonly [Manifest.Manifest, boolean | undefined]>, OcidistError> =>
       Effect.forEach(
         descriptors,

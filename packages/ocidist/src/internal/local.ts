@@ -2,16 +2,16 @@
  * Local endpoints: any `@ocidist/layout` `Reader` (layout directory, oci-archive, docker-archive) as a
  * source; a layout directory as a target.
  */
-import type * as Manifest from "@ocidist/distribution/Manifest"
 import type * as Layout from "@ocidist/layout/Layout"
 import type * as Digest from "@ocidist/reference/Digest"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Source, Target } from "./endpoint.js"
 
 const REF_NAME = "org.opencontainers.image.ref.name"
 
-export const refName = (d: Manifest.Descriptor): string | undefined => d.annotations?.[REF_NAME]
+export const refName = (d: Descriptor.Descriptor): string | undefined => d.annotations?.[REF_NAME]
 
 export const tagsOf = (reader: Layout.Reader) =>
   Effect.map(reader.entries, (entries) => {
@@ -27,7 +27,7 @@ export const tagsOf = (reader: Layout.Reader) =>
 export const referrersOf = (reader: Layout.Reader, digest: Digest.Digest) =>
   Effect.gen(function*() {
     const entries = yield* reader.entries
-    const found: Array<Manifest.Descriptor> = []
+    const found: Array<Descriptor.Descriptor> = []
     for (const e of entries) {
       if (found.some((f) => f.digest === e.digest)) continue
       const m = yield* reader.readManifest(e)

@@ -1,10 +1,10 @@
 /**
  * Registry endpoints over `RegistryClient`.
  */
-import type * as Manifest from "@ocidist/distribution/Manifest"
 import type * as RegistryClient from "@ocidist/distribution/RegistryClient"
 import type * as Digest from "@ocidist/reference/Digest"
 import * as Reference from "@ocidist/reference/Reference"
+import type * as Manifest from "@ocidist/spec/Manifest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"

@@ -3,11 +3,11 @@
  * `config`, `blob`, `inspect`, `tags`, `catalog`, `tag`, `delete`, `referrers`.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as Manifest from "@ocidist/distribution/Manifest"
-import * as Platform from "@ocidist/distribution/Platform"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
 import { Reference } from "@ocidist/reference"
 import type * as Digest from "@ocidist/reference/Digest"
+import * as Manifest from "@ocidist/spec/Manifest"
+import * as Platform from "@ocidist/spec/Platform"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"

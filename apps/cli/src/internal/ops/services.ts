@@ -14,6 +14,8 @@ import * as Authenticator from "@ocidist/auth/Authenticator"
 import * as Credentials from "@ocidist/auth/Credentials"
 import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
+import * as Hash from "@ocidist/reference/Hash"
+import * as NodeHash from "@ocidist/reference/NodeHash"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -125,7 +127,9 @@ export const context = (globals: Globals): Effect.Effect<Context.Context<Service
  * @internal
  */
 export const provide = <A, E>(globals: Globals, effect: Effect.Effect<A, E, Services>): Effect.Effect<A, E> =>
-  Effect.scoped(Effect.flatMap(context(globals), (services) => Effect.provide(effect, services)))
+  Effect.scoped(Effect.flatMap(context(globals), (services) => Effect.provide(effect, services))).pipe(
+    Effect.provideService(Hash.Hash, NodeHash.service)
+  )
 
 /** @internal */
 export const concurrency = (globals: Globals): number | undefined => Option.getOrUndefined(globals.jobs)

@@ -2,15 +2,16 @@
  * Platforms (`os/architecture[/variant]`, plus Windows `os.version`): parse, format, normalize, match,
  * and choose the best manifest of an index for a wanted platform.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { InvalidPlatform } from "./SpecError.js"
 
 /**
  * The platform of an image or index entry, as in the OCI image spec.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export const Platform = Schema.Struct({
@@ -23,25 +24,10 @@ export const Platform = Schema.Struct({
 }).annotations({ identifier: "Platform" })
 
 /**
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface Platform extends Schema.Schema.Type<typeof Platform> {}
-
-/**
- * A platform string that cannot be parsed.
- *
- * @since 0.1.0
- * @category errors
- */
-export class InvalidPlatform extends Schema.TaggedError<InvalidPlatform>("@ocidist/distribution/InvalidPlatform")(
-  "InvalidPlatform",
-  { input: Schema.String }
-) {
-  override get message(): string {
-    return `invalid platform "${this.input}": expected os/architecture[/variant][:os.version], e.g. linux/arm64 or linux/arm/v7`
-  }
-}
 
 const archAliases: Record<string, string> = {
   x86_64: "amd64",
@@ -77,7 +63,7 @@ const implicitVariant = (architecture: string, variant: string | undefined, alia
  * `armhf` → `arm/v7`, lower-case os and architecture. Variants that are implicit (`arm64` → `v8`,
  * `arm` → `v7`) are made explicit, so normalized platforms compare with `===`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category normalization
  */
 export const normalize = (platform: Platform): Platform => {
@@ -93,7 +79,7 @@ export const normalize = (platform: Platform): Platform => {
 /**
  * Parses `os/architecture[/variant]`, optionally followed by `:os.version` (`windows/amd64:10.0.17763`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category parsing
  */
 export const parse = (input: string): Either.Either<Platform, InvalidPlatform> => {
@@ -114,7 +100,7 @@ export const parse = (input: string): Either.Either<Platform, InvalidPlatform> =
 /**
  * Formats as `os/architecture[/variant]` (with `:os.version` when set).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category formatting
  */
 export const format = (platform: Platform): string =>
@@ -127,7 +113,7 @@ export const format = (platform: Platform): string =>
  * equal after normalization; a wanted variant must be equal (`arm64` ≈ `arm64/v8`); a wanted `os.version`
  * must be equal or a prefix of the candidate's (`10.0.17763` matches `10.0.17763.5820`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category matching
  */
 export const matches = (wanted: Platform, candidate: Platform): boolean => {
@@ -148,7 +134,7 @@ export const matches = (wanted: Platform, candidate: Platform): boolean => {
  * `undefined`. Among matches, an exact variant beats an implicit one, and for Windows the highest
  * `os.version` not newer than the wanted one wins.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category matching
  */
 export const best = <A extends { readonly platform?: Platform | undefined }>(
@@ -197,19 +183,44 @@ const nodeArch: Record<string, string> = {
 }
 
 /**
- * The platform of the running machine (`linux/amd64`, `darwin/arm64`, `linux/arm/v7`...). Images for
- * macOS hosts are almost always Linux images, so `darwin` maps to `linux` as docker does.
+ * The platform of a Node.js-style runtime description (`process.platform`, `process.arch`, the ARM
+ * version): `linux/amd64`, `linux/arm/v7`, `linux/arm64/v8`. macOS and other Unixes map to `linux`, as
+ * docker does: images for them are almost always Linux images.
  *
- * @since 0.1.0
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromRuntime = (runtime: {
+  readonly platform: string
+  readonly arch: string
+  readonly armVersion?: string | number | undefined
+}): Platform => {
+  const os = runtime.platform === "win32" ? "windows" : "linux"
+  const architecture = nodeArch[runtime.arch] ?? runtime.arch
+  if (architecture === "arm") {
+    return { os, architecture, variant: runtime.armVersion === undefined ? "v7" : `v${runtime.armVersion}` }
+  }
+  return architecture === "arm64" ? { os, architecture, variant: "v8" } : { os, architecture }
+}
+
+interface RuntimeProcess {
+  readonly platform?: string
+  readonly arch?: string
+  readonly config?: { readonly variables?: { readonly arm_version?: string | number } }
+}
+
+/**
+ * The platform of the running machine, read from the global `process` where there is one (Node.js, Bun,
+ * Deno); `linux/amd64` elsewhere. No import of `node:*`, so this module stays platform-neutral.
+ *
+ * @since 0.2.0
  * @category constructors
  */
 export const current = (): Platform => {
-  const os = process.platform === "win32" ? "windows" : "linux"
-  const architecture = nodeArch[process.arch] ?? process.arch
-  if (architecture === "arm") {
-    const variables = process.config.variables as { readonly arm_version?: string | number }
-    const v = variables.arm_version
-    return { os, architecture, variant: v === undefined ? "v7" : `v${v}` }
-  }
-  return architecture === "arm64" ? { os, architecture, variant: "v8" } : { os, architecture }
+  const runtime = (globalThis as { readonly process?: RuntimeProcess }).process
+  return fromRuntime({
+    platform: runtime?.platform ?? "linux",
+    arch: runtime?.arch ?? "x64",
+    armVersion: runtime?.config?.variables?.arm_version
+  })
 }

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Platform } from "@ocidist/distribution"
+import { Platform } from "@ocidist/spec"
 import * as Either from "effect/Either"
 
 const p = (s: string) => Either.getOrThrow(Platform.parse(s))

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Manifest, MediaType } from "@ocidist/distribution"
 import { Digest } from "@ocidist/reference"
+import { ImageConfig, Manifest, MediaType } from "@ocidist/spec"
 import * as Either from "effect/Either"
 
 const enc = (s: string) => new TextEncoder().encode(s)
@@ -82,7 +82,7 @@ describe("Manifest.decode", () => {
 
   it("decodes image configs, tolerating nulls and unknown fields", () => {
     const config = Either.getOrThrow(
-      Manifest.decodeConfig(
+      ImageConfig.decode(
         enc(
           `{"architecture":"amd64","os":"linux","config":{"Env":null,"Labels":{"a":"b"}},"rootfs":{"type":"layers","diff_ids":["${
             d("e")
@@ -92,7 +92,7 @@ describe("Manifest.decode", () => {
     )
     assert.strictEqual(config.config?.Labels?.a, "b")
     assert.strictEqual(config.rootfs.diff_ids.length, 1)
-    assert.strictEqual(Either.getOrThrow(Either.flip(Manifest.decodeConfig(enc(`{"os":"linux"}`)))).reason, "Malformed")
+    assert.strictEqual(Either.getOrThrow(Either.flip(ImageConfig.decode(enc(`{"os":"linux"}`)))).reason, "Malformed")
   })
 
   it("encodes to compact JSON whose digest is of those bytes", () => {
