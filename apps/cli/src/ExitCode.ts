@@ -31,7 +31,8 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
  *   @effect/cli validation errors)
  * - 3 not found: `NotFound` (manifest, blob, repository), `PlatformNotFound`, `LayoutError` `NotFound` /
  *   `BlobNotFound` (no such tag or blob in a layout or archive)
- * - 4 authentication: `Unauthorized`, `Denied`, `InsufficientScope`, `TokenExchangeError` with 401/403
+ * - 4 authentication: `Unauthorized`, `Denied`, `InsufficientScope`, `CredentialsRejected`, `TokenExchangeError` or
+ *   `LoginError` with 401/403
  * - 5 verification: `DigestMismatch`, `SizeMismatch`, `InvalidManifest`, `LayoutError` `SizeMismatch`
  * - 1 everything else; a `CliFailure` carries its own code
  *
@@ -65,6 +66,7 @@ export const forError = (error: unknown): ExitCode => {
     case "Unauthorized":
     case "Denied":
     case "InsufficientScope":
+    case "CredentialsRejected":
       return ExitCode.Auth
     case "TokenExchangeError":
     case "LoginError": {

@@ -27,7 +27,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as EffectScope from "effect/Scope"
-import { type AuthError, InsufficientScope, TokenExchangeError, Unauthorized } from "./AuthError.js"
+import { type AuthenticatorError, InsufficientScope, TokenExchangeError, CredentialsRejected } from "./AuthError.js"
 import * as Challenge from "./Challenge.js"
 import * as Credentials from "./Credentials.js"
 import * as Exchange from "./internal/exchange.js"
@@ -57,7 +57,7 @@ export interface Target {
 export interface AuthorizeOptions {
   /**
    * The `Authorization` value the request that got the `401` carried, if any. A cached token equal to it is
-   * dropped instead of being returned again; a rejected `Basic` or pre-issued token fails with `Unauthorized`;
+   * dropped instead of being returned again; a rejected `Basic` or pre-issued token fails with `CredentialsRejected`;
    * an `insufficient_scope` refusal of a token that was asked for the challenged scopes fails with
    * `InsufficientScope`. Without it, concurrent callers may see a spurious `InsufficientScope` or an extra
    * exchange, so pass it whenever the request carried a header from `cached`.
@@ -84,7 +84,7 @@ export interface Service {
     target: Target,
     wwwAuthenticate: ReadonlyArray<string>,
     options?: AuthorizeOptions
-  ) => Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthError>
+  ) => Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthenticatorError>
   /** Forget cached tokens (and a remembered Basic value) for the target. */
   readonly invalidate: (target: Target) => Effect.Effect<void>
 }
@@ -127,7 +127,7 @@ interface Entry {
   readonly request: Exchange.TokenRequest
 }
 
-type ExchangeError = TokenExchangeError | Unauthorized
+type ExchangeError = TokenExchangeError | CredentialsRejected
 
 const groupKey = (registry: string, realm: URL, service: string | undefined) =>
   `${registry}\u0000${realm.href}\u0000${service ?? ""}`
@@ -270,10 +270,10 @@ export const make = (
       credential: Credentials.Credential,
       options: AuthorizeOptions | undefined,
       messages: { readonly rejected: string }
-    ): Effect.Effect<Option.Option<Redacted.Redacted<string>>, Unauthorized> => {
+    ): Effect.Effect<Option.Option<Redacted.Redacted<string>>, CredentialsRejected> => {
       if (sameSecret(header, options?.rejected)) {
         registries.delete(registry)
-        return Effect.fail(new Unauthorized({ registry, credential: credential._tag, reason: messages.rejected }))
+        return Effect.fail(new CredentialsRejected({ registry, credential: credential._tag, reason: messages.rejected }))
       }
       registries.set(registry, { _tag: kind, header })
       return Effect.succeed(Option.some(header))
@@ -285,7 +285,7 @@ export const make = (
       bearer: Challenge.Bearer,
       credential: Credentials.Credential,
       options: AuthorizeOptions | undefined
-    ): Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthError> =>
+    ): Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthenticatorError> =>
       Effect.gen(function*() {
         if (credential._tag === "BearerToken") {
           return yield* useHeader(registry, "Static", Exchange.bearerHeader(credential.token), credential, options, {
@@ -352,7 +352,7 @@ export const make = (
       target: Target,
       wwwAuthenticate: ReadonlyArray<string>,
       options?: AuthorizeOptions
-    ): Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthError> =>
+    ): Effect.Effect<Option.Option<Redacted.Redacted<string>>, AuthenticatorError> =>
       Effect.gen(function*() {
         const challenges = yield* Challenge.parseAll(wwwAuthenticate)
         const registry = Registry.canonical(target.registry)

@@ -16,35 +16,12 @@ import * as Registry from "@ocidist/reference/Registry"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Authenticator from "./Authenticator.js"
-import { type AuthError, CredentialStoreError, Unauthorized } from "./AuthError.js"
+import { type AuthenticatorError, CredentialsRejected, CredentialStoreError, LoginError } from "./AuthError.js"
 import * as CredentialHelper from "./CredentialHelper.js"
 import * as Credentials from "./Credentials.js"
 import * as DockerConfig from "./DockerConfig.js"
-
-/**
- * The registry could not be reached or answered something other than success or `401` while checking
- * credentials.
- *
- * @since 0.1.0
- * @category errors
- */
-export class LoginError extends Schema.TaggedError<LoginError>()("LoginError", {
-  registry: Schema.String,
-  url: Schema.String,
-  status: Schema.optional(Schema.Number),
-  reason: Schema.String
-}) {
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
-    return `Could not verify credentials for ${this.registry} at ${this.url}${status}: ${this.reason}`
-  }
-}
 
 /**
  * Credentials `login` accepts.
@@ -136,7 +113,7 @@ const drain = (response: { readonly stream: Stream.Stream<Uint8Array, unknown> }
  */
 export const verify: (
   options: VerifyOptions
-) => Effect.Effect<void, AuthError | LoginError, HttpClient.HttpClient> = Effect.fn("Login.verify")(
+) => Effect.Effect<void, AuthenticatorError | LoginError, HttpClient.HttpClient> = Effect.fn("Login.verify")(
   function*(options: VerifyOptions) {
     const http = yield* HttpClient.HttpClient
     const insecure = options.insecure ?? Registry.isLoopback(options.registry)
@@ -177,7 +154,7 @@ export const verify: (
       yield* drain(second)
       if (second.status === 200) return
       if (second.status === 401) {
-        return yield* new Unauthorized({
+        return yield* new CredentialsRejected({
           registry: options.registry,
           credential: options.credential._tag,
           reason: "the registry rejected the credentials"
@@ -225,7 +202,7 @@ export const login: (
   options: LoginOptions
 ) => Effect.Effect<
   LoginResult,
-  AuthError | LoginError | CredentialStoreError,
+  AuthenticatorError | LoginError | CredentialStoreError,
   HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
 > = Effect.fn("Login.login")(function*(options: LoginOptions) {
   if (options.verify !== false) yield* verify(options)
@@ -267,7 +244,7 @@ export const logout: (
   options: LogoutOptions
 ) => Effect.Effect<
   LogoutResult,
-  AuthError | CredentialStoreError,
+  AuthenticatorError | CredentialStoreError,
   FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
 > = Effect.fn("Login.logout")(function*(options: LogoutOptions) {
   const path = yield* configPathOf(options.configPath)

@@ -7,8 +7,8 @@
  */
 
 /**
- * Errors: `ChallengeParseError`, `CredentialHelperError`, `TokenExchangeError`, `Unauthorized`,
- * `InsufficientScope`, `CredentialStoreError`.
+ * Errors: `ChallengeParseError`, `CredentialHelperError`, `TokenExchangeError`, `CredentialsRejected`,
+ * `InsufficientScope`, `CredentialStoreError`, `LoginError`; `isAuthError`.
  *
  * @since 0.1.0
  */

@@ -70,26 +70,28 @@ describe("Authenticator: token flows against a real token server", () => {
       assert.isTrue(Option.isNone(yield* auth.cached(target([Scope.pull("other")]))))
     }).pipe(withHttp))
 
-  it.scopedLive("rejected credentials fail with Unauthorized, without the password", () =>
+  it.scopedLive("rejected credentials fail with CredentialsRejected, without the password", () =>
     Effect.gen(function*() {
       const server = yield* TokenServer.start({})
       const auth = yield* makeAuth(withCredential(Credentials.basic("testuser", "s3cret-wrong")))
       const error = yield* Effect.flip(auth.authorize(target([]), [challenge(server)]))
-      assert.instanceOf(error, AuthError.Unauthorized)
-      expect(error).toMatchObject({ _tag: "Unauthorized", registry: REGISTRY, credential: "Basic" })
+      assert.instanceOf(error, AuthError.CredentialsRejected)
+      assert.isTrue(AuthError.isAuthError(error))
+      assert.isFalse(AuthError.isAuthError({ _tag: "CredentialsRejected" }))
+      expect(error).toMatchObject({ _tag: "CredentialsRejected", registry: REGISTRY, credential: "Basic" })
       assert.notInclude(error.message, "s3cret-wrong")
       assert.notInclude(JSON.stringify(error), "s3cret-wrong")
       assert.notInclude(String(error), "s3cret-wrong")
     }).pipe(withHttp))
 
-  it.scopedLive("anonymous token requests refused: Unauthorized with a hint", () =>
+  it.scopedLive("anonymous token requests refused: CredentialsRejected with a hint", () =>
     Effect.gen(function*() {
       const server = yield* TokenServer.start({ anonymousTokens: false })
       const auth = yield* makeAuth(Credentials.none)
       const error = yield* Effect.flip(
         auth.authorize(target([Scope.pull("x")]), [challenge(server, "repository:x:pull")])
       )
-      expect(error).toMatchObject({ _tag: "Unauthorized", credential: "Anonymous" })
+      expect(error).toMatchObject({ _tag: "CredentialsRejected", credential: "Anonymous" })
       assert.include(error.message, "OCIDIST_USERNAME")
     }).pipe(withHttp))
 
@@ -126,12 +128,12 @@ describe("Authenticator: token flows against a real token server", () => {
       assert.deepStrictEqual(request?.granted, [{ type: "repository", name: "b", actions: ["pull", "push"] }])
     }).pipe(withHttp))
 
-  it.scopedLive("an invalid identity token is Unauthorized", () =>
+  it.scopedLive("an invalid identity token is CredentialsRejected", () =>
     Effect.gen(function*() {
       const server = yield* TokenServer.start({})
       const auth = yield* makeAuth(withCredential(Credentials.identityToken("not-a-refresh-token")))
       const error = yield* Effect.flip(auth.authorize(target([]), [challenge(server)]))
-      expect(error).toMatchObject({ _tag: "Unauthorized", credential: "IdentityToken" })
+      expect(error).toMatchObject({ _tag: "CredentialsRejected", credential: "IdentityToken" })
       assert.notInclude(JSON.stringify(error), "not-a-refresh-token")
     }).pipe(withHttp))
 
@@ -405,7 +407,7 @@ describe("Authenticator: security and faults", () => {
       const rejected = yield* Effect.flip(
         basicAuth.authorize(t, ["Basic realm=\"r\""], { rejected: Option.getOrThrow(header) })
       )
-      expect(rejected).toMatchObject({ _tag: "Unauthorized", credential: "Basic" })
+      expect(rejected).toMatchObject({ _tag: "CredentialsRejected", credential: "Basic" })
       assert.isTrue(Option.isNone(yield* basicAuth.cached(t)))
 
       const anonymous = yield* makeAuth(Credentials.none)

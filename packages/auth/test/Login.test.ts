@@ -62,7 +62,7 @@ describe("Login", () => {
       expect(yield* service.get(registry.host)).toMatchObject({ _tag: "Basic", username: writer.username })
     }).pipe(platform))
 
-  it.scopedLive("htpasswd registry: a wrong password is Unauthorized and nothing is written", () =>
+  it.scopedLive("htpasswd registry: a wrong password is CredentialsRejected and nothing is written", () =>
     Effect.gen(function*() {
       const registry = yield* DockerRegistry.start({ mode: "basic" })
       const { configPath, dir } = yield* setup()
@@ -71,14 +71,14 @@ describe("Login", () => {
         credential: new Credentials.Basic({ username: "testuser", password: Redacted.make("nope-secret") }),
         configPath
       }))
-      expect(error).toMatchObject({ _tag: "Unauthorized", registry: registry.host })
+      expect(error).toMatchObject({ _tag: "CredentialsRejected", registry: registry.host })
       assert.notInclude(JSON.stringify(error), "nope-secret")
       const fs = yield* FileSystem.FileSystem
       assert.isFalse(yield* fs.exists(configPath).pipe(Effect.orDie))
       assert.deepStrictEqual(yield* fs.readDirectory(dir).pipe(Effect.orDie), [])
     }).pipe(platform))
 
-  it.scopedLive("token registry: verifies through the token server; a wrong password is Unauthorized", () =>
+  it.scopedLive("token registry: verifies through the token server; a wrong password is CredentialsRejected", () =>
     Effect.gen(function*() {
       const registry = yield* DockerRegistry.start({ mode: "token" })
       const writer = registry.writer!
@@ -96,7 +96,7 @@ describe("Login", () => {
         registry: registry.host,
         credential: new Credentials.Basic({ username: writer.username, password: Redacted.make("bad") })
       }))
-      expect(error).toMatchObject({ _tag: "Unauthorized", credential: "Basic" })
+      expect(error).toMatchObject({ _tag: "CredentialsRejected", credential: "Basic" })
     }).pipe(platform))
 
   it.scopedLive("token registry: an identity token is verified with the refresh-token grant", () =>

@@ -79,14 +79,14 @@ describe("Authenticator against docker-registry", () => {
       expect(error).toMatchObject({ _tag: "InsufficientScope", scopes: ["repository:app:pull,push"] })
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
-  it.scopedLive("token mode: wrong password is Unauthorized from the token server", () =>
+  it.scopedLive("token mode: wrong password is CredentialsRejected from the token server", () =>
     Effect.gen(function*() {
       const registry = yield* DockerRegistry.start({ mode: "token" })
       const auth = yield* makeAuth(Credentials.fromEntries([[registry.host, Credentials.basic("testuser", "wrong")]]))
       const error = yield* Effect.flip(
         send(auth, { registry: registry.host, scopes: [], insecure: true }, "GET", `${registry.url}/v2/`)
       )
-      expect(error).toMatchObject({ _tag: "Unauthorized", credential: "Basic" })
+      expect(error).toMatchObject({ _tag: "CredentialsRejected", credential: "Basic" })
       assert.include(error.message, registry.tokenServer!.url)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
@@ -107,7 +107,7 @@ describe("Authenticator against docker-registry", () => {
       const first = yield* send(wrong, target, "GET", `${registry.url}/v2/`)
       expect(first).toMatchObject({ status: 401, retried: true })
       const error = yield* Effect.flip(send(wrong, target, "GET", `${registry.url}/v2/`))
-      expect(error).toMatchObject({ _tag: "Unauthorized", credential: "Basic" })
+      expect(error).toMatchObject({ _tag: "CredentialsRejected", credential: "Basic" })
       const anonymous = yield* makeAuth(Credentials.none)
       expect(yield* send(anonymous, target, "GET", `${registry.url}/v2/`)).toMatchObject({
         status: 401,

@@ -36,6 +36,7 @@ import * as BlobStream from "./internal/blobStream.js"
 import * as Transport from "./internal/transport.js"
 import * as Upload from "./internal/upload.js"
 import { VERSION } from "./internal/version.js"
+import { SizeMismatch } from "@ocidist/spec/SpecError"
 import * as RegistryError from "./RegistryError.js"
 
 // ---------------------------------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ export interface BlobResponse {
   readonly digest: Digest.Digest
   /** From the descriptor when given, else from `Content-Length`/`Content-Range`. */
   readonly size: number | undefined
-  readonly stream: Stream.Stream<Uint8Array, RegistryError.RegistryError>
+  readonly stream: Stream.Stream<Uint8Array, RegistryError.RegistryClientError>
 }
 
 /**
@@ -312,10 +313,10 @@ export interface ReferrersResult {
  */
 export interface Service {
   /** `GET /v2/`: reachability, API version, auth scheme. No credentials are sent. */
-  readonly ping: (registry: string) => Effect.Effect<PingResult, RegistryError.RegistryError>
+  readonly ping: (registry: string) => Effect.Effect<PingResult, RegistryError.RegistryClientError>
   readonly manifests: {
     /** `HEAD` a manifest by tag or digest (falls back to `GET` when the registry sends no digest). */
-    readonly head: (ref: Reference.Reference) => Effect.Effect<ManifestDescriptor, RegistryError.RegistryError>
+    readonly head: (ref: Reference.Reference) => Effect.Effect<ManifestDescriptor, RegistryError.RegistryClientError>
     /**
      * `GET` a manifest with the OCI/Docker `Accept` list (or `accept`), bounded to `maxManifestBytes`,
      * its digest checked against the reference's digest or `Docker-Content-Digest`. Schema 1 is refused.
@@ -323,7 +324,7 @@ export interface Service {
     readonly get: (
       ref: Reference.Reference,
       options?: { readonly accept?: ReadonlyArray<string> | undefined }
-    ) => Effect.Effect<ManifestResponse, RegistryError.RegistryError>
+    ) => Effect.Effect<ManifestResponse, RegistryError.RegistryClientError>
     /**
      * `PUT` manifest bytes under the reference's digest (checked) or tag. When the manifest has a `subject`
      * and the registry does not acknowledge it (`OCI-Subject`), the referrers fallback index is updated.
@@ -331,38 +332,38 @@ export interface Service {
     readonly put: (
       ref: Reference.Reference,
       manifest: ManifestInput
-    ) => Effect.Effect<PutManifestResult, RegistryError.RegistryError>
+    ) => Effect.Effect<PutManifestResult, RegistryError.RegistryClientError>
     /** `DELETE` a manifest (by digest; many registries refuse deleting by tag). */
-    readonly delete: (ref: Reference.Reference) => Effect.Effect<void, RegistryError.RegistryError>
+    readonly delete: (ref: Reference.Reference) => Effect.Effect<void, RegistryError.RegistryClientError>
   }
   readonly blobs: {
     /** `HEAD` a blob; `NotFound` when it is missing. */
     readonly head: (
       repository: Reference.Reference,
       digest: Digest.Digest
-    ) => Effect.Effect<BlobDescriptor, RegistryError.RegistryError>
+    ) => Effect.Effect<BlobDescriptor, RegistryError.RegistryClientError>
     /** Whether a blob exists (`HEAD`). */
     readonly exists: (
       repository: Reference.Reference,
       digest: Digest.Digest
-    ) => Effect.Effect<boolean, RegistryError.RegistryError>
+    ) => Effect.Effect<boolean, RegistryError.RegistryClientError>
     /** `GET` a blob (redirects to CDNs followed) as a verifying, resuming stream. */
     readonly get: (
       repository: Reference.Reference,
       digest: Digest.Digest,
       options?: BlobGetOptions
-    ) => Effect.Effect<BlobResponse, RegistryError.RegistryError>
+    ) => Effect.Effect<BlobResponse, RegistryError.RegistryClientError>
     /** `DELETE` a blob. */
     readonly delete: (
       repository: Reference.Reference,
       digest: Digest.Digest
-    ) => Effect.Effect<void, RegistryError.RegistryError>
+    ) => Effect.Effect<void, RegistryError.RegistryClientError>
     /** Upload a blob from a stream; the session is cancelled on failure. */
     readonly upload: <E>(
       repository: Reference.Reference,
       source: BlobSource<E>,
       options?: UploadOptions
-    ) => Effect.Effect<BlobDescriptor, RegistryError.RegistryError>
+    ) => Effect.Effect<BlobDescriptor, RegistryError.RegistryClientError>
     /**
      * Mount a blob from another repository of the same registry (`POST ?mount=&from=`). When the registry
      * declines (`202`) the blob is uploaded from `source` if given, else the session is cancelled.
@@ -372,15 +373,15 @@ export interface Service {
       digest: Digest.Digest,
       from: Reference.Reference,
       source?: BlobSource<E>
-    ) => Effect.Effect<MountResult, RegistryError.RegistryError>
+    ) => Effect.Effect<MountResult, RegistryError.RegistryClientError>
   }
   /** Tags of a repository (`/tags/list`), following `Link` pages. */
   readonly tags: (
     repository: Reference.Reference,
     options?: ListOptions
-  ) => Stream.Stream<string, RegistryError.RegistryError>
+  ) => Stream.Stream<string, RegistryError.RegistryClientError>
   /** Repositories of a registry (`/_catalog`), following `Link` pages. */
-  readonly catalog: (registry: string, options?: ListOptions) => Stream.Stream<string, RegistryError.RegistryError>
+  readonly catalog: (registry: string, options?: ListOptions) => Stream.Stream<string, RegistryError.RegistryClientError>
   /**
    * Manifests that refer to `subject` (a reference with a digest), optionally filtered by `artifactType`:
    * the referrers API, or the `sha256-<hex>` tag when the API is missing (404/400/406).
@@ -388,7 +389,7 @@ export interface Service {
   readonly referrers: (
     subject: Reference.Reference,
     options?: { readonly artifactType?: string | undefined; readonly maxPages?: number | undefined }
-  ) => Effect.Effect<ReferrersResult, RegistryError.RegistryError>
+  ) => Effect.Effect<ReferrersResult, RegistryError.RegistryClientError>
 }
 
 /**
@@ -658,7 +659,7 @@ export const make = (
       ref: Reference.Reference,
       accept: ReadonlyArray<string> | undefined,
       operation = "manifests.get"
-    ): Effect.Effect<ManifestResponse, RegistryError.RegistryError> =>
+    ): Effect.Effect<ManifestResponse, RegistryError.RegistryClientError> =>
       Effect.map(fetchManifest(ref, accept, operation), (r) => r.result)
 
     const fetchManifest = (
@@ -667,7 +668,7 @@ export const make = (
       operation: string
     ): Effect.Effect<
       { readonly result: ManifestResponse; readonly etag: string | undefined },
-      RegistryError.RegistryError
+      RegistryError.RegistryClientError
     > =>
       Effect.gen(function*() {
         const ctx = ctxOf(ref.registry, ref.repository, operation)
@@ -820,7 +821,7 @@ export const make = (
       operation: string
     ): Effect.Effect<
       { readonly manifests: ReadonlyArray<Descriptor.Descriptor>; readonly precondition: Record<string, string> },
-      RegistryError.RegistryError
+      RegistryError.RegistryClientError
     > =>
       Effect.gen(function*() {
         const tagRef = Reference.make({ registry: ref.registry, repository: ref.repository, tag: fallbackTag(subject) })
@@ -854,7 +855,7 @@ export const make = (
       descriptor: Descriptor.Descriptor
     ) => {
       const operation = "manifests.put (referrers fallback)"
-      const attempt = (left: number): Effect.Effect<void, RegistryError.RegistryError> =>
+      const attempt = (left: number): Effect.Effect<void, RegistryError.RegistryClientError> =>
         Effect.gen(function*() {
           const existing = yield* readFallback(ref, subject, operation)
           if (existing.manifests.some((d) => d.digest === descriptor.digest)) return
@@ -954,7 +955,7 @@ export const make = (
       scopes: ReadonlyArray<AuthScope.Scope>,
       field: "tags" | "repositories",
       listOptions: ListOptions | undefined
-    ): Stream.Stream<string, RegistryError.RegistryError> => {
+    ): Stream.Stream<string, RegistryError.RegistryClientError> => {
       firstUrl.searchParams.set("n", String(listOptions?.pageSize ?? pageSize))
       if (listOptions?.last !== undefined) firstUrl.searchParams.set("last", listOptions.last)
       const limit = listOptions?.maxPages ?? maxPages
@@ -1067,11 +1068,8 @@ export const make = (
         }
         if (size !== undefined && announced !== undefined && announced !== size) {
           yield* Transport.abort(first)
-          return yield* new RegistryError.SizeMismatch({
-            registry: ctx.registry,
-            repository: ref.repository,
-            operation: ctx.operation,
-            what: `blob ${digest}`,
+          return yield* new SizeMismatch({
+            subject: `blob ${digest} in ${ctx.registry}/${ref.repository} (${ctx.operation}, announced by the registry)`,
             expected: size,
             actual: announced
           })
@@ -1123,10 +1121,10 @@ export const make = (
     })
 
     const withUploadRetries = <A>(
-      effect: Effect.Effect<A, RegistryError.RegistryError>,
+      effect: Effect.Effect<A, RegistryError.RegistryClientError>,
       retries: number
-    ): Effect.Effect<A, RegistryError.RegistryError> => {
-      const loop = (attempt: number): Effect.Effect<A, RegistryError.RegistryError> =>
+    ): Effect.Effect<A, RegistryError.RegistryClientError> => {
+      const loop = (attempt: number): Effect.Effect<A, RegistryError.RegistryClientError> =>
         Effect.catchAll(effect, (error) =>
           attempt < retries &&
             (RegistryError.isTransient(error) ||

@@ -2,27 +2,36 @@
  * Errors of the registry client. Every error carries the registry, the repository (when there is one) and
  * the operation (`manifests.get`, `blobs.upload`, …); none carries credentials or tokens. Registry error
  * bodies (the spec's `{"errors":[{"code","message"}]}` envelope) are decoded into `errors`, read bounded to
- * 64 KiB.
+ * 64 KiB. Every class is branded with {@link TypeId} (`isRegistryError` tests the brand); `_tag`s are unique
+ * across ocidist's packages. Content that does not match its descriptor fails with `DigestMismatch`
+ * (`@ocidist/reference`) or `SizeMismatch` (`@ocidist/spec`), shared by every store.
  *
  * @since 0.1.0
  */
-import { ReferenceError } from "@ocidist/reference"
+import type { DigestMismatch } from "@ocidist/reference/ReferenceError"
+import type { SizeMismatch } from "@ocidist/spec/SpecError"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
 /**
- * Digest of received content differs from the one expected (re-exported from `@ocidist/reference`).
- *
- * @since 0.1.0
- * @category errors
+ * @since 0.2.0
+ * @category type ids
  */
-export const DigestMismatch = ReferenceError.DigestMismatch
+export const TypeId = "~@ocidist/distribution/RegistryError"
 
 /**
- * @since 0.1.0
- * @category errors
+ * @since 0.2.0
+ * @category type ids
  */
-export type DigestMismatch = ReferenceError.DigestMismatch
+export type TypeId = typeof TypeId
+
+/**
+ * Whether a value is an error of `@ocidist/distribution` (tested on the brand, not on `_tag`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isRegistryError = (u: unknown): u is RegistryError => Predicate.hasProperty(u, TypeId)
 
 /**
  * The error codes of the OCI distribution spec (plus `TOOMANYREQUESTS` and `UNAVAILABLE`, which registries
@@ -101,6 +110,10 @@ export class NotFound extends Schema.TaggedError<NotFound>("@ocidist/distributio
   target: Schema.String
 }) {
   /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
    * @since 0.1.0
    */
   get codes(): ReadonlyArray<string> {
@@ -127,6 +140,10 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>("@ocidist/dis
   }
 ) {
   /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
    * @since 0.1.0
    */
   get codes(): ReadonlyArray<string> {
@@ -150,6 +167,10 @@ export class Denied extends Schema.TaggedError<Denied>("@ocidist/distribution/De
   ...response,
   reason: Schema.optional(Schema.String)
 }) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   /**
    * @since 0.1.0
    */
@@ -179,6 +200,10 @@ export class TooManyRequests extends Schema.TaggedError<TooManyRequests>("@ocidi
   }
 ) {
   /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
    * @since 0.1.0
    */
   get codes(): ReadonlyArray<string> {
@@ -204,6 +229,10 @@ export class TooManyRequests extends Schema.TaggedError<TooManyRequests>("@ocidi
 export class RegistryResponseError extends Schema.TaggedError<RegistryResponseError>(
   "@ocidist/distribution/RegistryResponseError"
 )("RegistryResponseError", response) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   /**
    * @since 0.1.0
    */
@@ -233,6 +262,10 @@ export class UnexpectedStatus extends Schema.TaggedError<UnexpectedStatus>("@oci
     expected: Schema.String
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `${this.operation}: ${this.method} on ${where(this)} answered HTTP ${this.status}, expected ${this.expected}`
   }
@@ -252,6 +285,10 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@ocidi
     reason: Schema.String
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `${this.operation}: invalid response from ${where(this)}: ${this.reason}`
   }
@@ -272,29 +309,13 @@ export class SizeExceeded extends Schema.TaggedError<SizeExceeded>("@ocidist/dis
     size: Schema.optional(Schema.Number)
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     const size = this.size === undefined ? "more" : `${this.size} bytes`
     return `${this.operation}: ${this.what} from ${where(this)} is ${size}, above the limit of ${this.limit} bytes`
-  }
-}
-
-/**
- * Content is shorter than announced (a blob that ends before its size, after the resume attempts).
- *
- * @since 0.1.0
- * @category errors
- */
-export class SizeMismatch extends Schema.TaggedError<SizeMismatch>("@ocidist/distribution/SizeMismatch")(
-  "SizeMismatch",
-  {
-    ...context,
-    what: Schema.String,
-    expected: Schema.Number,
-    actual: Schema.Number
-  }
-) {
-  override get message(): string {
-    return `${this.operation}: ${this.what} in ${where(this)} has ${this.actual} bytes, expected ${this.expected}`
   }
 }
 
@@ -310,9 +331,15 @@ export class TransportError extends Schema.TaggedError<TransportError>("@ocidist
     ...context,
     method: Schema.String,
     url: Schema.String,
-    reason: Schema.String
+    reason: Schema.String,
+    /** The underlying failure (a socket or TLS error), never a request with its headers. */
+    cause: Schema.optional(Schema.Defect)
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `${this.operation}: ${this.method} ${this.url} failed: ${this.reason}`
   }
@@ -331,6 +358,10 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
   mediaType: Schema.String,
   reason: Schema.String
 }) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `${this.operation}: ${where(this)} served ${this.mediaType}: ${this.reason}`
   }
@@ -350,13 +381,17 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>("@ocidi
     reason: Schema.String
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `${this.operation}: ${this.reason}`
   }
 }
 
 /**
- * Every error of the registry client.
+ * Every error class of `@ocidist/distribution`.
  *
  * @since 0.1.0
  * @category errors
@@ -370,34 +405,18 @@ export type RegistryError =
   | UnexpectedStatus
   | InvalidResponse
   | SizeExceeded
-  | SizeMismatch
   | TransportError
   | UnsupportedMediaType
   | InvalidArgument
-  | DigestMismatch
-
-const tags = new Set([
-  "NotFound",
-  "Unauthorized",
-  "Denied",
-  "TooManyRequests",
-  "RegistryResponseError",
-  "UnexpectedStatus",
-  "InvalidResponse",
-  "SizeExceeded",
-  "SizeMismatch",
-  "TransportError",
-  "UnsupportedMediaType",
-  "InvalidArgument",
-  "DigestMismatch"
-])
 
 /**
- * @since 0.1.0
- * @category guards
+ * What registry client operations fail with: the registry's errors, and content that does not match its
+ * descriptor.
+ *
+ * @since 0.2.0
+ * @category errors
  */
-export const isRegistryError = (u: unknown): u is RegistryError =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)
+export type RegistryClientError = RegistryError | DigestMismatch | SizeMismatch
 
 /**
  * Whether retrying the whole operation later may succeed (transport failures, rate limits, 5xx).
@@ -405,7 +424,7 @@ export const isRegistryError = (u: unknown): u is RegistryError =>
  * @since 0.1.0
  * @category guards
  */
-export const isTransient = (error: RegistryError): boolean => {
+export const isTransient = (error: RegistryClientError): boolean => {
   switch (error._tag) {
     case "TransportError":
     case "TooManyRequests":

@@ -7,7 +7,28 @@
  * @since 0.1.0
  */
 import type * as PlatformError from "@effect/platform/Error"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export const TypeId = "~@ocidist/layout/LayoutError"
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Whether a value is an error of `@ocidist/layout` (tested on the brand, not on `_tag`).
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isLayoutError = (u: unknown): u is LayoutError => Predicate.hasProperty(u, TypeId)
 
 /**
  * Why a layout or archive operation failed.
@@ -64,6 +85,10 @@ export class LayoutError extends Schema.TaggedError<LayoutError>("@ocidist/layou
   detail: Schema.String,
   digest: Schema.optional(Schema.String)
 }) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     const blob = this.digest === undefined ? "" : ` (${this.digest})`
     switch (this.reason) {

@@ -1,17 +1,33 @@
 /**
  * Errors of the `ocidist` facade. Operations fail with {@link OcidistError}: the facade's own errors
- * (`InvalidLocation`, `PlatformNotFound`, `Unsupported`, `NothingToCopy`) plus the typed errors of the
- * packages it drives (`RegistryError` of `@ocidist/distribution`, `LayoutError` of `@ocidist/layout`,
- * `InvalidManifest`, `InvalidPlatform`, `InvalidReference`, `DigestMismatch`). Match on `_tag`.
+ * (`InvalidLocation`, `PlatformNotFound`, `UnsupportedOperation`, `NothingToCopy`) plus the typed errors of
+ * the packages it drives (`RegistryError` of `@ocidist/distribution`, `LayoutError` of `@ocidist/layout`,
+ * `SpecError` of `@ocidist/spec`, `ReferenceError` of `@ocidist/reference`). Every `_tag` names one class
+ * across all packages, so `Effect.catchTags` on the union never collides; each package brands its errors,
+ * and `isOcidistError` accepts exactly these brands.
  *
  * @since 0.1.0
  */
-import type * as RegistryError from "@ocidist/distribution/RegistryError"
-import type * as LayoutError from "@ocidist/layout/LayoutError"
-import type * as ReferenceError from "@ocidist/reference/ReferenceError"
-import type * as SpecError from "@ocidist/spec/SpecError"
+import * as RegistryError from "@ocidist/distribution/RegistryError"
+import * as LayoutError from "@ocidist/layout/LayoutError"
+import * as ReferenceError from "@ocidist/reference/ReferenceError"
+import * as SpecError from "@ocidist/spec/SpecError"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+
+/**
+ * The brand of the facade's own errors.
+ *
+ * @since 0.2.0
+ * @category type ids
+ */
+export const TypeId = "~ocidist/OcidistError"
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
 
 /**
  * A location string that is neither a registry reference nor a local layout or archive.
@@ -23,6 +39,10 @@ export class InvalidLocation extends Schema.TaggedError<InvalidLocation>("ocidis
   "InvalidLocation",
   { input: Schema.String, detail: Schema.String }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `invalid location "${this.input}": ${this.detail} (expected a registry reference such as ` +
       `registry.example.com/app:1.0 or docker://…, oci:<dir>[:tag], oci-archive:<file>[:tag] or ` +
@@ -44,6 +64,10 @@ export class PlatformNotFound extends Schema.TaggedError<PlatformNotFound>("ocid
     available: Schema.Array(Schema.String)
   }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     const available = this.available.length === 0 ? "none listed" : this.available.join(", ")
     return `${this.location} has no manifest for platform ${this.wanted} (available: ${available})`
@@ -56,10 +80,14 @@ export class PlatformNotFound extends Schema.TaggedError<PlatformNotFound>("ocid
  * @since 0.1.0
  * @category errors
  */
-export class Unsupported extends Schema.TaggedError<Unsupported>("ocidist/Unsupported")(
-  "Unsupported",
+export class UnsupportedOperation extends Schema.TaggedError<UnsupportedOperation>("ocidist/UnsupportedOperation")(
+  "UnsupportedOperation",
   { operation: Schema.String, location: Schema.String, detail: Schema.String }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `${this.operation} is not supported for ${this.location}: ${this.detail}`
   }
@@ -75,10 +103,22 @@ export class NothingToCopy extends Schema.TaggedError<NothingToCopy>("ocidist/No
   "NothingToCopy",
   { location: Schema.String, detail: Schema.String }
 ) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `nothing to copy from ${this.location}: ${this.detail}`
   }
 }
+
+/**
+ * The facade's own errors.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type FacadeError = InvalidLocation | PlatformNotFound | UnsupportedOperation | NothingToCopy
 
 /**
  * Every error an `ocidist` operation can fail with.
@@ -87,18 +127,11 @@ export class NothingToCopy extends Schema.TaggedError<NothingToCopy>("ocidist/No
  * @category errors
  */
 export type OcidistError =
-  | InvalidLocation
-  | PlatformNotFound
-  | Unsupported
-  | NothingToCopy
+  | FacadeError
   | RegistryError.RegistryError
   | LayoutError.LayoutError
-  | SpecError.InvalidManifest
-  | SpecError.InvalidPlatform
-  | ReferenceError.InvalidReference
-  | ReferenceError.DigestMismatch
-
-const ownTags = new Set(["InvalidLocation", "PlatformNotFound", "Unsupported", "NothingToCopy"])
+  | SpecError.SpecError
+  | ReferenceError.ReferenceError
 
 /**
  * Whether a value is one of the facade's own errors.
@@ -106,5 +139,15 @@ const ownTags = new Set(["InvalidLocation", "PlatformNotFound", "Unsupported", "
  * @since 0.1.0
  * @category guards
  */
-export const isFacadeError = (u: unknown): u is InvalidLocation | PlatformNotFound | Unsupported | NothingToCopy =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && ownTags.has(u._tag)
+export const isFacadeError = (u: unknown): u is FacadeError => Predicate.hasProperty(u, TypeId)
+
+/**
+ * Whether a value is an error an `ocidist` operation can fail with (a branded error of the facade or of one of
+ * the packages it drives).
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isOcidistError = (u: unknown): u is OcidistError =>
+  isFacadeError(u) || RegistryError.isRegistryError(u) || LayoutError.isLayoutError(u) || SpecError.isSpecError(u) ||
+  ReferenceError.isReferenceError(u)

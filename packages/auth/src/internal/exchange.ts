@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Encoding from "effect/Encoding"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { TokenExchangeError, Unauthorized } from "../AuthError.js"
+import { TokenExchangeError, CredentialsRejected } from "../AuthError.js"
 import type * as Credentials from "../Credentials.js"
 import * as Scope from "../Scope.js"
 import { collectText } from "./boundedText.js"
@@ -100,7 +100,7 @@ const credentialKind = (request: TokenRequest): string => request.credential._ta
 export const exchange = (
   http: HttpClient.HttpClient,
   request: TokenRequest
-): Effect.Effect<TokenResponse, TokenExchangeError | Unauthorized> => {
+): Effect.Effect<TokenResponse, TokenExchangeError | CredentialsRejected> => {
   const realm = displayRealm(request.realm)
   const fail = (reason: string, status?: number) =>
     new TokenExchangeError({ realm, reason, ...(status === undefined ? {} : { status }) })
@@ -164,7 +164,7 @@ export const exchange = (
     const response = yield* respond
     if (response.status === 401 || response.status === 403) {
       yield* discard(response)
-      return yield* new Unauthorized({
+      return yield* new CredentialsRejected({
         registry: request.registry,
         realm,
         credential: credentialKind(request),

@@ -11,6 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { SizeMismatch } from "@ocidist/spec/SpecError"
 import * as RegistryError from "../RegistryError.js"
 import * as Transport from "./transport.js"
 
@@ -111,7 +112,7 @@ export interface BlobStreamOptions {
   readonly offset: number
   readonly hasher: Hash.Hasher | undefined
   readonly hash: Hash.Service
-  readonly open: (offset: number) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryError>
+  readonly open: (offset: number) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError>
   readonly maxResumes: number
   readonly backoff: (attempt: number) => Effect.Effect<void>
   /** Fail (and resume) when no data arrives for this long. */
@@ -125,7 +126,7 @@ export interface BlobStreamOptions {
  *
  * @internal
  */
-export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, RegistryError.RegistryError> => {
+export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, RegistryError.RegistryClientError> => {
   let used = false
   const { ctx, digest, size } = options
   return Stream.suspend(() => {
@@ -167,7 +168,7 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
     const resumable = (
       response: HttpClientResponse.HttpClientResponse,
       skip: number
-    ): Stream.Stream<Uint8Array, RegistryError.RegistryError> =>
+    ): Stream.Stream<Uint8Array, RegistryError.RegistryClientError> =>
       Stream.catchAll(
         counted(response, skip),
         (error) =>
@@ -180,7 +181,7 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
     const withTail = (
       response: HttpClientResponse.HttpClientResponse,
       skip: number
-    ): Stream.Stream<Uint8Array, RegistryError.RegistryError> =>
+    ): Stream.Stream<Uint8Array, RegistryError.RegistryClientError> =>
       Stream.concat(
         resumable(response, skip),
         Stream.unwrap(Effect.suspend(() =>
@@ -191,8 +192,8 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
       )
 
     const reopen = (): Effect.Effect<
-      Stream.Stream<Uint8Array, RegistryError.RegistryError>,
-      RegistryError.RegistryError
+      Stream.Stream<Uint8Array, RegistryError.RegistryClientError>,
+      RegistryError.RegistryClientError
     > =>
       Effect.gen(function*() {
         resumes++
@@ -222,7 +223,7 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
         return yield* Transport.fail(ctx, response, { target: `blob ${digest}` })
       })
 
-    const start: Effect.Effect<Stream.Stream<Uint8Array, RegistryError.RegistryError>, RegistryError.RegistryError> =
+    const start: Effect.Effect<Stream.Stream<Uint8Array, RegistryError.RegistryClientError>, RegistryError.RegistryClientError> =
       reuse
         ? Effect.succeed(withTail(options.first, 0))
         : Effect.flatMap(options.open(options.offset), (response) =>
@@ -230,12 +231,11 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
             ? Effect.succeed(withTail(response, response.status === 200 ? options.offset : 0))
             : Transport.fail(ctx, response, { target: `blob ${digest}` }))
 
-    const check = Effect.suspend((): Effect.Effect<void, RegistryError.RegistryError> => {
+    const check = Effect.suspend((): Effect.Effect<void, RegistryError.RegistryClientError> => {
       if (size !== undefined && received !== size) {
         return Effect.fail(
-          new RegistryError.SizeMismatch({
-            ...Transport.errorContext(ctx),
-            what: `blob ${digest}`,
+          new SizeMismatch({
+            subject: `blob ${digest} in ${ctx.repository === undefined ? ctx.registry : `${ctx.registry}/${ctx.repository}`} (${ctx.operation})`,
             expected: size,
             actual: received
           })

@@ -258,7 +258,7 @@ export const fail = (
   ctx: Ctx,
   response: HttpClientResponse.HttpClientResponse,
   options?: { readonly target?: string | undefined; readonly retryAfterMillis?: number | undefined }
-): Effect.Effect<never, RegistryError.RegistryError> =>
+): Effect.Effect<never, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
     const bytes = response.request.method === "HEAD" ? new Uint8Array(0) : yield* readBounded(
       ctx,
@@ -313,7 +313,7 @@ export interface Transport {
     ctx: Ctx,
     request: HttpClientRequest.HttpClientRequest,
     options: SendOptions
-  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryError>
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError>
   readonly raw: (
     ctx: Ctx,
     request: HttpClientRequest.HttpClientRequest
@@ -392,7 +392,7 @@ export const makeTransport = (
       readonly response: HttpClientResponse.HttpClientResponse
       readonly authorization: Option.Option<Redacted.Redacted<string>>
     },
-    RegistryError.RegistryError
+    RegistryError.RegistryClientError
   > =>
     Effect.gen(function*() {
       if (sendOptions.anonymous === true) {
@@ -438,7 +438,7 @@ export const makeTransport = (
     ctx: Ctx,
     response: HttpClientResponse.HttpClientResponse,
     authorization: Option.Option<Redacted.Redacted<string>>
-  ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryError> =>
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError> =>
     Effect.gen(function*() {
       const registryOrigin = origin(ctx.registry)
       let current = response
@@ -497,10 +497,10 @@ export const makeTransport = (
     ctx: Ctx,
     request: HttpClientRequest.HttpClientRequest,
     sendOptions: SendOptions
-  ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryError> => {
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError> => {
     const retry = sendOptions.retry ?? (request.body._tag !== "Stream" && request.method !== "PATCH")
     if (!retry || options.retry.times <= 0) return once(ctx, request, sendOptions)
-    const loop = (attempt: number): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryError> =>
+    const loop = (attempt: number): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError> =>
       once(ctx, request, sendOptions).pipe(
         Effect.matchEffect({
           onFailure: (error) =>

@@ -10,6 +10,8 @@ import type * as AuthScope from "@ocidist/auth/Scope"
 import { Digest, type Hash, ReferenceError, Registry } from "@ocidist/reference"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import * as SpecError from "@ocidist/spec/SpecError"
+import { SizeMismatch } from "@ocidist/spec/SpecError"
 import * as RegistryError from "../RegistryError.js"
 import * as Transport from "./transport.js"
 
@@ -90,7 +92,7 @@ const withDigest = (url: URL, digest: string): URL => {
 }
 
 /** POST an upload session. @internal */
-export const start = (up: UploadContext, startUrl: string): Effect.Effect<Session, RegistryError.RegistryError> =>
+export const start = (up: UploadContext, startUrl: string): Effect.Effect<Session, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
     const response = yield* up.transport.send(
       up.ctx,
@@ -115,11 +117,8 @@ export const cancel = (up: UploadContext, session: Session): Effect.Effect<void>
   )
 
 const sizeMismatch = (up: UploadContext, expected: number, actual: number) =>
-  new RegistryError.SizeMismatch({
-    registry: up.ctx.registry,
-    ...(up.ctx.repository === undefined ? {} : { repository: up.ctx.repository }),
-    operation: up.ctx.operation,
-    what: "uploaded blob",
+  new SizeMismatch({
+    subject: `blob uploaded to ${up.ctx.registry}${up.ctx.repository === undefined ? "" : `/${up.ctx.repository}`}`,
     expected,
     actual
   })
@@ -136,7 +135,7 @@ const complete = (
   up: UploadContext,
   response: HttpClientResponse.HttpClientResponse,
   digest: Digest.Digest
-): Effect.Effect<void, RegistryError.RegistryError> =>
+): Effect.Effect<void, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
     if (response.status !== 201 && response.status !== 204 && response.status !== 200) {
       if (response.status >= 400) return yield* Transport.fail(up.ctx, response)
@@ -200,15 +199,17 @@ const sendBody = <E>(
   request: HttpClientRequest.HttpClientRequest,
   h: Hashing<E>,
   source: Source<E>
-): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryError> =>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError> =>
   Effect.catchTag(
     up.transport.send(up.ctx, request, { scopes: up.scopes, retry: false }),
     "TransportError",
-    (error) => {
+    (error): Effect.Effect<never, RegistryError.RegistryClientError> => {
       const failed = h.failure()
       if (failed !== undefined) {
         const inner = failed.error
-        return Effect.fail(RegistryError.isRegistryError(inner) ? inner : sourceError(up, inner))
+        return Effect.fail(
+          RegistryError.isRegistryError(inner) || isContentError(inner) ? inner : sourceError(up, inner)
+        )
       }
       const n = h.bytes()
       if (source.size !== undefined && (n > source.size || (h.ended() && n !== source.size))) {
@@ -218,11 +219,14 @@ const sendBody = <E>(
     }
   )
 
+const isContentError = (u: unknown): u is ReferenceError.DigestMismatch | SizeMismatch =>
+  ReferenceError.isReferenceError(u) && u._tag === "DigestMismatch" || SpecError.isSpecError(u) && u._tag === "SizeMismatch"
+
 const verifyComputed = <E>(
   up: UploadContext,
   source: Source<E>,
   computed: { digest: Digest.Digest; size: number }
-): Effect.Effect<void, RegistryError.RegistryError> => {
+): Effect.Effect<void, RegistryError.RegistryClientError> => {
   if (source.size !== undefined && computed.size !== source.size) {
     return Effect.fail(sizeMismatch(up, source.size, computed.size))
   }
@@ -239,7 +243,7 @@ export const putMonolithic = <E>(
   up: UploadContext,
   session: Session,
   source: Source<E> & { readonly digest: Digest.Digest }
-): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
+): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
     const h = hashing(up, source)
     const body = Stream.mapError(h.stream, (e) => sourceError(up, e))
@@ -269,7 +273,7 @@ export const putStreamed = <E>(
   up: UploadContext,
   session: Session,
   source: Source<E>
-): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
+): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
     const h = hashing(up, source)
     const body = Stream.mapError(h.stream, (e) => sourceError(up, e))
@@ -316,7 +320,7 @@ export const putChunked = <E>(
   up: UploadContext,
   session: Session,
   source: Source<E>
-): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
+): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
     const chunkSize = Math.max(up.chunkSize, session.minChunk ?? 0, 1)
     const algorithm = source.digest === undefined ? "sha256" : Digest.algorithm(source.digest)
@@ -326,7 +330,7 @@ export const putChunked = <E>(
     const buffer = new Uint8Array(chunkSize)
     let filled = 0
 
-    const sendChunk = (chunk: Uint8Array): Effect.Effect<void, RegistryError.RegistryError> =>
+    const sendChunk = (chunk: Uint8Array): Effect.Effect<void, RegistryError.RegistryClientError> =>
       Effect.gen(function*() {
         let sent = 0
         let stalled = 0
@@ -406,7 +410,7 @@ export const upload = <E>(
   startUrl: string,
   source: Source<E>,
   strategy: Strategy
-): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryError> =>
+): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
     const digest = source.digest
     if (strategy === "post" && digest !== undefined && source.size !== undefined) {
