@@ -37,6 +37,7 @@ const subcommands = [
   Auth.auth,
   Ref.command,
   Misc.registry,
+  Misc.cache,
   Misc.version
 ] as const
 

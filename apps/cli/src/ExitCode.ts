@@ -24,16 +24,16 @@ export const ExitCode = {
 export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
 
 /**
- * The exit code for a failure, by its `_tag`:
+ * The exit code for a failure, by its `_tag` (tags are unique across ocidist's packages):
  *
  * - 2 usage: bad arguments, references, locations or platforms (`InvalidReference`, `InvalidLocation`,
- *   `InvalidPlatform`, `InvalidArgument`, `UsageError`, `LayoutError` `InvalidTag` / `InvalidDigest`,
+ *   `InvalidPlatform`, `InvalidArgument`, `InvalidTag`, `InvalidDigest`, `UnsupportedOperation`, `UsageError`,
  *   @effect/cli validation errors)
- * - 3 not found: `NotFound` (manifest, blob, repository), `PlatformNotFound`, `LayoutError` `NotFound` /
- *   `BlobNotFound` (no such tag or blob in a layout or archive)
- * - 4 authentication: `Unauthorized`, `Denied`, `InsufficientScope`, `CredentialsRejected`, `TokenExchangeError` or
- *   `LoginError` with 401/403
- * - 5 verification: `DigestMismatch`, `SizeMismatch`, `InvalidManifest`, `LayoutError` `SizeMismatch`
+ * - 3 not found: `NotFound` (manifest, blob, repository), `PlatformNotFound`, `ImageNotFound` / `BlobNotFound`
+ *   (no such tag or blob in a layout or archive), `ContentNotFound`
+ * - 4 authentication: `Unauthorized`, `Denied`, `InsufficientScope`, `CredentialsRejected`; `TokenExchangeError`
+ *   and `LoginError` with HTTP 401/403
+ * - 5 verification: `DigestMismatch`, `SizeMismatch`, `InvalidManifest`
  * - 1 everything else; a `CliFailure` carries its own code
  *
  * @since 0.1.0
@@ -47,6 +47,9 @@ export const forError = (error: unknown): ExitCode => {
     case "InvalidPlatform":
     case "InvalidLocation":
     case "InvalidArgument":
+    case "InvalidTag":
+    case "InvalidDigest":
+    case "UnsupportedOperation":
     case "UsageError":
     case "ValidationError":
     case "MissingValue":
@@ -62,6 +65,9 @@ export const forError = (error: unknown): ExitCode => {
       return ExitCode.Usage
     case "NotFound":
     case "PlatformNotFound":
+    case "ImageNotFound":
+    case "BlobNotFound":
+    case "ContentNotFound":
       return ExitCode.NotFound
     case "Unauthorized":
     case "Denied":
@@ -77,16 +83,6 @@ export const forError = (error: unknown): ExitCode => {
     case "SizeMismatch":
     case "InvalidManifest":
       return ExitCode.Verification
-    case "LayoutError": {
-      const reason = "reason" in error ? error.reason : undefined
-      return reason === "NotFound" || reason === "BlobNotFound"
-        ? ExitCode.NotFound
-        : reason === "InvalidTag" || reason === "InvalidDigest"
-        ? ExitCode.Usage
-        : reason === "SizeMismatch"
-        ? ExitCode.Verification
-        : ExitCode.Failure
-    }
     case "CliFailure": {
       const code = "exitCode" in error ? error.exitCode : undefined
       return typeof code === "number" ? code as ExitCode : ExitCode.Failure

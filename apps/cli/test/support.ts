@@ -18,10 +18,14 @@ export const acquire = async <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
 
 export const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
-/** Every file under `<layout>/blobs/<alg>/` hashes to its name. Returns the number of blobs. */
+/**
+ * Every file under `<layout>/blobs/<alg>/` hashes to its name. Returns the number of blobs (0 when there is
+ * no `blobs/` yet: a layout is created by its first write).
+ */
 export const verifyLayoutBlobs = (layout: string): number => {
   let count = 0
   const root = path.join(layout, "blobs")
+  if (!fs.existsSync(root)) return 0
   for (const alg of fs.readdirSync(root)) {
     for (const name of fs.readdirSync(path.join(root, alg))) {
       const file = path.join(root, alg, name)

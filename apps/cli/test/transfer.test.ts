@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { collect, inPty, ndjson, ocidist, start } from "./cli.js"
@@ -11,42 +10,7 @@ import { acquire, DockerRegistry, Fixtures, layoutIndex, Tools, verifyLayoutBlob
 
 const SBOM = "application/vnd.example.sbom"
 
-/**
- * A TCP proxy to `target` that limits each direction to about `bytesPerMs`, so an operation is still
- * running when a test interrupts it (Ctrl-C tests would otherwise race a fast loopback transfer).
- */
-const slowProxy = (target: string, bytesPerMs: number) =>
-  new Promise<{ readonly host: string; readonly close: () => Promise<void> }>((resolve) => {
-    const colon = target.lastIndexOf(":")
-    const sockets = new Set<net.Socket>()
-    const pipeSlowly = (from: net.Socket, to: net.Socket) => {
-      from.on("data", (chunk: Buffer) => {
-        from.pause()
-        to.write(chunk)
-        setTimeout(() => from.resume(), Math.ceil(chunk.length / bytesPerMs))
-      })
-      from.on("end", () => to.end())
-      from.on("error", () => to.destroy())
-    }
-    const server = net.createServer((client) => {
-      const upstream = net.connect(Number(target.slice(colon + 1)), target.slice(0, colon))
-      sockets.add(client)
-      sockets.add(upstream)
-      pipeSlowly(client, upstream)
-      pipeSlowly(upstream, client)
-      client.on("close", () => upstream.destroy())
-      upstream.on("close", () => client.destroy())
-    })
-    server.listen(0, "127.0.0.1", () =>
-      resolve({
-        host: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const socket of sockets) socket.destroy()
-            server.close(() => done())
-          })
-      }))
-  })
+const slowProxy = Tools.slowProxy
 
 let close: () => Promise<void>
 let src: DockerRegistry.Instance

@@ -39,7 +39,14 @@ describe("exit codes", () => {
   it.each([
     [{ _tag: "NotFound" }, 3],
     [{ _tag: "PlatformNotFound" }, 3],
-    [{ _tag: "LayoutError", reason: "NotFound" }, 3],
+    [{ _tag: "ImageNotFound" }, 3],
+    [{ _tag: "BlobNotFound" }, 3],
+    [{ _tag: "ContentNotFound" }, 3],
+    [{ _tag: "CredentialsRejected" }, 4],
+    [{ _tag: "LoginError", status: 403 }, 4],
+    [{ _tag: "InvalidTag" }, 2],
+    [{ _tag: "InvalidDigest" }, 2],
+    [{ _tag: "UnsupportedOperation" }, 2],
     [{ _tag: "Unauthorized" }, 4],
     [{ _tag: "Denied" }, 4],
     [{ _tag: "InsufficientScope" }, 4],
@@ -189,6 +196,18 @@ describe("services", () => {
     )
     expect(none.insecure).toBeUndefined()
     expect(none.plainHttp).toBeUndefined()
+  })
+
+  it("a variable that cannot be read is a usage error naming it, not ignored", async () => {
+    const error = await Effect.runPromise(
+      Effect.flip(Services.registryOptions(globals)).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OCIDIST_TIMEOUT", "banana"]])))
+      )
+    )
+    expect(error._tag).toBe("UsageError")
+    expect(error.message).toContain("OCIDIST_TIMEOUT")
+    expect(error.message).toContain("banana")
+    expect(ExitCode.forError(error)).toBe(2)
   })
 
   it("redacts secret-looking query parameters in logged URLs", () => {

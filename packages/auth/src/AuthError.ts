@@ -35,13 +35,15 @@ export const isAuthError = (u: unknown): u is AuthError => Predicate.hasProperty
  * @since 0.1.0
  * @category errors
  */
-export class ChallengeParseError extends Schema.TaggedError<ChallengeParseError>("@ocidist/auth/ChallengeParseError")("ChallengeParseError", {
-  /** The header value, cut to 256 characters. */
-  input: Schema.String,
-  /** 0-based character offset where parsing stopped. */
-  position: Schema.Number,
-  reason: Schema.String
-}) {
+export class ChallengeParseError
+  extends Schema.TaggedError<ChallengeParseError>("@ocidist/auth/ChallengeParseError")("ChallengeParseError", {
+    /** The header value, cut to 256 characters. */
+    input: Schema.String,
+    /** 0-based character offset where parsing stopped. */
+    position: Schema.Number,
+    reason: Schema.String
+  })
+{
   /**
    * @since 0.2.0
    */
@@ -58,17 +60,19 @@ export class ChallengeParseError extends Schema.TaggedError<ChallengeParseError>
  * @since 0.1.0
  * @category errors
  */
-export class CredentialHelperError extends Schema.TaggedError<CredentialHelperError>("@ocidist/auth/CredentialHelperError")("CredentialHelperError", {
-  /** The helper suffix, e.g. `osxkeychain` for `docker-credential-osxkeychain`. */
-  helper: Schema.String,
-  action: Schema.Literal("get", "store", "erase", "list"),
-  /** The server the helper was asked about. */
-  serverUrl: Schema.optional(Schema.String),
-  reason: Schema.String,
-  exitCode: Schema.optional(Schema.Number),
-  /** What made the helper fail (a spawn error), when there is one. */
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class CredentialHelperError
+  extends Schema.TaggedError<CredentialHelperError>("@ocidist/auth/CredentialHelperError")("CredentialHelperError", {
+    /** The helper suffix, e.g. `osxkeychain` for `docker-credential-osxkeychain`. */
+    helper: Schema.String,
+    action: Schema.Literal("get", "store", "erase", "list"),
+    /** The server the helper was asked about. */
+    serverUrl: Schema.optional(Schema.String),
+    reason: Schema.String,
+    exitCode: Schema.optional(Schema.Number),
+    /** What made the helper fail (a spawn error), when there is one. */
+    cause: Schema.optional(Schema.Defect)
+  })
+{
   /**
    * @since 0.2.0
    */
@@ -87,15 +91,17 @@ export class CredentialHelperError extends Schema.TaggedError<CredentialHelperEr
  * @since 0.1.0
  * @category errors
  */
-export class TokenExchangeError extends Schema.TaggedError<TokenExchangeError>("@ocidist/auth/TokenExchangeError")("TokenExchangeError", {
-  /** The token server URL without its query string. */
-  realm: Schema.String,
-  /** The HTTP status, when the server answered. */
-  status: Schema.optional(Schema.Number),
-  reason: Schema.String,
-  /** The transport or decoding failure behind `reason`, when there is one. */
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class TokenExchangeError
+  extends Schema.TaggedError<TokenExchangeError>("@ocidist/auth/TokenExchangeError")("TokenExchangeError", {
+    /** The token server URL without its query string. */
+    realm: Schema.String,
+    /** The HTTP status, when the server answered. */
+    status: Schema.optional(Schema.Number),
+    reason: Schema.String,
+    /** The transport or decoding failure behind `reason`, when there is one. */
+    cause: Schema.optional(Schema.Defect)
+  })
+{
   /**
    * @since 0.2.0
    */
@@ -113,14 +119,16 @@ export class TokenExchangeError extends Schema.TaggedError<TokenExchangeError>("
  * @since 0.1.0
  * @category errors
  */
-export class CredentialsRejected extends Schema.TaggedError<CredentialsRejected>("@ocidist/auth/CredentialsRejected")("CredentialsRejected", {
-  registry: Schema.String,
-  /** The token server, when the rejection came from one. */
-  realm: Schema.optional(Schema.String),
-  /** What kind of credential was sent: `Anonymous`, `Basic`, `IdentityToken` or `BearerToken`. */
-  credential: Schema.String,
-  reason: Schema.String
-}) {
+export class CredentialsRejected
+  extends Schema.TaggedError<CredentialsRejected>("@ocidist/auth/CredentialsRejected")("CredentialsRejected", {
+    registry: Schema.String,
+    /** The token server, when the rejection came from one. */
+    realm: Schema.optional(Schema.String),
+    /** What kind of credential was sent: `Anonymous`, `Basic`, `IdentityToken` or `BearerToken`. */
+    credential: Schema.String,
+    reason: Schema.String
+  })
+{
   /**
    * @since 0.2.0
    */
@@ -141,12 +149,14 @@ export class CredentialsRejected extends Schema.TaggedError<CredentialsRejected>
  * @since 0.1.0
  * @category errors
  */
-export class InsufficientScope extends Schema.TaggedError<InsufficientScope>("@ocidist/auth/InsufficientScope")("InsufficientScope", {
-  registry: Schema.String,
-  /** The scopes the registry asked for, e.g. `repository:library/ubuntu:push`. */
-  scopes: Schema.Array(Schema.String),
-  description: Schema.optional(Schema.String)
-}) {
+export class InsufficientScope
+  extends Schema.TaggedError<InsufficientScope>("@ocidist/auth/InsufficientScope")("InsufficientScope", {
+    registry: Schema.String,
+    /** The scopes the registry asked for, e.g. `repository:library/ubuntu:push`. */
+    scopes: Schema.Array(Schema.String),
+    description: Schema.optional(Schema.String)
+  })
+{
   /**
    * @since 0.2.0
    */
@@ -165,13 +175,15 @@ export class InsufficientScope extends Schema.TaggedError<InsufficientScope>("@o
  * @since 0.1.0
  * @category errors
  */
-export class CredentialStoreError extends Schema.TaggedError<CredentialStoreError>("@ocidist/auth/CredentialStoreError")("CredentialStoreError", {
-  path: Schema.String,
-  operation: Schema.Literal("read", "write"),
-  reason: Schema.String,
-  /** The file-system failure behind `reason`, when there is one. */
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class CredentialStoreError
+  extends Schema.TaggedError<CredentialStoreError>("@ocidist/auth/CredentialStoreError")("CredentialStoreError", {
+    path: Schema.String,
+    operation: Schema.Literal("read", "write"),
+    reason: Schema.String,
+    /** The file-system failure behind `reason`, when there is one. */
+    cause: Schema.optional(Schema.Defect)
+  })
+{
   /**
    * @since 0.2.0
    */

@@ -62,9 +62,14 @@ interface RunResult {
   readonly stderr: string
 }
 
+interface Failure {
+  readonly reason: string
+  readonly cause?: unknown
+}
+
 const collect = (stream: Stream.Stream<Uint8Array, PlatformError.PlatformError>, label: string) =>
-  collectText(stream, MAX_OUTPUT, () => `${label} exceeded ${MAX_OUTPUT} bytes`).pipe(
-    Effect.mapError((e) => typeof e === "string" ? e : `could not read ${label}`)
+  collectText(stream, MAX_OUTPUT, (): Failure => ({ reason: `${label} exceeded ${MAX_OUTPUT} bytes` })).pipe(
+    Effect.mapError((e): Failure => "reason" in e ? e : { reason: `could not read ${label}`, cause: e })
   )
 
 /** One line of helper output, safe to show: the first line, cut to 200 characters, never JSON. */
@@ -83,13 +88,13 @@ const run = (
 ): Effect.Effect<RunResult, CredentialHelperError, CommandExecutor.CommandExecutor> =>
   Effect.gen(function*() {
     const executor = yield* CommandExecutor.CommandExecutor
-    const error = (reason: string, exitCode?: number) =>
+    const error = (reason: string, cause?: unknown) =>
       new CredentialHelperError({
         helper,
         action,
         ...(serverUrl === undefined ? {} : { serverUrl }),
         reason,
-        ...(exitCode === undefined ? {} : { exitCode })
+        ...(cause === undefined ? {} : { cause })
       })
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(helper)) return yield* error("invalid helper name")
     const command = Command.make(`docker-credential-${helper}`, action).pipe(
@@ -100,21 +105,23 @@ const run = (
       const process = yield* executor.start(command).pipe(
         Effect.mapError((e) =>
           e._tag === "SystemError" && e.reason === "NotFound"
-            ? error(`docker-credential-${helper} was not found on PATH`)
-            : error(`could not start docker-credential-${helper}`)
+            ? error(`docker-credential-${helper} was not found on PATH`, e)
+            : error(`could not start docker-credential-${helper}`, e)
         )
       )
       const result = yield* Effect.all({
         stdout: collect(process.stdout, "stdout"),
         stderr: collect(process.stderr, "stderr"),
-        exitCode: Effect.mapError(process.exitCode, () => "killed by a signal")
+        exitCode: Effect.mapError(process.exitCode, (cause): Failure => ({ reason: "killed by a signal", cause }))
       }, { concurrency: "unbounded" }).pipe(
         Effect.timeoutFail({
           duration: options?.timeout ?? DEFAULT_TIMEOUT,
-          onTimeout: () => `timed out after ${Duration.format(options?.timeout ?? DEFAULT_TIMEOUT)}`
+          onTimeout: (): Failure => ({
+            reason: `timed out after ${Duration.format(options?.timeout ?? DEFAULT_TIMEOUT)}`
+          })
         }),
         Effect.tapError(() => process.kill("SIGKILL").pipe(Effect.ignore)),
-        Effect.mapError((reason) => error(reason))
+        Effect.mapError((failure) => error(failure.reason, failure.cause))
       )
       return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }
     }))

@@ -2,12 +2,15 @@
  * The `Credentials` service answers "what do I send to registry R?". Sources compose in order, the first
  * that knows the registry wins:
  *
- * 1. explicit credentials (`fromEntries`, `layerStatic`)
+ * 1. explicit credentials (`fromEntries`, `make({ explicit })`)
  * 2. the environment (`OCIDIST_USERNAME`/`OCIDIST_PASSWORD`, `OCIDIST_IDENTITY_TOKEN`,
  *    `OCIDIST_REGISTRY_TOKEN`, for the registries named in `OCIDIST_REGISTRY`)
  * 3. docker's `config.json` (`$DOCKER_CONFIG`, `~/.docker`): `credHelpers`, `credsStore`, then `auths`
  * 4. podman's `auth.json` (`$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers`, `~/.config/containers`)
  * 5. anonymous
+ *
+ * `make(options)` / `layer(options)` build that chain; `options.sources` picks and orders the sources
+ * (`layer({ sources: [] })` is anonymous, `layer({ explicit, sources: [] })` fixed credentials).
  *
  * A missing, broken or hanging credential helper, or an unreadable config file, logs a warning
  * (`Effect.logWarning`) and the lookup moves on to the next source.
@@ -20,6 +23,7 @@ import type * as Path from "@effect/platform/Path"
 import * as Registry from "@ocidist/reference/Registry"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
@@ -128,10 +132,10 @@ export class Credentials extends Context.Tag("@ocidist/auth/Credentials")<Creden
 /**
  * Builds a service from a lookup function.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
-export const make = (lookup: (registry: string) => Effect.Effect<Option.Option<Credential>>): Service =>
+export const fromLookup = (lookup: (registry: string) => Effect.Effect<Option.Option<Credential>>): Service =>
   Credentials.of({
     lookup,
     get: (registry) => Effect.map(lookup(registry), Option.getOrElse(() => anonymous))
@@ -143,7 +147,7 @@ export const make = (lookup: (registry: string) => Effect.Effect<Option.Option<C
  * @since 0.1.0
  * @category constructors
  */
-export const none: Service = make(() => Effect.succeed(Option.none()))
+export const none: Service = fromLookup(() => Effect.succeed(Option.none()))
 
 /**
  * Tries each source in order; the first that knows the registry wins.
@@ -152,7 +156,7 @@ export const none: Service = make(() => Effect.succeed(Option.none()))
  * @category combinators
  */
 export const chain = (...sources: ReadonlyArray<Service>): Service =>
-  make((registry) =>
+  fromLookup((registry) =>
     Effect.reduce(
       sources,
       Option.none<Credential>(),
@@ -173,7 +177,7 @@ export const fromEntries = (
   const list: ReadonlyArray<readonly [string, Credential]> = Symbol.iterator in entries
     ? Array.from(entries as Iterable<readonly [string, Credential]>)
     : Object.entries(entries as Readonly<Record<string, Credential>>)
-  return make((registry) =>
+  return fromLookup((registry) =>
     Effect.succeed(Option.fromNullable(list.find(([key]) => DockerConfig.keyMatches(key, registry, "docker"))?.[1]))
   )
 }
@@ -234,7 +238,7 @@ export const environment: Effect.Effect<Service> = Effect.gen(function*() {
         `ignored, so credentials are never sent to an unintended registry; set ${ENV.registry}=<registry>[,<registry>]`
     )
   }
-  return make((registry) =>
+  return fromLookup((registry) =>
     Effect.succeed(
       Option.filter(credential, () =>
         Option.match(registries, {
@@ -342,7 +346,7 @@ const fromFiles = (
         }
         return Option.none<Credential>()
       }).pipe(Effect.provide(context), Effect.withSpan("Credentials.lookup", { attributes: { registry, flavor } }))
-    return make(lookup)
+    return fromLookup(lookup)
   })
 
 /**
@@ -383,7 +387,7 @@ export const memoize = (service: Service, ttl: Duration.DurationInput = Duration
     string,
     { readonly at: number; readonly result: Deferred.Deferred<Option.Option<Credential>> }
   >()
-  return make((registry) =>
+  return fromLookup((registry) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.suspend(() => {
         const key = Registry.canonical(registry)
@@ -401,113 +405,119 @@ export const memoize = (service: Service, ttl: Duration.DurationInput = Duration
 }
 
 /**
- * @since 0.1.0
- * @category layers
- */
-export const layer = (service: Service): Layer.Layer<Credentials> => Layer.succeed(Credentials, service)
-
-/**
- * Every registry anonymous.
+ * A source of the default chain, tried in the order given after the explicit credentials.
  *
- * @since 0.1.0
- * @category layers
- */
-export const layerAnonymous: Layer.Layer<Credentials> = layer(none)
-
-/**
- * Explicit credentials keyed by registry (see `fromEntries`); other registries are anonymous.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerStatic = (
-  entries: Iterable<readonly [string, Credential]> | Readonly<Record<string, Credential>>
-): Layer.Layer<Credentials> => layer(fromEntries(entries))
-
-/**
- * Credentials from the environment only (see `ENV`).
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerEnv: Layer.Layer<Credentials> = Layer.effect(Credentials, environment)
-
-/**
- * Docker's `config.json` only.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerDockerConfig = (
-  options?: FileOptions
-): Layer.Layer<Credentials, never, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
-  Layer.effect(Credentials, dockerConfig(options))
-
-/**
- * Podman's `auth.json` only.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerPodman = (
-  options?: FileOptions
-): Layer.Layer<Credentials, never, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
-  Layer.effect(Credentials, podman(options))
-
-/**
- * Options of `layerDefault`/`makeDefault`.
- *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
-export interface DefaultOptions {
-  /** Explicit credentials tried before everything else. */
-  readonly explicit?: Iterable<readonly [string, Credential]> | Readonly<Record<string, Credential>>
-  readonly docker?: FileOptions
-  readonly podman?: FileOptions
-  /** How long helper and file lookups are memoized. Default 5 minutes. */
-  readonly cacheTtl?: Duration.DurationInput
+export type Source = "environment" | "docker" | "podman"
+
+/**
+ * Every source, in the default order.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const SOURCES: ReadonlyArray<Source> = ["environment", "docker", "podman"]
+
+/**
+ * Options of {@link make} and {@link layer}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** Explicit credentials keyed by registry (see `fromEntries`), tried before every source. */
+  readonly explicit?: Iterable<readonly [string, Credential]> | Readonly<Record<string, Credential>> | undefined
+  /**
+   * The sources to try after `explicit`, in order. Default all of {@link SOURCES}; `[]` means the explicit
+   * credentials or anonymous.
+   */
+  readonly sources?: ReadonlyArray<Source> | undefined
+  /** Options of the docker `config.json` source. */
+  readonly docker?: FileOptions | undefined
+  /** Options of the podman `auth.json` source. */
+  readonly podman?: FileOptions | undefined
+  /** How long lookups are memoized per registry. Default 5 minutes. */
+  readonly cacheTtl?: Duration.DurationInput | undefined
 }
 
 /**
- * explicit → environment → docker `config.json` → podman `auth.json` → anonymous, memoized per registry.
+ * What the file sources (docker, podman, credential helpers) need.
  *
- * @since 0.1.0
+ * @since 0.2.0
+ * @category models
+ */
+export type FilePlatform = FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+
+/**
+ * The requirements of {@link make} for given options: none when `sources` is given and names no file
+ * source (`[]`, `["environment"]`), else {@link FilePlatform}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Requirements<O extends Options> = O extends { readonly sources: infer S extends ReadonlyArray<Source> }
+  ? [Extract<S[number], "docker" | "podman">] extends [never] ? never : FilePlatform
+  : FilePlatform
+
+/**
+ * The credentials of `options`: explicit → the sources in order (default environment → docker
+ * `config.json` (helpers, then `auths`) → podman `auth.json`) → anonymous, memoized per registry.
+ *
+ * ```ts
+ * Credentials.make()                                           // the default chain
+ * Credentials.make({ sources: [] })                            // anonymous
+ * Credentials.make({ explicit: { "ghcr.io": Credentials.basic("me", token) }, sources: [] })
+ * Credentials.make({ sources: ["environment"] })               // the environment only
+ * ```
+ *
+ * @since 0.2.0
  * @category constructors
  */
-export const makeDefault = (
-  options?: DefaultOptions
-): Effect.Effect<Service, never, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
-  Effect.gen(function*() {
-    const sources = [
-      ...(options?.explicit === undefined ? [] : [fromEntries(options.explicit)]),
-      yield* environment,
-      yield* dockerConfig(options?.docker),
-      yield* podman(options?.podman)
-    ]
-    return memoize(chain(...sources), options?.cacheTtl)
+export const make = <const O extends Options = {}>(options?: O): Effect.Effect<Service, never, Requirements<O>> => {
+  const sources = options?.sources ?? SOURCES
+  const build: Effect.Effect<Service, never, FilePlatform> = Effect.gen(function*() {
+    const chained: Array<Service> = options?.explicit === undefined ? [] : [fromEntries(options.explicit)]
+    for (const source of new Set(sources)) {
+      switch (source) {
+        case "environment":
+          chained.push(yield* environment)
+          break
+        case "docker":
+          chained.push(yield* dockerConfig(options?.docker))
+          break
+        case "podman":
+          chained.push(yield* podman(options?.podman))
+          break
+      }
+    }
+    if (chained.length === 0) return none
+    const all = chained.length === 1 ? chained[0]! : chain(...chained)
+    return sources.length === 0 ? all : memoize(all, options?.cacheTtl)
   })
+  // Only the file sources use FileSystem, Path and CommandExecutor: without them the effect needs nothing.
+  return build as Effect.Effect<Service, never, never> as Effect.Effect<Service, never, Requirements<O>>
+}
 
 /**
- * The default chain: environment → docker `config.json` (helpers, then `auths`) → podman `auth.json` →
- * anonymous.
+ * The `Credentials` service of `options` (see {@link make}). Anonymous: `layer({ sources: [] })`; fixed
+ * credentials: `layer({ explicit, sources: [] })`; the environment only: `layer({ sources: ["environment"] })`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
-export const layerDefault: Layer.Layer<
-  Credentials,
-  never,
-  FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
-> = Layer.effect(Credentials, makeDefault())
+export const layer = <const O extends Options = {}>(options?: O): Layer.Layer<Credentials, never, Requirements<O>> =>
+  Layer.effect(Credentials, make(options))
 
 /**
- * `layerDefault` with options.
+ * {@link layer} with options read from `Config`, e.g.
+ * `Credentials.layerConfig({ cacheTtl: Config.duration("OCIDIST_CREDENTIALS_TTL") })`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
-export const layerDefaultWith = (
-  options: DefaultOptions
-): Layer.Layer<Credentials, never, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
-  Layer.effect(Credentials, makeDefault(options))
+export const layerConfig = (
+  options: Config.Config.Wrap<Options>
+): Layer.Layer<Credentials, ConfigError.ConfigError, FilePlatform> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), (resolved: Options) => layer(resolved)))

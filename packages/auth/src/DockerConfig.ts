@@ -120,25 +120,26 @@ export const podmanAuthPaths: Effect.Effect<ReadonlyArray<string>, never, Path.P
   return paths
 })
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const Document = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+const decodeDocument = Schema.decodeUnknownEither(Document)
+const decodeConfig = Schema.decodeUnknownEither(ConfigSchema)
 
 /**
- * Parses a config document. Fails with a reason (never the content) when it is not a JSON object or its
- * credential keys have the wrong types.
+ * Parses a config document. Fails with a reason (never the content, nor a parse error quoting it) when it is
+ * not a JSON object or its credential keys have the wrong types.
  *
  * @since 0.1.0
  * @category parsing
  */
 export const parse = (path: string, text: string): Either.Either<ConfigFile, CredentialStoreError> => {
   const fail = (reason: string) => Either.left(new CredentialStoreError({ path, operation: "read", reason }))
-  let document: unknown
-  try {
-    document = text.trim().length === 0 ? {} : JSON.parse(text)
-  } catch {
-    return fail("not valid JSON")
+  const parsed = text.trim().length === 0 ? Either.right({}) : decodeDocument(text)
+  if (Either.isLeft(parsed)) {
+    const issue = parsed.left.issue
+    return fail(issue._tag === "Transformation" && issue.kind === "Encoded" ? "not valid JSON" : "not a JSON object")
   }
-  if (!isRecord(document)) return fail("not a JSON object")
-  const decoded = Schema.decodeUnknownEither(ConfigSchema)(document)
+  const document = parsed.right
+  const decoded = decodeConfig(document)
   if (Either.isLeft(decoded)) return fail("auths, credHelpers or credsStore has an unexpected type")
   const { auths, credHelpers, credsStore } = decoded.right
   return Either.right({
@@ -171,7 +172,8 @@ export const read = (
         new CredentialStoreError({
           path,
           operation: "read",
-          reason: e._tag === "SystemError" ? e.reason : "unreadable"
+          reason: e._tag === "SystemError" ? e.reason : "unreadable",
+          cause: e
         })
       )
     )
@@ -271,11 +273,12 @@ export const write = (
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const pathApi = yield* Path.Path
-    const fail = (reason: string) => new CredentialStoreError({ path, operation: "write", reason })
+    const fail = (reason: string, cause: unknown) =>
+      new CredentialStoreError({ path, operation: "write", reason, cause })
     const target = yield* fs.realPath(path).pipe(Effect.orElseSucceed(() => path))
     const dir = pathApi.dirname(target)
     yield* fs.makeDirectory(dir, { recursive: true, mode: 0o700 }).pipe(
-      Effect.mapError((e) => fail(`cannot create ${dir}: ${e._tag === "SystemError" ? e.reason : "failed"}`))
+      Effect.mapError((e) => fail(`cannot create ${dir}: ${e._tag === "SystemError" ? e.reason : "failed"}`, e))
     )
     const temp = pathApi.join(dir, `.${pathApi.basename(target)}.${Date.now()}-${Math.random().toString(36).slice(2)}`)
     const body = `${JSON.stringify(document, null, "\t")}\n`
@@ -283,6 +286,6 @@ export const write = (
       Effect.zipRight(fs.chmod(temp, 0o600)),
       Effect.zipRight(fs.rename(temp, target)),
       Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore)),
-      Effect.mapError((e) => fail(e._tag === "SystemError" ? `${e.reason} (${e.syscall ?? e.method})` : "failed"))
+      Effect.mapError((e) => fail(e._tag === "SystemError" ? `${e.reason} (${e.syscall ?? e.method})` : "failed", e))
     )
   })

@@ -118,8 +118,14 @@ export const verify: (
     const http = yield* HttpClient.HttpClient
     const insecure = options.insecure ?? Registry.isLoopback(options.registry)
     const url = `${insecure ? "http" : "https"}://${Registry.apiHost(options.registry)}/v2/`
-    const fail = (reason: string, status?: number) =>
-      new LoginError({ registry: options.registry, url, reason, ...(status === undefined ? {} : { status }) })
+    const fail = (reason: string, status?: number, cause?: unknown) =>
+      new LoginError({
+        registry: options.registry,
+        url,
+        reason,
+        ...(status === undefined ? {} : { status }),
+        ...(cause === undefined ? {} : { cause })
+      })
     const get = (authorization: Option.Option<Redacted.Redacted<string>>) => {
       const request = HttpClientRequest.get(url)
       return http.execute(
@@ -127,12 +133,19 @@ export const verify: (
           ? HttpClientRequest.setHeader(request, "authorization", Redacted.value(authorization.value))
           : request
       ).pipe(
+        // The socket or TLS error as `cause`, never the HttpClientError: its request carries the credentials.
         Effect.catchTag(
           "RequestError",
           (e) =>
-            Effect.fail(fail(`request failed (${e.reason}${e.cause instanceof Error ? `: ${e.cause.message}` : ""})`))
+            Effect.fail(
+              fail(
+                `request failed (${e.reason}${e.cause instanceof Error ? `: ${e.cause.message}` : ""})`,
+                undefined,
+                e.cause
+              )
+            )
         ),
-        Effect.catchTag("ResponseError", (e) => Effect.fail(fail(e.reason, e.response.status)))
+        Effect.catchTag("ResponseError", (e) => Effect.fail(fail(e.reason, e.response.status, e.cause)))
       )
     }
     const first = yield* get(Option.none())

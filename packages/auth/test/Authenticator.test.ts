@@ -1,9 +1,13 @@
-import { NodeHttpClient } from "@effect/platform-node"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Authenticator, AuthError, Credentials, Scope } from "@ocidist/auth"
 import { TokenServer } from "@ocidist/testing"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
@@ -367,10 +371,12 @@ describe("Authenticator: security and faults", () => {
         return json(res, 500, { errors: [] })
       })
       const auth = yield* makeAuth(withCredential(Credentials.basic("u", "pw-secret")))
-      const cases = [["/notjson", "not JSON"], ["/empty", "neither token nor access_token"], [
-        "/500",
-        "unexpected status"
-      ]]
+      const cases = [
+        ["/notjson", "not JSON"],
+        ["/empty", "neither token nor access_token"],
+        ["/array", "not a JSON object"],
+        ["/500", "unexpected status"]
+      ]
       for (const [path, reason] of cases) {
         const error = yield* Effect.flip(
           auth.authorize(target([]), [challenge({ url: `${server.url}${path}?secret=query` })])
@@ -436,4 +442,73 @@ describe("Authenticator: security and faults", () => {
       assert.notInclude(JSON.stringify(credential), "hunter2")
     }
   })
+})
+
+/** Builds a layer in the test's scope (background exchanges run in it) and returns its Authenticator. */
+const build = <E>(layer: Layer.Layer<Authenticator.Authenticator, E>) =>
+  Effect.map(Layer.build(layer), Context.get(Authenticator.Authenticator))
+
+describe("Authenticator: layers", () => {
+  it.scopedLive("layer() answers with the default credentials (the environment here)", () =>
+    Effect.gen(function*() {
+      const server = yield* TokenServer.start({})
+      const auth = yield* build(
+        Authenticator.layer().pipe(Layer.provide(Layer.merge(NodeHttpClient.layerUndici, NodeContext.layer)))
+      ).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([
+            ["OCIDIST_USERNAME", "testuser"],
+            ["OCIDIST_PASSWORD", "testpassword"],
+            ["OCIDIST_REGISTRY", REGISTRY],
+            ["HOME", "/nonexistent"]
+          ])
+        ))
+      )
+      assert.match(value(yield* auth.authorize(target([]), [challenge(server)])), /^Bearer ey/)
+      const requests = yield* server.requests
+      assert.deepStrictEqual(requests.map((r) => r.username), ["testuser"])
+    }))
+
+  it.scopedLive("layerWithoutDependencies takes the given credentials; layerConfig reads the options", () =>
+    Effect.gen(function*() {
+      const hanging = yield* serve(() => {})
+      const layer = Authenticator.layerConfig({ exchangeTimeout: Config.duration("EXCHANGE_TIMEOUT") })
+      const configured = yield* build(
+        layer.pipe(Layer.provide(Layer.merge(NodeHttpClient.layerUndici, NodeContext.layer)))
+      ).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["EXCHANGE_TIMEOUT", "200 millis"], ["HOME", "/x"]])))
+      )
+      const start = Date.now()
+      const timedOut = yield* Effect.flip(configured.authorize(target([]), [challenge({ url: hanging.url })]))
+      assert.include(timedOut.message, "no answer within 200ms")
+      assert.isBelow(Date.now() - start, 5_000)
+
+      const server = yield* TokenServer.start({})
+      const explicit = yield* build(
+        Authenticator.layerWithoutDependencies({ oauth2: true }).pipe(
+          Layer.provide(Credentials.layer({
+            explicit: { [REGISTRY]: Credentials.basic("testuser", "testpassword") },
+            sources: []
+          })),
+          Layer.provide(NodeHttpClient.layerUndici)
+        )
+      )
+      yield* explicit.authorize(target([]), [challenge(server)])
+      const requests = yield* server.requests
+      assert.deepStrictEqual(requests.map((r) => [r.method, r.username]), [["POST", "testuser"]])
+    }))
+})
+
+describe("Authenticator: causes", () => {
+  it.scopedLive("a TokenExchangeError keeps the socket error as its cause, never the request", () =>
+    Effect.gen(function*() {
+      const auth = yield* makeAuth(withCredential(Credentials.basic("u", "cause-secret")))
+      const down = yield* Effect.flip(auth.authorize(target([]), [challenge({ url: "http://127.0.0.1:1/token" })]))
+      assert.strictEqual(down._tag, "TokenExchangeError")
+      if (down._tag !== "TokenExchangeError") return
+      assert.instanceOf(down.cause, Error)
+      assert.match(String((down.cause as Error & { code?: string }).code ?? down.cause), /ECONNREFUSED/)
+      assert.notInclude(JSON.stringify(down), "cause-secret")
+      assert.notProperty(down.cause as object, "request")
+    }).pipe(withHttp))
 })

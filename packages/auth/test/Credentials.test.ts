@@ -2,6 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { CredentialHelper, Credentials, DockerConfig } from "@ocidist/auth"
+import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
@@ -101,7 +102,7 @@ describe("Credentials: explicit, environment, chain", () => {
   it.effect("memoize: one lookup per registry within the ttl", () =>
     Effect.gen(function*() {
       let calls = 0
-      const counting = Credentials.make((registry) =>
+      const counting = Credentials.fromLookup((registry) =>
         Effect.sync(() => {
           calls++
           return Option.some(Credentials.basic(registry, "p"))
@@ -268,32 +269,121 @@ describe("Credentials: podman auth.json", () => {
     }).pipe(withNode))
 })
 
-describe("Credentials.layerDefault", () => {
-  it.scoped("environment → docker → podman → anonymous", () =>
+const configFiles = (dir: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    yield* writeJson(path.join(dir, "config.json"), {
+      auths: { "docker-only.io": { auth: b64("docker:d") }, "both.io": { auth: b64("docker:d") } }
+    })
+    yield* fs.makeDirectory(path.join(dir, "containers")).pipe(Effect.orDie)
+    yield* writeJson(path.join(dir, "containers", "auth.json"), {
+      auths: { "podman-only.io": { auth: b64("podman:p") }, "both.io": { auth: b64("podman:p") } }
+    })
+  })
+
+const everywhere = (dir: string) =>
+  env({
+    DOCKER_CONFIG: dir,
+    XDG_RUNTIME_DIR: dir,
+    OCIDIST_USERNAME: "env",
+    OCIDIST_PASSWORD: "e",
+    OCIDIST_REGISTRY: "env.io,both.io"
+  })
+
+describe("Credentials.layer", () => {
+  it.scoped("default: environment → docker → podman → anonymous", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const fs = yield* FileSystem.FileSystem
-      yield* writeJson(path.join(dir, "config.json"), {
-        auths: { "docker-only.io": { auth: b64("docker:d") }, "both.io": { auth: b64("docker:d") } }
-      })
-      yield* fs.makeDirectory(path.join(dir, "containers")).pipe(Effect.orDie)
-      yield* writeJson(path.join(dir, "containers", "auth.json"), {
-        auths: { "podman-only.io": { auth: b64("podman:p") }, "both.io": { auth: b64("podman:p") } }
-      })
-      const service = yield* Credentials.Credentials.pipe(
-        Effect.provide(Credentials.layerDefault),
-        env({
-          DOCKER_CONFIG: dir,
-          XDG_RUNTIME_DIR: dir,
-          OCIDIST_USERNAME: "env",
-          OCIDIST_PASSWORD: "e",
-          OCIDIST_REGISTRY: "env.io"
-        })
-      )
+      yield* configFiles(dir)
+      const service = yield* Credentials.Credentials.pipe(Effect.provide(Credentials.layer()), everywhere(dir))
       assert.strictEqual(yield* lookup(service, "env.io"), "basic env:e")
       assert.strictEqual(yield* lookup(service, "docker-only.io"), "basic docker:d")
-      assert.strictEqual(yield* lookup(service, "both.io"), "basic docker:d")
+      assert.strictEqual(yield* lookup(service, "both.io"), "basic env:e")
       assert.strictEqual(yield* lookup(service, "podman-only.io"), "basic podman:p")
       assert.strictEqual(yield* lookup(service, "nowhere.io"), "anonymous")
+    }).pipe(withNode))
+
+  it.scoped("sources pick and order the sources; explicit credentials come first", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* configFiles(dir)
+      const podmanFirst = yield* Credentials.make({ sources: ["podman", "docker"] }).pipe(everywhere(dir))
+      assert.strictEqual(yield* lookup(podmanFirst, "both.io"), "basic podman:p")
+      assert.strictEqual(yield* lookup(podmanFirst, "docker-only.io"), "basic docker:d")
+      assert.strictEqual(yield* lookup(podmanFirst, "env.io"), "anonymous")
+      const explicit = yield* Credentials.make({
+        explicit: { "both.io": Credentials.basic("explicit", "x") },
+        sources: ["docker"]
+      }).pipe(everywhere(dir))
+      assert.strictEqual(yield* lookup(explicit, "both.io"), "basic explicit:x")
+      assert.strictEqual(yield* lookup(explicit, "docker-only.io"), "basic docker:d")
+      assert.strictEqual(yield* lookup(explicit, "podman-only.io"), "anonymous")
+    }).pipe(withNode))
+
+  // No NodeContext here: without file sources the layers need no FileSystem, Path or CommandExecutor.
+  it.effect("sources: [] is explicit-or-anonymous, [\"environment\"] the environment only", () =>
+    Effect.gen(function*() {
+      const anonymous = yield* Credentials.Credentials.pipe(
+        Effect.provide(Credentials.layer({ sources: [] })),
+        env({ OCIDIST_USERNAME: "env", OCIDIST_PASSWORD: "e", OCIDIST_REGISTRY: "env.io" })
+      )
+      assert.strictEqual(yield* lookup(anonymous, "env.io"), "anonymous")
+      const fixed = yield* Credentials.Credentials.pipe(
+        Effect.provide(Credentials.layer({ explicit: [["a.io", Credentials.bearerToken("t")]], sources: [] }))
+      )
+      assert.strictEqual(yield* lookup(fixed, "a.io"), "bearer t")
+      assert.strictEqual(yield* lookup(fixed, "b.io"), "anonymous")
+      const envOnly = yield* Credentials.Credentials.pipe(
+        Effect.provide(Credentials.layer({ sources: ["environment"] })),
+        env({ OCIDIST_USERNAME: "env", OCIDIST_PASSWORD: "e", OCIDIST_REGISTRY: "env.io" })
+      )
+      assert.strictEqual(yield* lookup(envOnly, "env.io"), "basic env:e")
+    }))
+
+  it.scoped("layerConfig reads the options from Config", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* configFiles(dir)
+      const layer = Credentials.layerConfig({
+        sources: Config.array(Config.literal("environment", "docker", "podman")(), "SOURCES"),
+        cacheTtl: Config.duration("TTL")
+      })
+      const service = yield* Credentials.Credentials.pipe(
+        Effect.provide(layer),
+        env({ DOCKER_CONFIG: dir, XDG_RUNTIME_DIR: dir, SOURCES: "podman", TTL: "1 minute" })
+      )
+      assert.strictEqual(yield* lookup(service, "both.io"), "basic podman:p")
+      assert.strictEqual(yield* lookup(service, "docker-only.io"), "anonymous")
+      const missing = yield* Effect.flip(
+        Credentials.Credentials.pipe(Effect.provide(layer), env({ SOURCES: "podman", TTL: "banana" }))
+      )
+      assert.include(String(missing), "TTL")
+    }).pipe(withNode))
+})
+
+describe("causes", () => {
+  it.scoped("CredentialHelperError and CredentialStoreError keep the platform error behind them", () =>
+    Effect.gen(function*() {
+      const helpers = yield* makeHelpers
+      const missing = yield* Effect.flip(CredentialHelper.get("missing", "x.io", { env: helpers.env }))
+      assert.include(missing.message, "was not found on PATH")
+      expect(missing.cause).toMatchObject({ _tag: "SystemError", reason: "NotFound" })
+      const dir = yield* tempDir
+      // a directory where the file should be: reading it fails below the parser
+      const unreadable = yield* Effect.flip(DockerConfig.read(dir))
+      expect(unreadable).toMatchObject({ _tag: "CredentialStoreError", operation: "read" })
+      expect(unreadable.cause).toMatchObject({ _tag: "SystemError", method: "readFile" })
+      const fs = yield* FileSystem.FileSystem
+      const blocker = path.join(dir, "a-file")
+      yield* fs.writeFileString(blocker, "").pipe(Effect.orDie)
+      const unwritable = yield* Effect.flip(DockerConfig.write(path.join(blocker, "docker", "config.json"), {}))
+      expect(unwritable).toMatchObject({ _tag: "CredentialStoreError", operation: "write" })
+      expect(unwritable.cause).toMatchObject({ _tag: "SystemError" })
+      // a corrupt file: no cause, since a parse error would quote the file (and its secrets)
+      const corrupt = path.join(dir, "corrupt.json")
+      yield* fs.writeFileString(corrupt, "{\"auths\": {\"a.io\": {\"auth\": \"c2VjcmV0\"").pipe(Effect.orDie)
+      const parse = yield* Effect.flip(DockerConfig.read(corrupt))
+      assert.isUndefined(parse.cause)
+      assert.notInclude(JSON.stringify(parse), "c2VjcmV0")
     }).pipe(withNode))
 })

@@ -139,6 +139,9 @@ describe("Login", () => {
         credential: new Credentials.Basic({ username: "u", password: Redacted.make("p") })
       }))
       expect(error).toMatchObject({ _tag: "LoginError", url: "http://127.0.0.1:1/v2/" })
+      // the socket error is kept as the cause; never the request, whose headers may carry credentials
+      assert.instanceOf(error.cause, Error)
+      assert.notProperty(error.cause as object, "request")
       const https = yield* Effect.flip(Login.verify({
         registry: registry.host,
         insecure: false,

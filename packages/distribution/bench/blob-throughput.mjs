@@ -38,9 +38,9 @@ const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0)
 const program = Effect.gen(function*() {
   const registry = yield* DockerRegistry.start({ mode: "anon" })
   const client = yield* Layer.build(
-    RegistryClient.layer().pipe(
-      Layer.provide(Authenticator.layer),
-      Layer.provide(Layer.merge(NodeHttpClient.layerUndici, Credentials.layerAnonymous))
+    RegistryClient.layerWithoutDependencies().pipe(
+      Layer.provide(Authenticator.layerWithoutDependencies()),
+      Layer.provide(Layer.merge(NodeHttpClient.layerUndici, Credentials.layer({ sources: [] })))
     )
   ).pipe(Effect.map(Context.get(RegistryClient.RegistryClient)))
   const repo = Either.getOrThrow(Reference.parse(`${registry.host}/bench/blob`))
@@ -64,12 +64,12 @@ const program = Effect.gen(function*() {
       console.log(`upload   ${size} MiB ${strategy.padEnd(10)} ${(size / s).toFixed(0)} MiB/s (${s.toFixed(2)} s)`)
     }
     const t1 = performance.now()
-    const blob = yield* client.blobs.get(
+    const blob = client.blobs.stream(
       Reference.make({ registry: repo.registry, repository: `bench/monolithic${size}` }),
       digest,
       { size: bytes }
     )
-    const total = yield* Stream.runFold(blob.stream, 0, (n, c) => n + c.length)
+    const total = yield* Stream.runFold(blob, 0, (n, c) => n + c.length)
     const s = (performance.now() - t1) / 1000
     console.log(`download ${size} MiB verified   ${(size / s).toFixed(0)} MiB/s (${s.toFixed(2)} s), ${total} bytes`)
     console.log(`rss: baseline ${mib(baseline)} MiB, peak ${mib(peak)} MiB; after gc: ${retained()}`)

@@ -7,23 +7,29 @@
  *
  * ```ts
  * import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
- * import { Authenticator, Credentials } from "@ocidist/auth"
  *
- * const RegistryLive = NodeRegistryClient.layer({ registries: { "registry.internal:5000": { insecure: true } } }).pipe(
- *   Layer.provide(Authenticator.layer),
- *   Layer.provide(Credentials.layerAnonymous),
- *   Layer.provide(NodeRegistryClient.layerHttpClient({ registries: { "registry.internal:5000": { insecure: true } } }))
+ * // everything wired: undici, the default credentials (environment, docker, podman), node:crypto hashing
+ * const RegistryLive = NodeRegistryClient.layer({ registries: { "registry.internal:5000": { insecure: true } } })
+ *
+ * // other credentials: the client without its Authenticator, over the Node transport
+ * const Anonymous = RegistryClient.layerWithoutDependencies(options).pipe(
+ *   Layer.provide(Authenticator.layerWithoutDependencies()),
+ *   Layer.provide(Credentials.layer({ sources: [] })),
+ *   Layer.provide(NodeRegistryClient.layerHttpClient(options)),
+ *   Layer.provide(NodeHash.layer)
  * )
  * ```
  *
  * @since 0.1.0
  */
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as Authenticator from "@ocidist/auth/Authenticator"
 import { Registry } from "@ocidist/reference"
 import * as NodeHash from "@ocidist/reference/NodeHash"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -153,13 +159,27 @@ export const layerHttpClient = (options: RegistryClient.Options = {}): Layer.Lay
   )
 
 /**
- * `RegistryClient` over the Node transport. Provide an `Authenticator` (e.g. `Authenticator.layer` with
- * `Credentials.layerDefault`, itself given `layerHttpClient(options)`).
+ * `RegistryClient` with everything a Node program needs: `RegistryClient.layer(options)` (the default
+ * `Authenticator` and credentials) over {@link layerHttpClient}, Node's `FileSystem`, `Path` and
+ * `CommandExecutor` (for docker/podman config files and credential helpers) and `node:crypto` hashing
+ * (`NodeHash.layer`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  options: RegistryClient.Options = {}
-): Layer.Layer<RegistryClient.RegistryClient, never, Authenticator.Authenticator> =>
-  RegistryClient.layer(options).pipe(Layer.provide(layerHttpClient(options)), Layer.provide(NodeHash.layer))
+export const layer = (options: RegistryClient.Options = {}): Layer.Layer<RegistryClient.RegistryClient> =>
+  RegistryClient.layer(options).pipe(
+    Layer.provide(Layer.merge(layerHttpClient(options), NodeContext.layer)),
+    Layer.provide(NodeHash.layer)
+  )
+
+/**
+ * {@link layer} with options read from `Config`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<RegistryClient.Options>
+): Layer.Layer<RegistryClient.RegistryClient, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))

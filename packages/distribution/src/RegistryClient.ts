@@ -7,37 +7,40 @@
  * `registry-1.docker.io`; plain HTTP automatically for loopback registries, otherwise only when
  * configured), `User-Agent: ocidist/<version>`, auth middleware (cached header → `401` →
  * `Authenticator.authorize` → replay once), redirects for GET/HEAD with `Authorization` dropped when the
- * origin changes, and retries with jittered exponential backoff on 408/429/5xx and connection errors,
- * honouring `Retry-After`.
+ * origin changes, and retries on 408/429/5xx and connection errors.
+ *
+ * One retry policy (`Options.retry`) paces every retry: per-request retries, blob-download resumes and
+ * whole-upload retries wait a jittered exponential backoff (from `base`, doubling, capped at `max`, at most
+ * `times` retries; resumes at most `maxResumes`), or the `Retry-After` the registry sent; a `Retry-After`
+ * above `maxRetryAfter` fails at once with `TooManyRequests`. Stream bodies are never replayed: an upload is
+ * retried as a whole, in a new session, re-running its source.
+ *
+ * Operations against one registry hold one of its `concurrency` permits while they run. A blob download
+ * (`blobs.get`) holds its permit, and its connection, in the caller's scope: until its stream ends or the
+ * scope closes (the response is then aborted). `blobs.stream` is the same as a stream owning its scope.
+ *
+ * Layers: `layer(options)` wires the default `Authenticator` (and credentials); `layerWithoutDependencies`
+ * leaves the `Authenticator` to the caller. `NodeRegistryClient.layer` adds the Node transport.
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Authenticator from "@ocidist/auth/Authenticator"
-import * as AuthScope from "@ocidist/auth/Scope"
-import { Digest, Hash, Reference, ReferenceError } from "@ocidist/reference"
+import type * as Credentials from "@ocidist/auth/Credentials"
+import type { Digest, Hash, Reference } from "@ocidist/reference"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
-import * as Manifest from "@ocidist/spec/Manifest"
-import * as MediaType from "@ocidist/spec/MediaType"
-import * as Chunk from "effect/Chunk"
+import type * as Manifest from "@ocidist/spec/Manifest"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Random from "effect/Random"
-import * as Stream from "effect/Stream"
-import * as BlobStream from "./internal/blobStream.js"
-import * as Transport from "./internal/transport.js"
-import * as Upload from "./internal/upload.js"
-import { VERSION } from "./internal/version.js"
-import { SizeMismatch } from "@ocidist/spec/SpecError"
-import * as RegistryError from "./RegistryError.js"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import * as internal from "./internal/client.js"
+import * as internalContext from "./internal/context.js"
+import type * as RegistryError from "./RegistryError.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // options
@@ -82,10 +85,11 @@ export interface RegistryOptions {
  */
 export interface Options extends RegistryOptions {
   readonly registries?: Readonly<Record<string, RegistryOptions>> | undefined
+  /** The retry policy of every call site (see the module documentation). */
   readonly retry?: {
-    /** Retries after the first attempt. Default 4. */
+    /** Retries after the first attempt (per request, and of a whole upload). Default 4. */
     readonly times?: number | undefined
-    /** First backoff delay, doubled each retry, with jitter. Default 200 ms. */
+    /** First backoff delay, doubled each retry, jittered to between half and all of it. Default 200 ms. */
     readonly base?: Duration.DurationInput | undefined
     /** Backoff cap. Default 10 seconds. */
     readonly max?: Duration.DurationInput | undefined
@@ -205,7 +209,8 @@ export interface BlobDescriptor {
  * A blob being downloaded. `stream` hashes and counts as it flows and fails with `DigestMismatch` /
  * `SizeMismatch` / `SizeExceeded` when the content is wrong — only after the last byte, so write it to a
  * temporary place and keep it only when the stream completes. It resumes with `Range` after connection
- * failures. Consume it once; a second run requests the blob again.
+ * failures. Consume it within the scope of `blobs.get`, once: its first run reads the response `blobs.get`
+ * opened and gives the registry permit back when it ends; a second run requests the blob again.
  *
  * @since 0.1.0
  * @category models
@@ -347,12 +352,22 @@ export interface Service {
       repository: Reference.Reference,
       digest: Digest.Digest
     ) => Effect.Effect<boolean, RegistryError.RegistryClientError>
-    /** `GET` a blob (redirects to CDNs followed) as a verifying, resuming stream. */
+    /**
+     * `GET` a blob (redirects to CDNs followed) as a verifying, resuming stream, in the caller's scope: one of
+     * the registry's permits is taken in that scope and held until the stream ends or the scope closes; the
+     * response is aborted when the scope closes unconsumed.
+     */
     readonly get: (
       repository: Reference.Reference,
       digest: Digest.Digest,
       options?: BlobGetOptions
-    ) => Effect.Effect<BlobResponse, RegistryError.RegistryClientError>
+    ) => Effect.Effect<BlobResponse, RegistryError.RegistryClientError, Scope.Scope>
+    /** `get` as a stream that owns its scope: `Stream.unwrapScoped` of it. */
+    readonly stream: (
+      repository: Reference.Reference,
+      digest: Digest.Digest,
+      options?: BlobGetOptions
+    ) => Stream.Stream<Uint8Array, RegistryError.RegistryClientError>
     /** `DELETE` a blob. */
     readonly delete: (
       repository: Reference.Reference,
@@ -381,7 +396,10 @@ export interface Service {
     options?: ListOptions
   ) => Stream.Stream<string, RegistryError.RegistryClientError>
   /** Repositories of a registry (`/_catalog`), following `Link` pages. */
-  readonly catalog: (registry: string, options?: ListOptions) => Stream.Stream<string, RegistryError.RegistryClientError>
+  readonly catalog: (
+    registry: string,
+    options?: ListOptions
+  ) => Stream.Stream<string, RegistryError.RegistryClientError>
   /**
    * Manifests that refer to `subject` (a reference with a digest), optionally filtered by `artifactType`:
    * the referrers API, or the `sha256-<hex>` tag when the API is missing (404/400/406).
@@ -404,7 +422,7 @@ export class RegistryClient extends Context.Tag("@ocidist/distribution/RegistryC
  * @since 0.1.0
  * @category constants
  */
-export const USER_AGENT = `ocidist/${VERSION}`
+export const USER_AGENT: string = internalContext.USER_AGENT
 
 /**
  * Manifest size cap (4 MiB), as oras-go and the Azure client use.
@@ -412,7 +430,7 @@ export const USER_AGENT = `ocidist/${VERSION}`
  * @since 0.1.0
  * @category constants
  */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+export const MAX_MANIFEST_BYTES: number = internalContext.MAX_MANIFEST_BYTES
 
 /**
  * The options in effect for one registry (defaults, then the entry of `registries`).
@@ -420,848 +438,46 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
  * @since 0.1.0
  * @category options
  */
-export const registryOptions = (options: Options, registry: string): RegistryOptions => {
-  const entry = options.registries?.[registry] ?? lookupHost(options.registries, registry)
-  const merged: Record<string, unknown> = {}
-  for (
-    const key of [
-      "plainHttp",
-      "insecure",
-      "ca",
-      "cert",
-      "key",
-      "timeout",
-      "connectTimeout",
-      "userAgent",
-      "concurrency"
-    ] as const
-  ) {
-    const value = entry?.[key] ?? options[key]
-    if (value !== undefined) merged[key] = value
-  }
-  return merged as RegistryOptions
-}
-
-const lookupHost = (
-  registries: Readonly<Record<string, RegistryOptions>> | undefined,
-  registry: string
-): RegistryOptions | undefined => {
-  if (registries === undefined) return undefined
-  const lower = registry.toLowerCase()
-  for (const [key, value] of Object.entries(registries)) {
-    if (key.toLowerCase() === lower) return value
-  }
-  return undefined
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// helpers
-// ---------------------------------------------------------------------------------------------------------
-
-const parseRateLimit = (response: HttpClientResponse.HttpClientResponse): RateLimit | undefined => {
-  const parse = (value: string | undefined) => {
-    if (value === undefined) return undefined
-    const match = /^\s*(\d+)\s*(?:;\s*w=(\d+))?/.exec(value)
-    return match === null
-      ? undefined
-      : { value: Number(match[1]), window: match[2] === undefined ? undefined : Number(match[2]) }
-  }
-  const limit = parse(Transport.header(response, "ratelimit-limit"))
-  const remaining = parse(Transport.header(response, "ratelimit-remaining"))
-  const source = Transport.header(response, "docker-ratelimit-source")
-  if (limit === undefined && remaining === undefined && source === undefined) return undefined
-  const window = limit?.window ?? remaining?.window
-  return {
-    ...(limit === undefined ? {} : { limit: limit.value }),
-    ...(remaining === undefined ? {} : { remaining: remaining.value }),
-    ...(window === undefined ? {} : { windowSeconds: window }),
-    ...(source === undefined ? {} : { source })
-  }
-}
-
-const parseLinkNext = (value: string | undefined): string | undefined => {
-  if (value === undefined) return undefined
-  for (const part of value.split(/,(?=\s*<)/)) {
-    const match = /^\s*<([^>]*)>\s*;(.*)$/.exec(part)
-    if (match !== null && /(?:^|;)\s*rel\s*=\s*"?([^";]*\s)?next(\s[^";]*)?"?\s*(?:;|$)/i.test(match[2]!)) {
-      return match[1]
-    }
-  }
-  return undefined
-}
-
-const fallbackTag = (digest: Digest.Digest): string => `${Digest.algorithm(digest)}-${Digest.hex(digest)}`
-
-const encodePath = (repository: string) => repository.split("/").map(encodeURIComponent).join("/")
-
-// ---------------------------------------------------------------------------------------------------------
-// make
-// ---------------------------------------------------------------------------------------------------------
+export const registryOptions: (options: Options, registry: string) => RegistryOptions = internalContext.registryOptions
 
 /**
- * Builds the client from an `HttpClient` and an `Authenticator`.
+ * Builds the client from an `HttpClient` and an `Authenticator`. Hashes with the `Hash` service in context
+ * (portable JavaScript unless `NodeHash.layer` is provided).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  options: Options = {}
-): Effect.Effect<Service, never, HttpClient.HttpClient | Authenticator.Authenticator> =>
-  Effect.gen(function*() {
-    const http = yield* HttpClient.HttpClient
-    const auth = yield* Authenticator.Authenticator
-    const hash = yield* Hash.Hash
-    const maxManifestBytes = options.maxManifestBytes ?? MAX_MANIFEST_BYTES
-    const pageSize = options.pageSize ?? 1000
-    const maxPages = options.maxPages ?? 1000
-    const chunkSize = options.chunkSize ?? 4 * 1024 * 1024
-    const maxResumes = options.maxResumes ?? 5
-    const referrersFallback = options.referrersFallback ?? true
-    const retry: Transport.RetryPolicy = {
-      times: options.retry?.times ?? 4,
-      base: Duration.decode(options.retry?.base ?? "200 millis"),
-      max: Duration.decode(options.retry?.max ?? "10 seconds"),
-      maxRetryAfter: Duration.decode(options.retry?.maxRetryAfter ?? "60 seconds")
-    }
-
-    const hostCache = new Map<string, Transport.HostOptions & { readonly concurrency: number }>()
-    const host = (registry: string) => {
-      let cached = hostCache.get(registry)
-      if (cached === undefined) {
-        const o = registryOptions(options, registry)
-        cached = {
-          plainHttp: o.plainHttp ?? Transport.isLoopbackHost(registry),
-          insecure: o.insecure ?? false,
-          timeout: Duration.decode(o.timeout ?? "60 seconds"),
-          userAgent: o.userAgent ?? USER_AGENT,
-          concurrency: Math.max(1, o.concurrency ?? 16)
-        }
-        hostCache.set(registry, cached)
-      }
-      return cached
-    }
-    const transport = Transport.makeTransport(http, auth, { host, retry, maxRedirects: options.maxRedirects ?? 5 })
-
-    const semaphores = new Map<string, Effect.Semaphore>()
-    const limited = (registry: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-      let semaphore = semaphores.get(registry)
-      if (semaphore === undefined) {
-        semaphore = Effect.unsafeMakeSemaphore(host(registry).concurrency)
-        semaphores.set(registry, semaphore)
-      }
-      return semaphore.withPermits(1)(effect)
-    }
-
-    const backoff = (attempt: number) =>
-      Effect.flatMap(Random.next, (r) => {
-        const base = Math.min(Duration.toMillis(retry.base) * 2 ** attempt, Duration.toMillis(retry.max))
-        return Effect.sleep(Math.round(base / 2 + (base / 2) * r))
-      })
-
-    const ctxOf = (registry: string, repository: string | undefined, operation: string): Transport.Ctx => ({
-      registry,
-      repository,
-      operation
-    })
-    const repoUrl = (ref: Reference.Reference, path: string) =>
-      `${transport.origin(ref.registry)}/v2/${encodePath(ref.repository)}/${path}`
-    const pull = (ref: Reference.Reference) => [AuthScope.pull(ref.repository)]
-    const push = (ref: Reference.Reference) => [AuthScope.push(ref.repository)]
-
-    const invalidArgument = (ctx: Transport.Ctx, reason: string) =>
-      new RegistryError.InvalidArgument({
-        ...Transport.errorContext(ctx),
-        reason
-      })
-
-    // ----- ping --------------------------------------------------------------------------------------------
-
-    const ping = (registry: string) =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(registry, undefined, "ping")
-        const response = yield* transport.send(ctx, HttpClientRequest.get(`${transport.origin(registry)}/v2/`), {
-          scopes: [],
-          anonymous: true
-        })
-        if (response.status !== 200 && response.status !== 401) return yield* Transport.fail(ctx, response)
-        yield* Transport.discard(response)
-        const challenge = Transport.header(response, "www-authenticate")
-        const scheme = challenge === undefined ? undefined : /^\s*([A-Za-z][\w-]*)/.exec(challenge)?.[1]
-        return {
-          status: response.status,
-          apiVersion: Transport.header(response, "docker-distribution-api-version"),
-          challenge,
-          scheme
-        } satisfies PingResult
-      }).pipe(Effect.withSpan("RegistryClient.ping", { attributes: { registry } }))
-
-    // ----- manifests ---------------------------------------------------------------------------------------
-
-    const manifestUrl = (ref: Reference.Reference, identifier: string = ref.identifier) =>
-      repoUrl(ref, `manifests/${encodeURIComponent(identifier)}`)
-
-    const checkedMediaType = (ctx: Transport.Ctx, contentType: string | undefined) =>
-      Effect.suspend(() => {
-        const mediaType = contentType === undefined ? "" : MediaType.essence(contentType)
-        if (MediaType.isSchema1(mediaType)) {
-          return Effect.fail(
-            new RegistryError.UnsupportedMediaType({
-              ...Transport.errorContext(ctx),
-              mediaType,
-              reason:
-                "Docker image manifest schema 1 is deprecated and not supported; re-push the image with a current client"
-            })
-          )
-        }
-        return Effect.succeed(mediaType)
-      })
-
-    const headManifest = (ref: Reference.Reference) =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(ref.registry, ref.repository, "manifests.head")
-        const response = yield* transport.send(
-          ctx,
-          HttpClientRequest.head(manifestUrl(ref), { headers: { accept: MediaType.MANIFEST_ACCEPT } }),
-          { scopes: pull(ref) }
-        )
-        if (response.status !== 200) {
-          return yield* Transport.fail(ctx, response, { target: `manifest ${ref.identifier}` })
-        }
-        yield* Transport.discard(response)
-        const mediaType = yield* checkedMediaType(ctx, Transport.header(response, "content-type"))
-        const digestHeader = Transport.header(response, "docker-content-digest")
-        const size = Transport.contentLength(response)
-        if (digestHeader === undefined || !Digest.isDigest(digestHeader) || size === undefined || mediaType === "") {
-          // Not enough in the headers: GET it (digest computed from the bytes).
-          const got = yield* getManifest(ref, undefined, "manifests.head")
-          return { mediaType: got.mediaType, digest: got.digest, size: got.size, rateLimit: got.rateLimit }
-        }
-        if (
-          ref.digest !== undefined && digestHeader !== ref.digest &&
-          Digest.algorithm(digestHeader) === Digest.algorithm(ref.digest)
-        ) {
-          return yield* new ReferenceError.DigestMismatch({
-            expected: ref.digest,
-            actual: digestHeader,
-            subject: `manifest ${ref}`
-          })
-        }
-        if (size > maxManifestBytes) return yield* Transport.sizeExceeded(ctx, "manifest", maxManifestBytes, size)
-        return {
-          mediaType,
-          digest: ref.digest ?? digestHeader,
-          size,
-          rateLimit: parseRateLimit(response)
-        } satisfies ManifestDescriptor
-      })
-
-    const getManifest = (
-      ref: Reference.Reference,
-      accept: ReadonlyArray<string> | undefined,
-      operation = "manifests.get"
-    ): Effect.Effect<ManifestResponse, RegistryError.RegistryClientError> =>
-      Effect.map(fetchManifest(ref, accept, operation), (r) => r.result)
-
-    const fetchManifest = (
-      ref: Reference.Reference,
-      accept: ReadonlyArray<string> | undefined,
-      operation: string
-    ): Effect.Effect<
-      { readonly result: ManifestResponse; readonly etag: string | undefined },
-      RegistryError.RegistryClientError
-    > =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(ref.registry, ref.repository, operation)
-        const response = yield* transport.send(
-          ctx,
-          HttpClientRequest.get(manifestUrl(ref), {
-            headers: { accept: accept === undefined ? MediaType.MANIFEST_ACCEPT : accept.join(", ") }
-          }),
-          { scopes: pull(ref) }
-        )
-        if (response.status !== 200) {
-          return yield* Transport.fail(ctx, response, { target: `manifest ${ref.identifier}` })
-        }
-        const contentType = Transport.header(response, "content-type")
-        const headerType = yield* checkedMediaType(ctx, contentType)
-        const bytes = yield* Transport.readBounded(ctx, response, maxManifestBytes, "manifest")
-        const digestHeader = Transport.header(response, "docker-content-digest")
-        const expected = ref.digest ??
-          (digestHeader !== undefined && Digest.isDigest(digestHeader) ? digestHeader : undefined)
-        const algorithm = expected === undefined ? "sha256" : Digest.algorithm(expected)
-        const actual = Digest.ofBytes(bytes, algorithm)
-        if (expected !== undefined && actual !== expected) {
-          return yield* new ReferenceError.DigestMismatch({ expected, actual, subject: `manifest ${ref}` })
-        }
-        const decoded = Manifest.decode(bytes, { contentType: headerType === "" ? undefined : headerType, algorithm })
-        if (Either.isLeft(decoded)) {
-          const error = decoded.left
-          if (error.reason === "Malformed") return yield* Transport.invalidResponse(ctx, error.message)
-          return yield* new RegistryError.UnsupportedMediaType({
-            registry: ctx.registry,
-            repository: ref.repository,
-            operation: ctx.operation,
-            mediaType: error.mediaType ?? headerType,
-            reason: error.message
-          })
-        }
-        const result = {
-          mediaType: decoded.right.mediaType,
-          digest: actual,
-          size: bytes.length,
-          rateLimit: parseRateLimit(response),
-          bytes,
-          manifest: decoded.right
-        } satisfies ManifestResponse
-        return { result, etag: Transport.header(response, "etag") }
-      })
-
-    const putManifestRaw = (
-      ref: Reference.Reference,
-      manifest: ManifestInput,
-      identifier: string,
-      operation: string,
-      headers: Readonly<Record<string, string>> = {}
-    ) =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(ref.registry, ref.repository, operation)
-        if (manifest.bytes.length > maxManifestBytes) {
-          return yield* Transport.sizeExceeded(ctx, "manifest", maxManifestBytes, manifest.bytes.length)
-        }
-        const digest = Digest.ofBytes(
-          manifest.bytes,
-          ref.digest === undefined ? "sha256" : Digest.algorithm(ref.digest)
-        )
-        const response = yield* transport.send(
-          ctx,
-          HttpClientRequest.put(manifestUrl(ref, identifier), { headers }).pipe(
-            HttpClientRequest.bodyUint8Array(manifest.bytes, manifest.mediaType)
-          ),
-          { scopes: push(ref) }
-        )
-        if (response.status !== 201 && response.status !== 200 && response.status !== 204) {
-          if (response.status >= 400) return yield* Transport.fail(ctx, response, { target: `manifest ${identifier}` })
-          yield* Transport.discard(response)
-          return yield* Transport.unexpectedStatus(ctx, response, "201 (manifest created)")
-        }
-        yield* Transport.discard(response)
-        const returned = Transport.header(response, "docker-content-digest")
-        if (
-          returned !== undefined && Digest.isDigest(returned) &&
-          Digest.algorithm(returned) === Digest.algorithm(digest) && returned !== digest
-        ) {
-          return yield* new ReferenceError.DigestMismatch({
-            expected: digest,
-            actual: returned,
-            subject: "pushed manifest (registry digest)"
-          })
-        }
-        return {
-          digest,
-          location: Transport.header(response, "location"),
-          ociSubject: Transport.header(response, "oci-subject")
-        }
-      })
-
-    const putManifest = (ref: Reference.Reference, manifest: ManifestInput) =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(ref.registry, ref.repository, "manifests.put")
-        if (ref.digest !== undefined) {
-          const actual = Digest.ofBytes(manifest.bytes, Digest.algorithm(ref.digest))
-          if (actual !== ref.digest) {
-            return yield* new ReferenceError.DigestMismatch({
-              expected: ref.digest,
-              actual,
-              subject: "manifest to push"
-            })
-          }
-        }
-        const decoded = Either.getOrUndefined(Manifest.decode(manifest.bytes, { contentType: manifest.mediaType }))
-        const subject = decoded === undefined ? undefined : Manifest.subject(decoded)
-        // Push under the tag when there is one (the registry then also knows the digest), else the digest.
-        const identifier = ref.tag ?? ref.digest
-        if (identifier === undefined) return yield* invalidArgument(ctx, `${ref} has neither tag nor digest`)
-        const result = yield* putManifestRaw(ref, manifest, identifier, "manifests.put")
-        let referrers: PutManifestResult["referrers"] = "none"
-        if (subject !== undefined && decoded !== undefined) {
-          if (result.ociSubject !== undefined) referrers = "api"
-          else if (referrersFallback) {
-            yield* updateFallbackIndex(ref, subject.digest, Manifest.descriptorOf(decoded))
-            referrers = "fallback"
-          }
-        }
-        return {
-          digest: result.digest,
-          location: result.location,
-          subject: subject?.digest,
-          referrers
-        } satisfies PutManifestResult
-      })
-
-    const deleteManifest = (ref: Reference.Reference) =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(ref.registry, ref.repository, "manifests.delete")
-        const response = yield* transport.send(ctx, HttpClientRequest.del(manifestUrl(ref)), {
-          scopes: [AuthScope.repository(ref.repository, ["delete"])]
-        })
-        if (response.status !== 202 && response.status !== 200 && response.status !== 204) {
-          return yield* Transport.fail(ctx, response, { target: `manifest ${ref.identifier}` })
-        }
-        yield* Transport.discard(response)
-      })
-
-    // ----- referrers ---------------------------------------------------------------------------------------
-
-    // The fallback index and the precondition to update it with: `If-Match` its ETag when the registry sent
-    // one, `If-None-Match: *` when the tag does not exist yet (registries without conditional requests
-    // ignore both).
-    const readFallback = (
-      ref: Reference.Reference,
-      subject: Digest.Digest,
-      operation: string
-    ): Effect.Effect<
-      { readonly manifests: ReadonlyArray<Descriptor.Descriptor>; readonly precondition: Record<string, string> },
-      RegistryError.RegistryClientError
-    > =>
-      Effect.gen(function*() {
-        const tagRef = Reference.make({ registry: ref.registry, repository: ref.repository, tag: fallbackTag(subject) })
-        const got = yield* fetchManifest(tagRef, [MediaType.OCI_INDEX], operation).pipe(
-          Effect.map(Option.some),
-          Effect.catchTags({
-            NotFound: () => Effect.succeed(Option.none()),
-            UnsupportedMediaType: () => Effect.succeed(Option.none()),
-            InvalidResponse: () => Effect.succeed(Option.none())
-          })
-        )
-        if (Option.isNone(got)) return { manifests: [], precondition: { "if-none-match": "*" } }
-        const { etag, result } = got.value
-        const precondition: Record<string, string> = etag === undefined ? {} : { "if-match": etag }
-        const value = result.manifest
-        // The tag must hold an OCI index listing referrers; a registry that resolves it to the subject
-        // itself (GitLab does) or anything else is ignored.
-        if (value.digest === subject || value._tag !== "ImageIndex" || value.mediaType !== MediaType.OCI_INDEX) {
-          yield* Effect.logDebug(`${operation}: ignoring ${fallbackTag(subject)}: not a referrers index`)
-          return { manifests: [], precondition }
-        }
-        return { manifests: value.manifest.manifests, precondition }
-      })
-
-    const readFallbackIndex = (ref: Reference.Reference, subject: Digest.Digest, operation: string) =>
-      Effect.map(readFallback(ref, subject, operation), (r) => r.manifests)
-
-    const updateFallbackIndex = (
-      ref: Reference.Reference,
-      subject: Digest.Digest,
-      descriptor: Descriptor.Descriptor
-    ) => {
-      const operation = "manifests.put (referrers fallback)"
-      const attempt = (left: number): Effect.Effect<void, RegistryError.RegistryClientError> =>
-        Effect.gen(function*() {
-          const existing = yield* readFallback(ref, subject, operation)
-          if (existing.manifests.some((d) => d.digest === descriptor.digest)) return
-          const index = {
-            schemaVersion: 2,
-            mediaType: MediaType.OCI_INDEX,
-            manifests: [...existing.manifests, descriptor]
-          }
-          yield* putManifestRaw(
-            ref,
-            { bytes: Manifest.encode(index), mediaType: MediaType.OCI_INDEX },
-            fallbackTag(subject),
-            operation,
-            existing.precondition
-          ).pipe(
-            Effect.catchIf(
-              (error) => error._tag === "RegistryResponseError" && error.status === 412 && left > 0,
-              // Someone else updated the index in between: merge again.
-              () => attempt(left - 1)
-            )
-          )
-        })
-      return attempt(3)
-    }
-
-    const referrers = (
-      subject: Reference.Reference,
-      referrerOptions?: { readonly artifactType?: string | undefined; readonly maxPages?: number | undefined }
-    ) =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(subject.registry, subject.repository, "referrers")
-        const digest = subject.digest
-        if (digest === undefined) {
-          return yield* invalidArgument(ctx, `${subject} has no digest; referrers need the subject's digest`)
-        }
-        const artifactType = referrerOptions?.artifactType
-        const filter = (list: ReadonlyArray<Descriptor.Descriptor>) =>
-          artifactType === undefined ? list : list.filter((d) => d.artifactType === artifactType)
-        const first = new URL(repoUrl(subject, `referrers/${digest}`))
-        if (artifactType !== undefined) first.searchParams.set("artifactType", artifactType)
-        const limit = referrerOptions?.maxPages ?? maxPages
-        const manifests: Array<Descriptor.Descriptor> = []
-        let filtersApplied: ReadonlyArray<string> = []
-        let url: string | undefined = first.href
-        for (let page = 0; url !== undefined; page++) {
-          if (page >= limit) return yield* Transport.invalidResponse(ctx, `more than ${limit} pages of referrers`)
-          const response: HttpClientResponse.HttpClientResponse = yield* transport.send(
-            ctx,
-            HttpClientRequest.get(url, { headers: { accept: MediaType.OCI_INDEX } }),
-            { scopes: pull(subject) }
-          )
-          if (page === 0 && (response.status === 404 || response.status === 400 || response.status === 406)) {
-            yield* Transport.discard(response)
-            if (!referrersFallback) return yield* Transport.fail(ctx, response, { target: `referrers of ${digest}` })
-            const list = yield* readFallbackIndex(subject, digest, "referrers")
-            return { manifests: filter(list), source: "fallback", filtersApplied: [] } satisfies ReferrersResult
-          }
-          if (response.status !== 200) return yield* Transport.fail(ctx, response, { target: `referrers of ${digest}` })
-          const bytes = yield* Transport.readBounded(ctx, response, maxManifestBytes, "referrers page")
-          const decoded = Manifest.decode(bytes, { contentType: MediaType.OCI_INDEX })
-          if (Either.isLeft(decoded) || decoded.right._tag !== "ImageIndex") {
-            return yield* Transport.invalidResponse(ctx, "the referrers API did not return an image index")
-          }
-          manifests.push(...decoded.right.manifest.manifests)
-          if (page === 0) {
-            const applied = Transport.header(response, "oci-filters-applied")
-            filtersApplied = applied === undefined
-              ? []
-              : applied.split(",").map((s) => s.trim()).filter((s) => s !== "")
-          }
-          url = yield* nextPage(ctx, response)
-        }
-        return { manifests: filter(manifests), source: "api", filtersApplied } satisfies ReferrersResult
-      })
-
-    // ----- pagination --------------------------------------------------------------------------------------
-
-    const nextPage = (ctx: Transport.Ctx, response: HttpClientResponse.HttpClientResponse) =>
-      Effect.suspend(() => {
-        const link = parseLinkNext(Transport.header(response, "link"))
-        if (link === undefined) return Effect.succeed(undefined)
-        let next: URL
-        try {
-          next = new URL(link, response.request.url)
-        } catch {
-          return Effect.fail(Transport.invalidResponse(ctx, `malformed Link header "${link}"`))
-        }
-        if (next.origin !== new URL(transport.origin(ctx.registry)).origin) {
-          return Effect.fail(Transport.invalidResponse(ctx, `Link to another origin (${next.origin}) refused`))
-        }
-        return Effect.succeed(next.href as string | undefined)
-      })
-
-    const paginate = (
-      ctx: Transport.Ctx,
-      firstUrl: URL,
-      scopes: ReadonlyArray<AuthScope.Scope>,
-      field: "tags" | "repositories",
-      listOptions: ListOptions | undefined
-    ): Stream.Stream<string, RegistryError.RegistryClientError> => {
-      firstUrl.searchParams.set("n", String(listOptions?.pageSize ?? pageSize))
-      if (listOptions?.last !== undefined) firstUrl.searchParams.set("last", listOptions.last)
-      const limit = listOptions?.maxPages ?? maxPages
-      return Stream.paginateChunkEffect(
-        { url: firstUrl.href, page: 0 },
-        ({ page, url }) =>
-          Effect.gen(function*() {
-            if (page >= limit) {
-              return yield* Transport.invalidResponse(ctx, `more than ${limit} pages; raise maxPages to list further`)
-            }
-            const response = yield* transport.send(
-              ctx,
-              HttpClientRequest.get(url, { headers: { accept: "application/json" } }),
-              {
-                scopes
-              }
-            )
-            if (response.status !== 200) {
-              return yield* Transport.fail(ctx, response, { target: field === "tags" ? "tags" : "catalog" })
-            }
-            const bytes = yield* Transport.readBounded(ctx, response, maxManifestBytes, `${field} page`)
-            let names: Array<string>
-            try {
-              const json = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
-              const list = json[field]
-              if (list === null || list === undefined) names = []
-              else if (Array.isArray(list) && list.every((s) => typeof s === "string")) names = list
-              else return yield* Transport.invalidResponse(ctx, `"${field}" is not a list of strings`)
-            } catch {
-              return yield* Transport.invalidResponse(ctx, `the ${field} page is not JSON`)
-            }
-            const next = yield* nextPage(ctx, response)
-            return [
-              Chunk.unsafeFromArray(names),
-              next === undefined ? Option.none() : Option.some({ url: next, page: page + 1 })
-            ] as const
-          })
-      )
-    }
-
-    const tags = (repository: Reference.Reference, listOptions?: ListOptions) =>
-      paginate(
-        ctxOf(repository.registry, repository.repository, "tags"),
-        new URL(repoUrl(repository, "tags/list")),
-        pull(repository),
-        "tags",
-        listOptions
-      )
-
-    const catalog = (registry: string, listOptions?: ListOptions) =>
-      paginate(
-        ctxOf(registry, undefined, "catalog"),
-        new URL(`${transport.origin(registry)}/v2/_catalog`),
-        [AuthScope.catalog],
-        "repositories",
-        listOptions
-      )
-
-    // ----- blobs -------------------------------------------------------------------------------------------
-
-    const blobUrl = (ref: Reference.Reference, digest: Digest.Digest) => repoUrl(ref, `blobs/${digest}`)
-
-    const headBlob = (ref: Reference.Reference, digest: Digest.Digest) =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(ref.registry, ref.repository, "blobs.head")
-        const response = yield* transport.send(ctx, HttpClientRequest.head(blobUrl(ref, digest)), { scopes: pull(ref) })
-        if (response.status !== 200) return yield* Transport.fail(ctx, response, { target: `blob ${digest}` })
-        yield* Transport.discard(response)
-        const size = Transport.contentLength(response)
-        if (size === undefined) {
-          return yield* Transport.invalidResponse(ctx, `HEAD of blob ${digest} without Content-Length`)
-        }
-        return { digest, size } satisfies BlobDescriptor
-      })
-
-    const getBlob = (ref: Reference.Reference, digest: Digest.Digest, getOptions?: BlobGetOptions) =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(ref.registry, ref.repository, "blobs.get")
-        const url = blobUrl(ref, digest)
-        const offset = getOptions?.offset ?? 0
-        const open = (at: number) => transport.send(ctx, BlobStream.rangeRequest(url, at), { scopes: pull(ref) })
-        const first = yield* open(offset)
-        if (first.status !== 200 && first.status !== 206) {
-          return yield* Transport.fail(ctx, first, { target: `blob ${digest}` })
-        }
-        const announcedDigest = Transport.header(first, "docker-content-digest")
-        if (
-          announcedDigest !== undefined && Digest.isDigest(announcedDigest) &&
-          Digest.algorithm(announcedDigest) === Digest.algorithm(digest) && announcedDigest !== digest
-        ) {
-          yield* Transport.abort(first)
-          return yield* new ReferenceError.DigestMismatch({
-            expected: digest,
-            actual: announcedDigest,
-            subject: `blob in ${ref.repository} (Docker-Content-Digest)`
-          })
-        }
-        let size = getOptions?.size
-        const length = Transport.contentLength(first)
-        const range = BlobStream.parseContentRange(Transport.header(first, "content-range"))
-        const announced = first.status === 206 ? range?.total : length
-        if (first.status === 206 && (range === undefined || range.start !== offset)) {
-          yield* Transport.abort(first)
-          return yield* Transport.invalidResponse(
-            ctx,
-            `asked for bytes from ${offset}, got Content-Range "${
-              Transport.header(first, "content-range") ?? "(none)"
-            }"`
-          )
-        }
-        if (size !== undefined && announced !== undefined && announced !== size) {
-          yield* Transport.abort(first)
-          return yield* new SizeMismatch({
-            subject: `blob ${digest} in ${ctx.registry}/${ref.repository} (${ctx.operation}, announced by the registry)`,
-            expected: size,
-            actual: announced
-          })
-        }
-        size ??= announced
-        const stream = BlobStream.make({
-          ctx,
-          digest,
-          size,
-          first,
-          offset: first.status === 200 ? 0 : offset,
-          hasher: first.status === 200 ? undefined : getOptions?.hasher,
-          hash,
-          open,
-          maxResumes,
-          backoff,
-          idleTimeout: host(ref.registry).timeout
-        })
-        return {
-          digest,
-          size,
-          stream: offset > 0 && first.status === 200 ? BlobStream.dropBytes(offset)(stream) : stream
-        } satisfies BlobResponse
-      })
-
-    const deleteBlob = (ref: Reference.Reference, digest: Digest.Digest) =>
-      Effect.gen(function*() {
-        const ctx = ctxOf(ref.registry, ref.repository, "blobs.delete")
-        const response = yield* transport.send(ctx, HttpClientRequest.del(blobUrl(ref, digest)), {
-          scopes: [AuthScope.repository(ref.repository, ["delete"])]
-        })
-        if (response.status !== 202 && response.status !== 200 && response.status !== 204) {
-          return yield* Transport.fail(ctx, response, { target: `blob ${digest}` })
-        }
-        yield* Transport.discard(response)
-      })
-
-    const uploadContext = (
-      ref: Reference.Reference,
-      operation: string,
-      scopes: ReadonlyArray<AuthScope.Scope>,
-      size?: number
-    ) => ({
-      transport,
-      hash,
-      ctx: ctxOf(ref.registry, ref.repository, operation),
-      scopes,
-      chunkSize: size ?? chunkSize
-    })
-
-    const withUploadRetries = <A>(
-      effect: Effect.Effect<A, RegistryError.RegistryClientError>,
-      retries: number
-    ): Effect.Effect<A, RegistryError.RegistryClientError> => {
-      const loop = (attempt: number): Effect.Effect<A, RegistryError.RegistryClientError> =>
-        Effect.catchAll(effect, (error) =>
-          attempt < retries &&
-            (RegistryError.isTransient(error) ||
-              (error._tag === "Unauthorized" && error.reason === Transport.STREAM_REAUTH && attempt === 0))
-            ? Effect.zipRight(backoff(attempt), loop(attempt + 1))
-            : Effect.fail(error))
-      return loop(0)
-    }
-
-    const uploadBlob = <E>(ref: Reference.Reference, source: BlobSource<E>, uploadOptions?: UploadOptions) =>
-      Effect.gen(function*() {
-        const up = uploadContext(ref, "blobs.upload", push(ref), uploadOptions?.chunkSize)
-        const strategy = uploadOptions?.strategy ?? "auto"
-        if (
-          (strategy === "monolithic" || strategy === "post") &&
-          (source.digest === undefined || (strategy === "post" && source.size === undefined))
-        ) {
-          return yield* invalidArgument(
-            up.ctx,
-            `the "${strategy}" upload strategy needs the blob's digest${strategy === "post" ? " and size" : ""}`
-          )
-        }
-        const result = yield* withUploadRetries(
-          Upload.upload(up, repoUrl(ref, "blobs/uploads/"), source, strategy === "auto" ? "auto" : strategy),
-          uploadOptions?.retries ?? retry.times
-        )
-        return result satisfies BlobDescriptor
-      })
-
-    const mountBlob = <E>(
-      ref: Reference.Reference,
-      digest: Digest.Digest,
-      from: Reference.Reference,
-      source?: BlobSource<E>
-    ) =>
-      Effect.gen(function*() {
-        const up = uploadContext(ref, "blobs.mount", [AuthScope.push(ref.repository), AuthScope.pull(from.repository)])
-        if (from.registry !== ref.registry) {
-          if (source === undefined) {
-            return yield* invalidArgument(
-              up.ctx,
-              `cannot mount from another registry (${from.registry} → ${ref.registry})`
-            )
-          }
-          const uploaded = yield* Upload.upload(
-            { ...up, scopes: push(ref) },
-            repoUrl(ref, "blobs/uploads/"),
-            { ...source, digest },
-            "monolithic"
-          )
-          return { ...uploaded, mounted: false, uploaded: true } satisfies MountResult
-        }
-        const url = new URL(repoUrl(ref, "blobs/uploads/"))
-        url.searchParams.set("mount", digest)
-        url.searchParams.set("from", from.repository)
-        const response = yield* transport.send(
-          up.ctx,
-          HttpClientRequest.post(url, { headers: { "content-length": "0" } }),
-          {
-            scopes: up.scopes
-          }
-        )
-        if (response.status === 201) {
-          yield* Transport.discard(response)
-          const returned = Transport.header(response, "docker-content-digest")
-          if (
-            returned !== undefined && returned !== digest && Digest.isDigest(returned) &&
-            Digest.algorithm(returned) === Digest.algorithm(digest)
-          ) {
-            return yield* new ReferenceError.DigestMismatch({
-              expected: digest,
-              actual: returned,
-              subject: "mounted blob"
-            })
-          }
-          const size = source?.size ?? (yield* headBlob(ref, digest)).size
-          return { digest, size, mounted: true, uploaded: false } satisfies MountResult
-        }
-        if (response.status !== 202) {
-          if (response.status >= 400) return yield* Transport.fail(up.ctx, response, { target: `blob ${digest}` })
-          yield* Transport.discard(response)
-          return yield* Transport.unexpectedStatus(up.ctx, response, "201 (mounted) or 202 (upload session)")
-        }
-        yield* Transport.discard(response)
-        const session: Upload.Session = { url: yield* Upload.sessionUrl(up, response), minChunk: undefined }
-        if (source === undefined) {
-          yield* Upload.cancel(up, session)
-          return { digest, size: 0, mounted: false, uploaded: false } satisfies MountResult
-        }
-        const uploaded = yield* Upload.putMonolithic(up, session, { ...source, digest }).pipe(
-          Effect.onError(() => Upload.cancel(up, session))
-        )
-        return { digest, size: uploaded.size, mounted: false, uploaded: true } satisfies MountResult
-      })
-
-    const span = (name: string, ref: Reference.Reference) =>
-      Effect.withSpan(`RegistryClient.${name}`, { attributes: { registry: ref.registry, repository: ref.repository } })
-
-    return RegistryClient.of({
-      ping: (registry) => limited(registry)(ping(registry)),
-      manifests: {
-        head: (ref) => headManifest(ref).pipe(limited(ref.registry), span("manifests.head", ref)),
-        get: (ref, o) => getManifest(ref, o?.accept).pipe(limited(ref.registry), span("manifests.get", ref)),
-        put: (ref, m) => putManifest(ref, m).pipe(limited(ref.registry), span("manifests.put", ref)),
-        delete: (ref) => deleteManifest(ref).pipe(limited(ref.registry), span("manifests.delete", ref))
-      },
-      blobs: {
-        head: (ref, d) => headBlob(ref, d).pipe(limited(ref.registry), span("blobs.head", ref)),
-        exists: (ref, d) =>
-          headBlob(ref, d).pipe(
-            Effect.as(true),
-            Effect.catchTag("NotFound", () => Effect.succeed(false)),
-            limited(ref.registry),
-            span("blobs.exists", ref)
-          ),
-        get: (ref, d, o) => getBlob(ref, d, o).pipe(limited(ref.registry), span("blobs.get", ref)),
-        delete: (ref, d) => deleteBlob(ref, d).pipe(limited(ref.registry), span("blobs.delete", ref)),
-        upload: (ref, s, o) => uploadBlob(ref, s, o).pipe(limited(ref.registry), span("blobs.upload", ref)),
-        mount: (ref, d, from, s) => mountBlob(ref, d, from, s).pipe(limited(ref.registry), span("blobs.mount", ref))
-      },
-      tags,
-      catalog,
-      referrers: (subject, o) => referrers(subject, o).pipe(limited(subject.registry), span("referrers", subject))
-    })
-  })
+export const make: (
+  options?: Options
+) => Effect.Effect<Service, never, HttpClient.HttpClient | Authenticator.Authenticator> = (options = {}) =>
+  Effect.map(internal.make(options), RegistryClient.of)
 
 /**
- * @since 0.1.0
+ * The client; its `HttpClient` and `Authenticator` stay requirements of the layer.
+ *
+ * @since 0.2.0
  * @category layers
  */
-export const layer = (
+export const layerWithoutDependencies = (
   options: Options = {}
 ): Layer.Layer<RegistryClient, never, HttpClient.HttpClient | Authenticator.Authenticator> =>
   Layer.effect(RegistryClient, make(options))
 
 /**
- * The client with options read from `Config`, e.g.
+ * The client with the default `Authenticator` (`Authenticator.layer()`, itself with the default
+ * credentials: environment, docker `config.json`, podman `auth.json`). The `HttpClient` and the platform
+ * services of the credential sources stay requirements (`NodeRegistryClient.layer` provides them all).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<RegistryClient, never, HttpClient.HttpClient | Credentials.FilePlatform> =>
+  layerWithoutDependencies(options).pipe(Layer.provide(Authenticator.layer()))
+
+/**
+ * {@link layer} with options read from `Config`, e.g.
  * `layerConfig({ userAgent: Config.string("OCIDIST_USER_AGENT").pipe(Config.option, Config.map(Option.getOrUndefined)) })`.
  *
  * @since 0.1.0
@@ -1269,5 +485,5 @@ export const layer = (
  */
 export const layerConfig = (
   options: Config.Config.Wrap<Options>
-): Layer.Layer<RegistryClient, ConfigError.ConfigError, HttpClient.HttpClient | Authenticator.Authenticator> =>
-  Layer.effect(RegistryClient, Effect.flatMap(Config.unwrap(options), make))
+): Layer.Layer<RegistryClient, ConfigError.ConfigError, HttpClient.HttpClient | Credentials.FilePlatform> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))

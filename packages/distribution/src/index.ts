@@ -18,3 +18,10 @@ export * as RegistryClient from "./RegistryClient.js"
  * @since 0.1.0
  */
 export * as RegistryError from "./RegistryError.js"
+
+/**
+ * A registry repository as a content store (`@ocidist/spec`'s `Storage`).
+ *
+ * @since 0.2.0
+ */
+export * as Repository from "./Repository.js"

@@ -2,6 +2,7 @@
  * The auth middleware against a stand-in Authenticator (unit level; the real auth layers are exercised in
  * registry.test.ts against docker-registry in basic and token modes).
  */
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Authenticator from "@ocidist/auth/Authenticator"
@@ -60,7 +61,9 @@ const stubAuthenticator = (answer: (call: number) => Effect.Effect<Option.Option
 
 const build = (authLayer: Layer.Layer<Authenticator.Authenticator>) =>
   Layer.build(
-    RegistryClient.layer({ retry: fastRetry }).pipe(Layer.provide(Layer.merge(authLayer, NodeHttpClient.layerUndici)))
+    RegistryClient.layerWithoutDependencies({ retry: fastRetry }).pipe(
+      Layer.provide(Layer.merge(authLayer, NodeHttpClient.layerUndici))
+    )
   ).pipe(Effect.map(Context.get(RegistryClient.RegistryClient)))
 
 const ref = (host: string, rest: string) => Either.getOrThrow(Reference.parse(`${host}/${rest}`))
@@ -85,10 +88,10 @@ describe("layerConfig", () => {
         res.writeHead(200, { "content-type": MediaType.OCI_INDEX })
         res.end(manifest)
       })
-      const { layer: auth } = stubAuthenticator(() => Effect.succeed(Option.none()))
+      // the default Authenticator and credentials, read from the same (empty but for the agent) provider
       const rc = yield* Layer.build(
         RegistryClient.layerConfig({ userAgent: Config.string("OCIDIST_USER_AGENT") }).pipe(
-          Layer.provide(Layer.merge(auth, NodeHttpClient.layerUndici))
+          Layer.provide(Layer.merge(NodeContext.layer, NodeHttpClient.layerUndici))
         )
       ).pipe(
         Effect.map(Context.get(RegistryClient.RegistryClient)),

@@ -19,9 +19,9 @@ describe("fetch runtime", () => {
     Effect.gen(function*() {
       const registry = yield* FakeRegistry.start({ tags: ["a", "b", "c"] })
       const rc = yield* Layer.build(
-        RegistryClient.layer({ retry: fastRetry }).pipe(
-          Layer.provide(Authenticator.layer),
-          Layer.provide(Layer.merge(FetchHttpClient.layer, Credentials.layerAnonymous))
+        RegistryClient.layerWithoutDependencies({ retry: fastRetry }).pipe(
+          Layer.provide(Authenticator.layerWithoutDependencies()),
+          Layer.provide(Layer.merge(FetchHttpClient.layer, Credentials.layer({ sources: [] })))
         )
       ).pipe(Effect.map(Context.get(RegistryClient.RegistryClient)))
       const repo = Either.getOrThrow(Reference.parse(`${registry.host}/app`))
@@ -37,8 +37,7 @@ describe("fetch runtime", () => {
         })
         assert.strictEqual(up.digest, digest)
       }
-      const blob = yield* rc.blobs.get(repo, digest)
-      const bytes = yield* Stream.runFold(blob.stream, 0, (n, c) => n + c.length)
+      const bytes = yield* Stream.runFold(rc.blobs.stream(repo, digest), 0, (n, c) => n + c.length)
       assert.strictEqual(bytes, content.length)
       const manifest = new TextEncoder().encode(JSON.stringify({
         schemaVersion: 2,

@@ -1,7 +1,6 @@
 import { assert, layer } from "@effect/vitest"
-import * as Authenticator from "@ocidist/auth/Authenticator"
-import * as Credentials from "@ocidist/auth/Credentials"
 import { DockerRegistry } from "@ocidist/testing"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -19,12 +18,11 @@ const TlsRegistry = Layer.scoped(Tls, Effect.orDie(DockerRegistry.start({ mode: 
 
 /** The Node client (undici dispatchers per registry) with the real auth layers, built in the test scope. */
 const nodeClient = (options: RegistryClient.Options) =>
-  Layer.build(
-    NodeRegistryClient.layer(options).pipe(
-      Layer.provide(Authenticator.layer),
-      Layer.provide(Layer.merge(NodeRegistryClient.layerHttpClient(options), Credentials.layerAnonymous))
-    )
-  ).pipe(Effect.map(Context.get(RegistryClient.RegistryClient)))
+  Layer.build(NodeRegistryClient.layer(options)).pipe(
+    Effect.map(Context.get(RegistryClient.RegistryClient)),
+    // the default credentials chain reads this provider: no credentials, no config files
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
+  )
 
 /** A CONNECT proxy on loopback that records the targets it tunnels to. */
 const connectProxy = Effect.acquireRelease(

@@ -3,13 +3,14 @@ import * as Credentials from "@ocidist/auth/Credentials"
 import { type Digest, Reference } from "@ocidist/reference"
 import * as NodeHash from "@ocidist/reference/NodeHash"
 import * as MediaType from "@ocidist/spec/MediaType"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import type * as http from "node:http"
-import { parseRetryAfter } from "../src/internal/transport.js"
-import { client, ociError, serve } from "./support/server.js"
+import { parseRetryAfter } from "../src/internal/response.js"
+import { client, credentials, ociError, serve } from "./support/server.js"
 
 const sha256 = (bytes: Uint8Array | string) =>
   `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest.Digest
@@ -59,7 +60,7 @@ describe("redirects", () => {
         res.writeHead(404)
         res.end()
       })
-      const rc = yield* client({}, Credentials.layerStatic({ [registry.host]: Credentials.basic("alice", "secret") }))
+      const rc = yield* client({}, credentials({ [registry.host]: Credentials.basic("alice", "secret") }))
 
       const cross = yield* rc.blobs.get(ref(registry.host, "app"), digest)
       assert.deepStrictEqual(yield* collect(cross.stream), blob)
@@ -207,37 +208,42 @@ describe("digest and size checks", () => {
 })
 
 describe("retries", () => {
+  // Timing with the real clock: a lower bound only (the exact delays are asserted with the TestClock in
+  // retry.test.ts). The retry backoff here is 5-20 ms, far below the Retry-After.
   it.scopedLive("waits for Retry-After in seconds, then succeeds", () =>
     Effect.gen(function*() {
-      let calls = 0
+      const at: Array<number> = []
       const server = yield* serve((_req, res) => {
-        calls++
-        if (calls === 1) return ociError(res, 429, "TOOMANYREQUESTS", "slow down", { "retry-after": "1" })
+        at.push(performance.now())
+        if (at.length === 1) return ociError(res, 429, "TOOMANYREQUESTS", "slow down", { "retry-after": "1" })
         res.writeHead(200, { "content-type": MediaType.OCI_MANIFEST })
         res.end(manifestBytes)
       })
       const rc = yield* client()
       const got = yield* rc.manifests.get(ref(server.host, "app:latest"))
       assert.strictEqual(got.digest, sha256(manifestBytes))
-      assert.strictEqual(calls, 2)
+      assert.strictEqual(at.length, 2)
+      assert.isAtLeast(at[1]! - at[0]!, 990)
     }))
 
   it.scopedLive("waits for Retry-After as an HTTP-date, then succeeds", () =>
     Effect.gen(function*() {
-      let calls = 0
+      const at: Array<number> = []
+      let until = 0
       const server = yield* serve((_req, res) => {
-        calls++
-        if (calls === 1) {
-          return ociError(res, 503, "UNAVAILABLE", "maintenance", {
-            "retry-after": new Date(Date.now() + 1000).toUTCString()
-          })
+        at.push(Date.now())
+        if (at.length === 1) {
+          // an HTTP-date has whole seconds: two seconds ahead is at least one second away
+          until = Math.floor((Date.now() + 2000) / 1000) * 1000
+          return ociError(res, 503, "UNAVAILABLE", "maintenance", { "retry-after": new Date(until).toUTCString() })
         }
         res.writeHead(200, { "content-type": MediaType.OCI_MANIFEST })
         res.end(manifestBytes)
       })
       const rc = yield* client()
       yield* rc.manifests.get(ref(server.host, "app:latest"))
-      assert.strictEqual(calls, 2)
+      assert.strictEqual(at.length, 2)
+      assert.isAtLeast(at[1]!, until - 10, "not before the date")
     }))
 
   it("parses Retry-After", () => {
@@ -290,6 +296,12 @@ describe("retries", () => {
       const error = yield* Effect.flip(rc.manifests.get(ref(server.host, "app:latest")))
       assert.strictEqual(error._tag, "TransportError")
       assert.strictEqual(server.requests.length, 4)
+      if (error._tag !== "TransportError") return
+      // the socket error itself, never the HttpClientError (its request carries the authorization header)
+      assert.instanceOf(error.cause, Error)
+      assert.notProperty(error.cause as object, "request")
+      assert.notInclude(String(error.cause), "RequestError")
+      assert.include(error.reason, (error.cause as Error).message)
     }))
 })
 
@@ -442,13 +454,13 @@ describe("errors", () => {
   it.scopedLive("reports rejected credentials as Unauthorized without leaking them", () =>
     Effect.gen(function*() {
       const server = yield* serve((_req, res) => basicChallenge(res))
-      const rc = yield* client({}, Credentials.layerStatic({ [`127.0.0.1:0`]: Credentials.anonymous }))
+      const rc = yield* client({}, credentials({ [`127.0.0.1:0`]: Credentials.anonymous }))
       const anonymous = yield* Effect.flip(rc.manifests.get(ref(server.host, "app:latest")))
       assert.strictEqual(anonymous._tag, "Unauthorized")
       assert.include(anonymous.message, `ocidist login ${server.host}`)
       const rc2 = yield* client(
         {},
-        Credentials.layerStatic({ [server.host]: Credentials.basic("alice", "hunter2-secret") })
+        credentials({ [server.host]: Credentials.basic("alice", "hunter2-secret") })
       )
       const rejected = yield* Effect.flip(rc2.manifests.get(ref(server.host, "app:latest")))
       assert.strictEqual(rejected._tag, "Unauthorized")
@@ -509,5 +521,58 @@ describe("errors", () => {
       assert.strictEqual(ping.status, 401)
       assert.strictEqual(ping.scheme, "Bearer")
       assert.strictEqual(ping.apiVersion, "registry/2.0")
+    }))
+})
+
+describe("JSON bodies (Schema)", () => {
+  it.scopedLive("tag and catalog pages: null is empty, anything but a list of strings is an InvalidResponse", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req, res) => {
+        const body: Record<string, string> = {
+          "/v2/empty/tags/list": JSON.stringify({ name: "empty", tags: null }),
+          "/v2/numbers/tags/list": JSON.stringify({ name: "numbers", tags: [1, 2] }),
+          "/v2/html/tags/list": "<html>",
+          "/v2/_catalog": JSON.stringify({ repositories: "app" })
+        }
+        const text = body[new URL(req.url!, "http://x").pathname] ?? "{}"
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(text)
+      })
+      const rc = yield* client()
+      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Stream.runCollect(rc.tags(ref(server.host, "empty")))), [])
+      const numbers = yield* Effect.flip(Stream.runDrain(rc.tags(ref(server.host, "numbers"))))
+      assert.strictEqual(numbers._tag, "InvalidResponse")
+      assert.include(numbers.message, "\"tags\" is not a list of strings")
+      const html = yield* Effect.flip(Stream.runDrain(rc.tags(ref(server.host, "html"))))
+      assert.strictEqual(html._tag, "InvalidResponse")
+      assert.include(html.message, "the tags page is not JSON")
+      const catalog = yield* Effect.flip(Stream.runDrain(rc.catalog(server.host)))
+      assert.strictEqual(catalog._tag, "InvalidResponse")
+      assert.include(catalog.message, "\"repositories\" is not a list of strings")
+    }))
+
+  it.scopedLive("the error envelope: entries without a code skipped, messages cut, details kept as JSON", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(400, { "content-type": "application/json" })
+        res.end(JSON.stringify({
+          errors: [
+            { code: "MANIFEST_INVALID", message: "x".repeat(5000), detail: { field: "layers" } },
+            { message: "no code" },
+            "not an object",
+            { code: "SIZE_INVALID", message: 42, detail: "too big" }
+          ]
+        }))
+      })
+      const rc = yield* client()
+      const error = yield* Effect.flip(
+        rc.manifests.put(ref(server.host, "app:v1"), { bytes: manifestBytes, mediaType: MediaType.OCI_MANIFEST })
+      )
+      assert.strictEqual(error._tag, "RegistryResponseError")
+      if (error._tag !== "RegistryResponseError") return
+      assert.deepStrictEqual(error.errors, [
+        { code: "MANIFEST_INVALID", message: "x".repeat(1000), detail: "{\"field\":\"layers\"}" },
+        { code: "SIZE_INVALID", detail: "too big" }
+      ])
     }))
 })

@@ -1,12 +1,17 @@
 /**
- * Errors of `@ocidist/layout`. One error class, `LayoutError`, whose `reason` says what went wrong, so callers
- * can match on `_tag` and then on `reason`. Digest mismatches of written content are reported with
- * `DigestMismatch` from `@ocidist/reference`; manifests that cannot be decoded with `InvalidManifest` from
- * `@ocidist/distribution`.
+ * Errors of `@ocidist/layout`: one class per failure, each branded with {@link TypeId} (`isLayoutError` tests
+ * the brand, not `_tag`), with `_tag`s unique across ocidist's packages, so callers can `catchTags` on them
+ * next to the errors of other packages. `path` is always the layout directory or archive file.
+ *
+ * Content that does not match its descriptor fails with errors shared by every store: `SizeMismatch` and
+ * `ContentTooLarge` of `@ocidist/spec`, `DigestMismatch` of `@ocidist/reference`; manifests that cannot be
+ * decoded with `InvalidManifest` of `@ocidist/spec`. {@link LayoutFailure} is the union of all of them.
  *
  * @since 0.1.0
  */
 import type * as PlatformError from "@effect/platform/Error"
+import type { DigestMismatch } from "@ocidist/reference/ReferenceError"
+import type { ContentTooLarge, InvalidManifest, SizeMismatch } from "@ocidist/spec/SpecError"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
@@ -30,109 +35,272 @@ export type TypeId = typeof TypeId
  */
 export const isLayoutError = (u: unknown): u is LayoutError => Predicate.hasProperty(u, TypeId)
 
-/**
- * Why a layout or archive operation failed.
- *
- * - `NotALayout`: the directory has no valid `oci-layout` file (or `create` found one already).
- * - `InvalidIndex`: `index.json` (or an archive's `manifest.json`) is not valid.
- * - `InvalidDigest`: a digest that is malformed or would escape the layout as a path.
- * - `InvalidTag`: a tag that is not a valid `org.opencontainers.image.ref.name`.
- * - `NotFound`: no index entry matches a tag or digest.
- * - `Ambiguous`: several different index entries match.
- * - `BlobNotFound`: a blob is not in the layout or archive.
- * - `SizeMismatch`: content has a different size than its descriptor says.
- * - `TooLarge`: content that is read into memory (manifests, configs, index) exceeds its bound.
- * - `PartialMissing`: a resumed write found no (or a too short) partial file.
- * - `InvalidArchive`: a tar archive that cannot be read.
- * - `Unsupported`: content we cannot process (e.g. a zstd layer for a docker-archive).
- * - `Io`: the file system failed.
- *
- * @since 0.1.0
- * @category models
- */
-export const LayoutErrorReason = Schema.Literal(
-  "NotALayout",
-  "InvalidIndex",
-  "InvalidDigest",
-  "InvalidTag",
-  "NotFound",
-  "Ambiguous",
-  "BlobNotFound",
-  "SizeMismatch",
-  "TooLarge",
-  "PartialMissing",
-  "InvalidArchive",
-  "Unsupported",
-  "Io"
-)
+const inBlob = (digest: string | undefined) => digest === undefined ? "" : ` (${digest})`
 
 /**
- * @since 0.1.0
- * @category models
- */
-export type LayoutErrorReason = typeof LayoutErrorReason.Type
-
-/**
- * A layout, archive or file-system failure. `path` is the layout directory or archive file; `detail` says
- * what happened, `digest` names the blob involved when there is one.
+ * The directory (or archive) is not an OCI image layout: no valid `oci-layout` file, no `index.json` (an
+ * unfinished write), or `create` found a layout already there.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
-export class LayoutError extends Schema.TaggedError<LayoutError>("@ocidist/layout/LayoutError")("LayoutError", {
-  reason: LayoutErrorReason,
+export class NotALayout extends Schema.TaggedError<NotALayout>("@ocidist/layout/NotALayout")("NotALayout", {
   path: Schema.String,
-  detail: Schema.String,
-  digest: Schema.optional(Schema.String)
+  detail: Schema.String
 }) {
   /**
    * @since 0.2.0
    */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    const blob = this.digest === undefined ? "" : ` (${this.digest})`
-    switch (this.reason) {
-      case "NotALayout":
-        return `${this.path} is not an OCI image layout: ${this.detail}`
-      case "InvalidIndex":
-        return `invalid index in ${this.path}: ${this.detail}`
-      case "InvalidDigest":
-        return `refusing invalid digest in ${this.path}: ${this.detail}`
-      case "InvalidTag":
-        return `invalid tag for ${this.path}: ${this.detail}`
-      case "NotFound":
-        return `not found in ${this.path}: ${this.detail}`
-      case "Ambiguous":
-        return `ambiguous reference in ${this.path}: ${this.detail}`
-      case "BlobNotFound":
-        return `blob${blob} not found in ${this.path}${this.detail === "" ? "" : `: ${this.detail}`}`
-      case "SizeMismatch":
-        return `size mismatch${blob} in ${this.path}: ${this.detail}`
-      case "TooLarge":
-        return `content${blob} too large in ${this.path}: ${this.detail}`
-      case "PartialMissing":
-        return `cannot resume${blob} in ${this.path}: ${this.detail}`
-      case "InvalidArchive":
-        return `invalid archive ${this.path}: ${this.detail}`
-      case "Unsupported":
-        return `unsupported content${blob} in ${this.path}: ${this.detail}`
-      case "Io":
-        return `file system error on ${this.path}${blob}: ${this.detail}`
-    }
+    return `${this.path} is not an OCI image layout: ${this.detail}`
   }
 }
 
 /**
- * Wraps a `PlatformError` as a `LayoutError` (`BlobNotFound` when the file is missing and a digest is given,
- * otherwise `Io`).
+ * `index.json` (or a docker-archive's `manifest.json`) is not valid.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidIndex extends Schema.TaggedError<InvalidIndex>("@ocidist/layout/InvalidIndex")("InvalidIndex", {
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `invalid index in ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * A digest that is malformed or would escape the layout as a path (`sha256:../../x`). `digest` is the value
+ * given, cut to 200 characters.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidDigest extends Schema.TaggedError<InvalidDigest>("@ocidist/layout/InvalidDigest")(
+  "InvalidDigest",
+  { path: Schema.String, digest: Schema.String, detail: Schema.String }
+) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `refusing invalid digest ${JSON.stringify(this.digest)} in ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * A tag that is not a valid `org.opencontainers.image.ref.name` (or, for a docker-archive, not `name:tag`).
+ * `tag` is cut to 300 characters.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidTag extends Schema.TaggedError<InvalidTag>("@ocidist/layout/InvalidTag")("InvalidTag", {
+  path: Schema.String,
+  tag: Schema.String,
+  detail: Schema.String
+}) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `invalid tag ${JSON.stringify(this.tag)} for ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * No index entry (or, for a digest, no manifest blob) matches a reference; also an index without a manifest
+ * for the wanted platform. `reference` is what was asked for (`""`: the only image).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ImageNotFound extends Schema.TaggedError<ImageNotFound>("@ocidist/layout/ImageNotFound")(
+  "ImageNotFound",
+  { path: Schema.String, reference: Schema.String, detail: Schema.String }
+) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `not found in ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * Several different index entries match a reference (or `""` and the index has more than one image).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class AmbiguousReference extends Schema.TaggedError<AmbiguousReference>("@ocidist/layout/AmbiguousReference")(
+  "AmbiguousReference",
+  { path: Schema.String, reference: Schema.String, detail: Schema.String }
+) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `ambiguous reference in ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * A blob is not in the layout or archive.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class BlobNotFound extends Schema.TaggedError<BlobNotFound>("@ocidist/layout/BlobNotFound")("BlobNotFound", {
+  path: Schema.String,
+  digest: Schema.String
+}) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `blob ${this.digest} not found in ${this.path}`
+  }
+}
+
+/**
+ * A resumed write found its partial file in `ingest/` gone or shorter than a moment before (another process
+ * is cleaning or writing the same layout).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class PartialMissing extends Schema.TaggedError<PartialMissing>("@ocidist/layout/PartialMissing")(
+  "PartialMissing",
+  { path: Schema.String, digest: Schema.String, detail: Schema.String }
+) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `cannot resume ${this.digest} in ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * A tar archive that cannot be read.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidArchive extends Schema.TaggedError<InvalidArchive>("@ocidist/layout/InvalidArchive")(
+  "InvalidArchive",
+  { path: Schema.String, detail: Schema.String }
+) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `invalid archive ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * Content that cannot be processed here: a zstd layer or a nested index for a docker-archive, a config whose
+ * `diff_ids` do not fit the layers, a layer that does not gunzip.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class UnsupportedContent extends Schema.TaggedError<UnsupportedContent>("@ocidist/layout/UnsupportedContent")(
+  "UnsupportedContent",
+  { path: Schema.String, digest: Schema.optional(Schema.String), detail: Schema.String }
+) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `unsupported content${inBlob(this.digest)} in ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * The file system failed. `cause` keeps the `PlatformError`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class FileSystemError extends Schema.TaggedError<FileSystemError>("@ocidist/layout/FileSystemError")(
+  "FileSystemError",
+  {
+    path: Schema.String,
+    digest: Schema.optional(Schema.String),
+    detail: Schema.String,
+    cause: Schema.optional(Schema.Defect)
+  }
+) {
+  /**
+   * @since 0.2.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `file system error on ${this.path}${inBlob(this.digest)}: ${this.detail}`
+  }
+}
+
+/**
+ * Every error of `@ocidist/layout`.
  *
  * @since 0.1.0
  * @category errors
  */
-export const fromPlatformError = (path: string, digest?: string) => (error: PlatformError.PlatformError): LayoutError =>
-  new LayoutError({
-    reason: digest !== undefined && error._tag === "SystemError" && error.reason === "NotFound" ? "BlobNotFound" : "Io",
-    path,
-    detail: error.message,
-    ...(digest === undefined ? {} : { digest })
-  })
+export type LayoutError =
+  | NotALayout
+  | InvalidIndex
+  | InvalidDigest
+  | InvalidTag
+  | ImageNotFound
+  | AmbiguousReference
+  | BlobNotFound
+  | PartialMissing
+  | InvalidArchive
+  | UnsupportedContent
+  | FileSystemError
+
+/**
+ * Everything a layout or archive operation fails with: a {@link LayoutError}, or content that does not match
+ * its descriptor or cannot be used (`SizeMismatch`, `ContentTooLarge`, `InvalidManifest` of `@ocidist/spec`,
+ * `DigestMismatch` of `@ocidist/reference`). The error type of the stores' `ReadOnlyStorage`/`Storage`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type LayoutFailure = LayoutError | SizeMismatch | ContentTooLarge | InvalidManifest | DigestMismatch
+
+/**
+ * Wraps a `PlatformError`: `BlobNotFound` when the file is missing and a digest is given, otherwise
+ * `FileSystemError` (keeping the `PlatformError` as `cause`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const fromPlatformError =
+  (path: string, digest?: string) => (error: PlatformError.PlatformError): BlobNotFound | FileSystemError =>
+    digest !== undefined && error._tag === "SystemError" && error.reason === "NotFound"
+      ? new BlobNotFound({ path, digest })
+      : new FileSystemError({
+        path,
+        detail: error.message,
+        cause: error,
+        ...(digest === undefined ? {} : { digest })
+      })

@@ -1,19 +1,20 @@
 /**
  * `@ocidist/layout`: OCI image layouts on disk, `oci-archive` and `docker-archive`, streamed and
- * content-addressed.
+ * content-addressed; each a content store of `@ocidist/spec` (`Storage` for a layout directory,
+ * `ReadOnlyStorage` for the archives).
  *
  * @since 0.1.0
  */
 
 /**
- * OCI image layout directories: read, write, tag, verify, garbage-collect.
+ * OCI image layout directories: the `Storage` (read, write, resume, tag), verify, garbage-collect.
  *
  * @since 0.1.0
  */
 export * as Layout from "./Layout.js"
 
 /**
- * Errors: `LayoutError`.
+ * Errors: one branded class per failure (`NotALayout`, `ImageNotFound`, `BlobNotFound`, …), `isLayoutError`.
  *
  * @since 0.1.0
  */

@@ -67,11 +67,11 @@ layer(NodeContext.layer)("tar", (it) => {
         const error = yield* Effect.flip(
           writeTar(archive, Stream.make({ path: "a", size: 10, content: Stream.make(encoder.encode("short")) }))
         )
-        assert.strictEqual(error.reason, "SizeMismatch")
+        assert.strictEqual(error._tag, "SizeMismatch")
         const longer = yield* Effect.flip(
           writeTar(archive, Stream.make({ path: "a", size: 2, content: Stream.make(encoder.encode("longer")) }))
         )
-        assert.strictEqual(longer.reason, "SizeMismatch")
+        assert.strictEqual(longer._tag, "SizeMismatch")
         assert.deepStrictEqual(nodeFs.readdirSync(dir), [])
       }))
 
@@ -122,15 +122,15 @@ layer(NodeContext.layer)("tar", (it) => {
         const dir = yield* tempDir
         const notTar = nodePath.join(dir, "not.tar")
         nodeFs.writeFileSync(notTar, Buffer.alloc(2048, 7))
-        assert.strictEqual((yield* Effect.flip(Tar.scan(notTar))).reason, "InvalidArchive")
+        assert.strictEqual((yield* Effect.flip(Tar.scan(notTar)))._tag, "InvalidArchive")
         const good = nodePath.join(dir, "good.tar")
         yield* writeTar(good, Stream.make({ path: "a", size: 5000, content: Stream.make(new Uint8Array(5000)) }))
         const truncated = nodePath.join(dir, "truncated.tar")
         nodeFs.writeFileSync(truncated, nodeFs.readFileSync(good).subarray(0, 2000))
-        assert.strictEqual((yield* Effect.flip(Tar.scan(truncated))).reason, "InvalidArchive")
+        assert.strictEqual((yield* Effect.flip(Tar.scan(truncated)))._tag, "InvalidArchive")
         const empty = nodePath.join(dir, "empty.tar")
         nodeFs.writeFileSync(empty, "")
-        assert.strictEqual((yield* Effect.flip(Tar.scan(empty))).reason, "InvalidArchive")
+        assert.strictEqual((yield* Effect.flip(Tar.scan(empty)))._tag, "InvalidArchive")
       }))
   })
 })

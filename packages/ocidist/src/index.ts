@@ -1,6 +1,7 @@
 /**
  * `ocidist`: pull, push, copy and inspect OCI images and artifacts — the facade over the `@ocidist/*`
- * packages. The Promise API is the `ocidist/promise` entry point.
+ * packages. Platform-neutral: the Node.js wiring is the `ocidist/NodeOcidist` module, the Promise API the
+ * `ocidist/promise` entry point.
  *
  * @since 0.1.0
  */
@@ -12,6 +13,13 @@
  * @since 0.1.0
  */
 export * as Ocidist from "./Ocidist.js"
+
+/**
+ * The copy engine over any two content stores.
+ *
+ * @since 0.2.0
+ */
+export * as Copy from "./Copy.js"
 
 /**
  * Locations: registry references, `oci:` layouts, `oci-archive:` and `docker-archive:` files.

@@ -1,7 +1,9 @@
 /**
- * The Promise API, for programs that do not use Effect: the same operations with plain options.
- * Rejections are {@link OcidistFailure} errors carrying the typed error's `_tag` and `message` (and the
- * error itself as `error`); pass an `AbortSignal` to cancel, `onProgress` to receive progress events.
+ * The Promise API, for programs that do not use Effect: the same operations with plain options. Every
+ * rejection is an {@link OcidistFailure}: a discriminated union on `_tag`, one member per typed error
+ * (`NotFound`, `Unauthorized`, `PlatformNotFound`, `ImageNotFound`, `DigestMismatch`…, with the error itself
+ * as `error`), plus `Interrupted` (aborted), `Closed` (called after `close()`) and `Defect` (a bug; the
+ * cause is kept). Pass an `AbortSignal` to cancel, `onProgress` to receive progress events.
  *
  * ```js
  * import { createClient } from "ocidist/promise"
@@ -13,6 +15,12 @@
  * })
  * console.log(result.digest)
  * await client.close()
+ *
+ * try {
+ *   await client.resolve("localhost:5000/missing:1")
+ * } catch (e) {
+ *   if (isOcidistFailure(e) && e._tag === "NotFound") console.error(e.error.status) // typed: 404
+ * }
  * ```
  *
  * @since 0.1.0
@@ -25,6 +33,7 @@ import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
+import * as NodeOcidist from "./NodeOcidist.js"
 import * as Ocidist from "./Ocidist.js"
 import type { OcidistError } from "./OcidistError.js"
 import * as Progress from "./Progress.js"
@@ -44,23 +53,60 @@ export interface CallOptions {
 }
 
 /**
- * A failed operation. `_tag` and `message` are those of the typed error (`NotFound`, `Unauthorized`,
- * `PlatformNotFound`, `LayoutError`, `DigestMismatch`…, or `Interrupted` when aborted); `error` is the
- * error value itself.
+ * The `_tag` of a failure: one of the typed errors', or `Interrupted`, `Closed`, `Defect`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type FailureTag = OcidistError["_tag"] | "Interrupted" | "Closed" | "Defect"
+
+/**
+ * The typed error behind a failure of a tag (`undefined` for `Interrupted`, `Closed`, `Defect`).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type ErrorOf<Tag extends FailureTag> = Tag extends OcidistError["_tag"] ?
+  Extract<OcidistError, { readonly _tag: Tag }>
+  : undefined
+
+const FailureTypeId = "~ocidist/promise/OcidistFailure"
+
+/**
+ * A failed call, for one tag. Use {@link OcidistFailure} (the union) to narrow on `_tag`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class Failure<Tag extends FailureTag = FailureTag> extends Error {
+  override readonly name = "OcidistFailure"
+  readonly [FailureTypeId] = FailureTypeId
+  constructor(
+    readonly _tag: Tag,
+    message: string,
+    readonly error: ErrorOf<Tag>,
+    options?: { readonly cause?: unknown }
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+  }
+}
+
+/**
+ * A failed call: a discriminated union on `_tag`, each member carrying its typed error as `error`.
  *
  * @since 0.1.0
  * @category errors
  */
-export class OcidistFailure extends Error {
-  override readonly name = "OcidistFailure"
-  constructor(
-    readonly _tag: string,
-    message: string,
-    readonly error: OcidistError | undefined
-  ) {
-    super(message)
-  }
-}
+export type OcidistFailure = { readonly [Tag in FailureTag]: Failure<Tag> }[FailureTag]
+
+/**
+ * Whether a rejection is an {@link OcidistFailure} (every rejection of this module is).
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isOcidistFailure = (u: unknown): u is OcidistFailure =>
+  typeof u === "object" && u !== null && FailureTypeId in u
 
 /**
  * @since 0.1.0
@@ -92,18 +138,23 @@ export interface Client {
     location: Ocidist.LocationInput,
     options?: Ocidist.ReferrersOptions & CallOptions
   ) => Promise<ReadonlyArray<Descriptor.Descriptor>>
-  /** Releases connections. Calls made after `close` fail. */
+  /** Releases connections. Calls made after `close` reject with a `Closed` failure. */
   readonly close: () => Promise<void>
 }
 
-const toFailure = (cause: Cause.Cause<OcidistError>): Error => {
+const toFailure = (cause: Cause.Cause<OcidistError>): OcidistFailure => {
   const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) return new OcidistFailure(failure.value._tag, failure.value.message, failure.value)
-  if (Cause.isInterruptedOnly(cause)) {
-    return new OcidistFailure("Interrupted", "the operation was interrupted", undefined)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    return new Failure(error._tag, error.message, error) as OcidistFailure
   }
-  return new Error(Cause.pretty(cause))
+  if (Cause.isInterruptedOnly(cause)) return new Failure("Interrupted", "the operation was interrupted", undefined)
+  return new Failure("Defect", `ocidist failed unexpectedly: ${Cause.pretty(cause)}`, undefined, {
+    cause: Cause.squash(cause)
+  })
 }
+
+const closed = (): OcidistFailure => new Failure("Closed", "the client is closed", undefined)
 
 const strip = <O extends CallOptions>(options: O | undefined): Omit<O, "signal" | "onProgress"> | undefined => {
   if (options === undefined) return undefined
@@ -112,17 +163,19 @@ const strip = <O extends CallOptions>(options: O | undefined): Omit<O, "signal" 
 }
 
 /**
- * A client over a layer (default: `Ocidist.layer()`, the Node stack with docker credentials).
+ * A client over a layer (see {@link createClient} for the default Node stack).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const createClientFromLayer = (layer: Layer.Layer<Ocidist.Ocidist, unknown>): Client => {
+export const createClientFromLayer = (layer: Layer.Layer<Ocidist.Ocidist>): Client => {
   const runtime = ManagedRuntime.make(layer)
+  let isClosed = false
   const run = <A>(
     f: (service: Ocidist.Service) => Effect.Effect<A, OcidistError>,
     options: CallOptions | undefined
   ): Promise<A> => {
+    if (isClosed) return Promise.reject(closed())
     const onProgress = options?.onProgress
     let effect = Effect.flatMap(Ocidist.Ocidist, f)
     if (onProgress !== undefined) effect = Progress.withReporter((e) => onProgress(e))(effect)
@@ -130,7 +183,9 @@ export const createClientFromLayer = (layer: Layer.Layer<Ocidist.Ocidist, unknow
       (exit) =>
         Exit.isSuccess(exit)
           ? exit.value
-          : Promise.reject(toFailure(exit.cause as Cause.Cause<OcidistError>))
+          : Promise.reject(isClosed ? closed() : toFailure(exit.cause as Cause.Cause<OcidistError>)),
+      // the runtime refuses to run once disposed
+      (defect: unknown) => Promise.reject(isClosed ? closed() : toFailure(Cause.die(defect)))
     )
   }
   return {
@@ -141,18 +196,23 @@ export const createClientFromLayer = (layer: Layer.Layer<Ocidist.Ocidist, unknow
     resolve: (location, options) => run((s) => s.resolve(location), options),
     tags: (location, options) => run((s) => s.tags(location), options),
     referrers: (location, options) => run((s) => s.referrers(location, strip(options)), options),
-    close: () => runtime.dispose()
+    close: () => {
+      isClosed = true
+      return runtime.dispose()
+    }
   }
 }
 
 /**
- * A client with the default Node stack: undici, credentials from the environment, docker `config.json`
- * and podman `auth.json`, and the given registry options (plain HTTP, TLS, timeouts…).
+ * A client with the default Node stack (`NodeOcidist.layer`): undici, credentials from the environment,
+ * docker `config.json` and podman `auth.json`, the user's cache directory, and the given options (registry
+ * options: plain HTTP, TLS, timeouts…; credentials; cache directory).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const createClient = (options: Ocidist.Options = {}): Client => createClientFromLayer(Ocidist.layer(options))
+export const createClient = (options: Ocidist.LayerOptions = {}): Client =>
+  createClientFromLayer(NodeOcidist.layer(options))
 
 let shared: Client | undefined
 const defaultClient = () => (shared ??= createClient())

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Ocidist, Progress } from "../src/index.js"
+import * as NodeOcidist from "../src/NodeOcidist.js"
 import { ocidistFor, recorder } from "./helpers.js"
 
 const ok = (result: Tools.RunResult, what: string) => {
@@ -26,7 +27,7 @@ describe("archives", () => {
       )
       assert.strictEqual(pulled.digest, index.digest)
       assert.isTrue(fs.existsSync(archive))
-      assert.isFalse(fs.existsSync(`${archive}.ocidist.d`), "the staging layout is removed")
+      assert.deepStrictEqual(fs.readdirSync(path.dirname(archive)).filter((f) => f.includes("ocidist")), [])
       const raw = ok(yield* Tools.skopeo(["inspect", "--raw", `oci-archive:${archive}:v1`]), "skopeo inspect")
       assert.strictEqual(raw, new TextDecoder().decode(index.index))
 
@@ -90,7 +91,7 @@ describe("archives", () => {
       assert.strictEqual(check._tag === "Image" ? check.configSummary?.platform?.architecture : undefined, "arm64")
     }))
 
-  it.scopedLive("an interrupted pull into an archive is resumed from its staging layout", () =>
+  it.scopedLive("an interrupted pull into an archive is resumed from its staging layout in the cache", () =>
     Effect.gen(function*() {
       const registry = yield* DockerRegistry.start()
       const dir = yield* Tools.tempDir()
@@ -99,7 +100,11 @@ describe("archives", () => {
         layers: [{ size: 48 * 1024 * 1024 }, { size: 1000 }]
       })
       yield* Fixtures.pushRaw(registry, "resume", image, { tags: ["1"] })
-      const archive = path.join(dir, "image.tar")
+      const out = path.join(dir, "out")
+      fs.mkdirSync(out)
+      const archive = path.join(out, "image.tar")
+      const staging = path.join(dir, "cache", "staging")
+      const layer = NodeOcidist.layer({ cacheDirectory: path.join(dir, "cache") })
       const big = image.layers[0]!
       const interrupted = yield* Ocidist.pull(`${registry.host}/resume:1`, `oci-archive:${archive}`).pipe(
         Progress.withReporter((e) =>
@@ -107,22 +112,22 @@ describe("archives", () => {
             ? Effect.interrupt
             : Effect.void
         ),
-        Effect.provide(ocidistFor(registry)),
+        Effect.provide(layer),
         Effect.exit
       )
       assert.strictEqual(interrupted._tag, "Failure")
-      assert.isFalse(fs.existsSync(archive))
-      assert.isTrue(fs.existsSync(`${archive}.ocidist.d`))
+      assert.deepStrictEqual(fs.readdirSync(out), [], "no archive, nothing beside it")
+      assert.strictEqual(fs.readdirSync(staging).length, 1)
 
       const { events, record } = recorder()
       const result = yield* Ocidist.pull(`${registry.host}/resume:1`, `oci-archive:${archive}`).pipe(
         Progress.withReporter(record),
-        Effect.provide(ocidistFor(registry))
+        Effect.provide(layer)
       )
       assert.strictEqual(result.digest, image.manifestDigest)
       const started = events.find((e) => e._tag === "BlobStarted" && e.digest === big.digest)
       assert.isTrue(started !== undefined && started._tag === "BlobStarted" && started.offset > 0)
-      assert.isFalse(fs.existsSync(`${archive}.ocidist.d`))
+      assert.deepStrictEqual(fs.readdirSync(staging), [], "a finished write removes its staging")
       const raw = ok(yield* Tools.skopeo(["inspect", "--raw", `oci-archive:${archive}:1`]), "skopeo inspect")
       assert.strictEqual(raw, new TextDecoder().decode(image.manifest))
     }))

@@ -274,3 +274,69 @@ export const tempDir = (
  */
 export const basicAuth = (user: { readonly username: string; readonly password: string }): string =>
   `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`
+
+/**
+ * A throttling TCP proxy in front of `target` (`host:port`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SlowProxy {
+  /** `127.0.0.1:<port>` of the proxy. */
+  readonly host: string
+  /** Closes the proxy and every connection through it. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Starts a TCP proxy to `target` that limits each direction to about `bytesPerMs`, so that an operation is
+ * still running when a test interrupts it (a loopback transfer would otherwise finish first). Promise-based
+ * for vitest hooks; see {@link slowProxyScoped} for Effect tests.
+ *
+ * @since 0.2.0
+ * @category tools
+ */
+export const slowProxy = (target: string, bytesPerMs: number): Promise<SlowProxy> =>
+  new Promise((resolve) => {
+    const colon = target.lastIndexOf(":")
+    const sockets = new Set<net.Socket>()
+    const pipeSlowly = (from: net.Socket, to: net.Socket) => {
+      from.on("data", (chunk: Buffer) => {
+        from.pause()
+        to.write(chunk)
+        setTimeout(() => from.resume(), Math.ceil(chunk.length / bytesPerMs))
+      })
+      from.on("end", () => to.end())
+      from.on("error", () => to.destroy())
+    }
+    const server = net.createServer((client) => {
+      const upstream = net.connect(Number(target.slice(colon + 1)), target.slice(0, colon))
+      sockets.add(client)
+      sockets.add(upstream)
+      pipeSlowly(client, upstream)
+      pipeSlowly(upstream, client)
+      client.on("close", () => upstream.destroy())
+      upstream.on("close", () => client.destroy())
+    })
+    server.listen(0, "127.0.0.1", () =>
+      resolve({
+        host: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const socket of sockets) socket.destroy()
+            server.close(() => done())
+          })
+      }))
+  })
+
+/**
+ * {@link slowProxy}, closed when the scope closes.
+ *
+ * @since 0.2.0
+ * @category tools
+ */
+export const slowProxyScoped = (target: string, bytesPerMs: number): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(Effect.promise(() => slowProxy(target, bytesPerMs)), (proxy) => Effect.promise(proxy.close)),
+    (proxy) => proxy.host
+  )

@@ -1,5 +1,5 @@
 /**
- * `version`, `completion`, `registry serve`.
+ * `version`, `completion`, `registry serve`, `cache dir`, `cache clean`.
  *
  * @since 0.1.0
  */
@@ -8,7 +8,7 @@ import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import { CliFailure } from "../CliError.js"
 import { root } from "../GlobalOptions.js"
-import { describe } from "../internal/lazy.js"
+import { describe, withOps } from "../internal/lazy.js"
 import { version as versionString } from "../Version.js"
 
 /**
@@ -71,3 +71,29 @@ export const completion = (
       "ocidist completion fish > ~/.config/fish/completions/ocidist.fish"
     ]
   )))
+
+const cacheDir = Command.make("dir", {}, () => withOps((ops, globals) => ops.cacheDir(globals))).pipe(
+  Command.withDescription(describe(
+    "Print the cache directory ($OCIDIST_CACHE_DIR, else $XDG_CACHE_HOME/ocidist, else ~/.cache/ocidist).",
+    ["ocidist cache dir", "du -sh \"$(ocidist cache dir)\""]
+  ))
+)
+
+const cacheClean = Command.make("clean", {}, () => withOps((ops, globals) => ops.cacheClean(globals))).pipe(
+  Command.withDescription(describe(
+    "Remove the data kept by unfinished archive writes (`pull … oci-archive:…` or `docker-archive:…` that " +
+      "failed or were interrupted keep their verified blobs under <cache>/staging, so a rerun resumes them).",
+    ["ocidist cache clean", "ocidist cache clean --json"]
+  ))
+)
+
+/**
+ * `cache dir`, `cache clean`.
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export const cache = Command.make("cache").pipe(
+  Command.withDescription("The cache directory: where unfinished archive writes keep their data."),
+  Command.withSubcommands([cacheDir, cacheClean])
+)

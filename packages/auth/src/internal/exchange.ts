@@ -7,10 +7,13 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { TokenExchangeError, CredentialsRejected } from "../AuthError.js"
+import { CredentialsRejected, TokenExchangeError } from "../AuthError.js"
 import type * as Credentials from "../Credentials.js"
 import * as Scope from "../Scope.js"
 import { collectText } from "./boundedText.js"
@@ -39,6 +42,8 @@ export interface TokenResponse {
   readonly token: Redacted.Redacted<string>
   readonly expiresInSeconds: number
   readonly issuedAtMillis: number | undefined
+  /** An OAuth2 refresh token, when the server issued one (kept, not used yet). */
+  readonly refreshToken: Redacted.Redacted<string> | undefined
 }
 
 /**
@@ -63,9 +68,54 @@ export const basicHeader = (username: string, password: Redacted.Redacted<string
 export const bearerHeader = (token: Redacted.Redacted<string>): Redacted.Redacted<string> =>
   Redacted.make(`Bearer ${Redacted.value(token)}`)
 
+/**
+ * A field that decodes with `schema` when it can and is absent otherwise: token servers send `expires_in` as
+ * a number or a string, `issued_at` in several forms, and extra fields; what cannot be used falls back to the
+ * defaults instead of failing the exchange.
+ */
+const lenient = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownOption(schema)
+  return Schema.optional(
+    Schema.transform(Schema.Unknown, Schema.UndefinedOr(Schema.typeSchema(schema)), {
+      strict: true,
+      decode: (u) => Option.getOrUndefined(decode(u)),
+      encode: (a) => a
+    })
+  )
+}
+
+const NonEmpty = Schema.String.pipe(Schema.minLength(1))
+const Positive = Schema.Union(Schema.Number, Schema.NumberFromString).pipe(
+  Schema.filter((n) => Number.isFinite(n) && n > 0)
+)
+const Timestamp = Schema.String.pipe(
+  Schema.transform(Schema.Number, {
+    strict: true,
+    decode: (s) => Date.parse(s),
+    encode: (n) => new Date(n).toISOString()
+  }),
+  Schema.filter((n) => Number.isFinite(n))
+)
+
+/**
+ * A token server's answer (Docker token spec, OAuth2): `token` or `access_token`, `expires_in` (seconds),
+ * `issued_at` (RFC 3339), `refresh_token`.
+ *
+ * @internal
+ */
+export const TokenBody = Schema.parseJson(Schema.Struct({
+  token: lenient(NonEmpty),
+  access_token: lenient(NonEmpty),
+  expires_in: lenient(Positive),
+  issued_at: lenient(Timestamp),
+  refresh_token: lenient(NonEmpty)
+}))
+
+const decodeTokenBody = Schema.decodeUnknownEither(TokenBody)
+
 const readBounded = (
   response: HttpClientResponse.HttpClientResponse,
-  fail: (reason: string, status?: number) => TokenExchangeError
+  fail: (reason: string, status?: number, cause?: unknown) => TokenExchangeError
 ): Effect.Effect<string, TokenExchangeError> => {
   const length = Number(response.headers["content-length"])
   if (Number.isFinite(length) && length > MAX_TOKEN_RESPONSE) {
@@ -76,7 +126,7 @@ const readBounded = (
     MAX_TOKEN_RESPONSE,
     () => fail(`the response is larger than ${MAX_TOKEN_RESPONSE} bytes`, response.status)
   ).pipe(
-    Effect.catchTag("ResponseError", () => Effect.fail(fail("reading the response failed", response.status)))
+    Effect.catchTag("ResponseError", (e) => Effect.fail(fail("reading the response failed", response.status, e.cause)))
   )
 }
 
@@ -102,15 +152,27 @@ export const exchange = (
   request: TokenRequest
 ): Effect.Effect<TokenResponse, TokenExchangeError | CredentialsRejected> => {
   const realm = displayRealm(request.realm)
-  const fail = (reason: string, status?: number) =>
-    new TokenExchangeError({ realm, reason, ...(status === undefined ? {} : { status }) })
+  const fail = (reason: string, status?: number, cause?: unknown) =>
+    new TokenExchangeError({
+      realm,
+      reason,
+      ...(status === undefined ? {} : { status }),
+      ...(cause === undefined ? {} : { cause })
+    })
 
   const send = (req: HttpClientRequest.HttpClientRequest) =>
     http.execute(req).pipe(
+      // The socket or TLS error as `cause`, never the HttpClientError: its request carries the credentials.
       Effect.catchTag("RequestError", (e) =>
-        Effect.fail(fail(`request failed (${e.reason}${e.cause instanceof Error ? `: ${e.cause.message}` : ""})`))),
+        Effect.fail(
+          fail(
+            `request failed (${e.reason}${e.cause instanceof Error ? `: ${e.cause.message}` : ""})`,
+            undefined,
+            e.cause
+          )
+        )),
       Effect.catchTag("ResponseError", (e) =>
-        Effect.fail(fail(`response failed (${e.reason})`, e.response.status)))
+        Effect.fail(fail(`response failed (${e.reason})`, e.response.status, e.cause)))
     )
 
   const get = (): Effect.Effect<HttpClientResponse.HttpClientResponse, TokenExchangeError> => {
@@ -176,32 +238,23 @@ export const exchange = (
       return yield* fail("unexpected status", response.status)
     }
     const raw = yield* readBounded(response, fail)
-    let json: unknown
-    try {
-      json = JSON.parse(raw)
-    } catch {
-      return yield* fail("the response is not JSON", response.status)
-    }
-    if (typeof json !== "object" || json === null || Array.isArray(json)) {
-      return yield* fail("the response is not a JSON object", response.status)
-    }
-    const body = json as Record<string, unknown>
-    const text = (u: unknown) => typeof u === "string" && u.length > 0 ? u : undefined
-    const token = text(body["token"]) ?? text(body["access_token"])
+    // No `cause` on these: a parse error quotes the body, and the body holds the token.
+    const body = yield* Either.mapLeft(decodeTokenBody(raw), (error) =>
+      fail(
+        error.issue._tag === "Transformation" && error.issue.kind === "Encoded"
+          ? "the response is not JSON"
+          : "the response is not a JSON object",
+        response.status
+      ))
+    const token = body.token ?? body.access_token
     if (token === undefined) {
       return yield* fail("the response has neither token nor access_token", response.status)
     }
-    const expiresIn = typeof body["expires_in"] === "number"
-      ? body["expires_in"]
-      : typeof body["expires_in"] === "string"
-      ? Number(body["expires_in"])
-      : Number.NaN
-    const issuedAtText = text(body["issued_at"])
-    const issuedAt = issuedAtText === undefined ? Number.NaN : Date.parse(issuedAtText)
     return {
       token: Redacted.make(token),
-      expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_LIFETIME_SECONDS,
-      issuedAtMillis: Number.isFinite(issuedAt) ? issuedAt : undefined
+      expiresInSeconds: body.expires_in ?? DEFAULT_LIFETIME_SECONDS,
+      issuedAtMillis: body.issued_at,
+      refreshToken: body.refresh_token === undefined ? undefined : Redacted.make(body.refresh_token)
     }
   }).pipe(Effect.withSpan("Authenticator.exchange", {
     attributes: { realm, service: request.service, scopes: request.scopes.map(Scope.format).join(" ") }

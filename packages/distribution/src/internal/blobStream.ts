@@ -1,35 +1,23 @@
 /**
- * Blob download bodies: hashing, counting, `Range` resumption, and the final size/digest checks.
+ * Blob download bodies: hashing, counting, `Range` resumption (paced by the retry policy), and the final
+ * size/digest checks.
  *
  * @internal
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Digest, type Hash, ReferenceError } from "@ocidist/reference"
+import { SizeMismatch } from "@ocidist/spec/SpecError"
+import { dropBytes } from "@ocidist/spec/Storage"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { SizeMismatch } from "@ocidist/spec/SpecError"
-import * as RegistryError from "../RegistryError.js"
-import * as Transport from "./transport.js"
-
-/** @internal */
-export const dropBytes = (count: number) => <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
-  count <= 0 ? stream : Stream.suspend(() => {
-    let left = count
-    return Stream.filterMap(stream, (chunk) => {
-      if (left === 0) return Option.some(chunk)
-      if (chunk.length <= left) {
-        left -= chunk.length
-        return Option.none()
-      }
-      const rest = chunk.subarray(left)
-      left = 0
-      return Option.some(rest)
-    })
-  })
+import type * as RegistryError from "../RegistryError.js"
+import * as Response from "./response.js"
+import * as Retry from "./retry.js"
 
 /**
  * Joins the small buffers a socket may deliver (a few KiB) into buffers of at least `minBytes`, so that
@@ -45,7 +33,7 @@ export const coalesce = (minBytes: number) => <E, R>(stream: Stream.Stream<Uint8
     let pending: Array<Uint8Array> = []
     let pendingBytes = 0
     const flush = (): Uint8Array => {
-      const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
+      const out = Response.concatBytes(pending, pendingBytes)
       pending = []
       pendingBytes = 0
       return out
@@ -104,49 +92,65 @@ export const parseContentRange = (
 
 /** @internal */
 export interface BlobStreamOptions {
-  readonly ctx: Transport.Ctx
+  readonly ctx: Response.Ctx
   readonly digest: Digest.Digest
   readonly size: number | undefined
-  /** the response of the first request (status 200, or 206 when `offset` > 0) */
+  /** the response of the first request (status 200, or 206 when `offset` > 0), consumed by the first run */
   readonly first: HttpClientResponse.HttpClientResponse
   readonly offset: number
   readonly hasher: Hash.Hasher | undefined
   readonly hash: Hash.Service
-  readonly open: (offset: number) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError>
+  /** Gives back the permit the first response was opened with, when the first run ends. */
+  readonly release: Effect.Effect<void>
+  /** A request for a later run: takes a permit and aborts the response when the run's scope closes. */
+  readonly reopen: (
+    offset: number
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError, Scope.Scope>
+  /** A request to resume at `offset` (within a run, which holds the permit). */
+  readonly open: (
+    offset: number
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError>
+  readonly retry: Retry.Policy
   readonly maxResumes: number
-  readonly backoff: (attempt: number) => Effect.Effect<void>
   /** Fail (and resume) when no data arrives for this long. */
   readonly idleTimeout: Duration.Duration | undefined
 }
 
 /**
  * The body of a blob GET as a stream that hashes and counts as it flows, resumes with `Range` after a
- * transport failure (checking `206` + `Content-Range`, or skipping what it already has on a `200`), and
- * fails at the end when the size or digest do not match.
+ * transport failure or a premature end (checking `206` + `Content-Range`, or skipping what it already has on
+ * a `200`), waiting as the retry policy says, and fails at the end when the size or digest do not match. The
+ * first run reads `first`; a later run requests the blob again.
  *
  * @internal
  */
 export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, RegistryError.RegistryClientError> => {
   let used = false
   const { ctx, digest, size } = options
-  return Stream.suspend(() => {
-    const reuse = !used
+  return Stream.unwrapScoped(Effect.gen(function*() {
+    const firstRun = !used
     used = true
-    const verifyWhole = options.offset === 0 || options.hasher !== undefined
-    const hasher = options.hasher ?? options.hash.make(Digest.algorithm(digest))
+    // A primed hasher is used up by the first run: later runs from an offset check the size only.
+    const primed = firstRun ? options.hasher : undefined
+    const verifyWhole = options.offset === 0 || primed !== undefined
+    const hasher = primed ?? options.hash.make(Digest.algorithm(digest))
+    const resumes = yield* Schedule.driver(Retry.schedule<RegistryError.TransportError | undefined>(
+      options.retry,
+      options.maxResumes
+    ))
     let received = options.offset
-    let resumes = 0
+    let attempts = 0
 
     const counted = (response: HttpClientResponse.HttpClientResponse, skip: number) =>
       response.stream.pipe(
         Stream.mapError((error) =>
-          Transport.transportError(ctx, response.request.method, response.request.url, error.cause ?? error)
+          Response.fromHttpClientError(ctx, response.request.method, response.request.url, error)
         ),
         (stream) =>
           options.idleTimeout === undefined ? stream : failWhenIdle(
             options.idleTimeout,
             () =>
-              Transport.transportError(
+              Response.timeoutError(
                 ctx,
                 response.request.method,
                 response.request.url,
@@ -158,23 +162,11 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
         Stream.mapEffect((chunk) => {
           received += chunk.length
           if (size !== undefined && received > size) {
-            return Effect.fail(Transport.sizeExceeded(ctx, `blob ${digest}`, size, received))
+            return Effect.fail(Response.sizeExceeded(ctx, `blob ${digest}`, size, received))
           }
           if (verifyWhole) hasher.update(chunk)
           return Effect.succeed(chunk)
         })
-      )
-
-    const resumable = (
-      response: HttpClientResponse.HttpClientResponse,
-      skip: number
-    ): Stream.Stream<Uint8Array, RegistryError.RegistryClientError> =>
-      Stream.catchAll(
-        counted(response, skip),
-        (error) =>
-          error._tag === "TransportError" && resumes < options.maxResumes
-            ? Stream.unwrap(reopen())
-            : Stream.fail(error)
       )
 
     // Premature clean end (the server closed after fewer bytes than announced) is resumed as well.
@@ -183,34 +175,44 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
       skip: number
     ): Stream.Stream<Uint8Array, RegistryError.RegistryClientError> =>
       Stream.concat(
-        resumable(response, skip),
-        Stream.unwrap(Effect.suspend(() =>
-          size !== undefined && received < size && resumes < options.maxResumes
-            ? reopen()
-            : Effect.succeed(Stream.empty)
-        ))
+        Stream.catchAll(
+          counted(response, skip),
+          (error) => error._tag === "TransportError" ? Stream.unwrap(resume(error)) : Stream.fail(error)
+        ),
+        Stream.unwrap(
+          Effect.suspend(() => size !== undefined && received < size ? resume(undefined) : Effect.succeed(Stream.empty))
+        )
       )
+
+    // The retry policy decides whether (and after how long) to resume; when it is done, the failure stands
+    // (a premature end then fails the size check).
+    const resume = (
+      error: RegistryError.TransportError | undefined
+    ): Effect.Effect<Stream.Stream<Uint8Array, RegistryError.RegistryClientError>, RegistryError.RegistryClientError> =>
+      Effect.matchEffect(resumes.next(error), {
+        onFailure: () => error === undefined ? Effect.succeed(Stream.empty) : Effect.fail(error),
+        onSuccess: () => reopen()
+      })
 
     const reopen = (): Effect.Effect<
       Stream.Stream<Uint8Array, RegistryError.RegistryClientError>,
       RegistryError.RegistryClientError
     > =>
       Effect.gen(function*() {
-        resumes++
-        yield* options.backoff(resumes - 1)
-        yield* Effect.logDebug(`${ctx.operation}: resuming ${digest} at byte ${received} (attempt ${resumes})`)
+        attempts++
+        yield* Effect.logDebug(`${ctx.operation}: resuming ${digest} at byte ${received} (attempt ${attempts})`)
         const response = yield* options.open(received)
         if (response.status === 206) {
-          const range = parseContentRange(Transport.header(response, "content-range"))
+          const range = parseContentRange(Response.header(response, "content-range"))
           if (
             range === undefined || range.start !== received ||
             (size !== undefined && range.total !== undefined && range.total !== size)
           ) {
-            yield* Transport.abort(response)
-            return yield* Transport.invalidResponse(
+            yield* Response.abort(response)
+            return yield* Response.invalidResponse(
               ctx,
               `resuming ${digest} at byte ${received}: unexpected Content-Range "${
-                Transport.header(response, "content-range") ?? "(none)"
+                Response.header(response, "content-range") ?? "(none)"
               }"`
             )
           }
@@ -220,22 +222,16 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
           // The server ignored Range: read from the start, skipping what we already have.
           return withTail(response, received)
         }
-        return yield* Transport.fail(ctx, response, { target: `blob ${digest}` })
+        return yield* Response.fail(ctx, response, { target: `blob ${digest}` })
       })
-
-    const start: Effect.Effect<Stream.Stream<Uint8Array, RegistryError.RegistryClientError>, RegistryError.RegistryClientError> =
-      reuse
-        ? Effect.succeed(withTail(options.first, 0))
-        : Effect.flatMap(options.open(options.offset), (response) =>
-          response.status === 200 || response.status === 206
-            ? Effect.succeed(withTail(response, response.status === 200 ? options.offset : 0))
-            : Transport.fail(ctx, response, { target: `blob ${digest}` }))
 
     const check = Effect.suspend((): Effect.Effect<void, RegistryError.RegistryClientError> => {
       if (size !== undefined && received !== size) {
         return Effect.fail(
           new SizeMismatch({
-            subject: `blob ${digest} in ${ctx.repository === undefined ? ctx.registry : `${ctx.registry}/${ctx.repository}`} (${ctx.operation})`,
+            subject: `blob ${digest} in ${
+              ctx.repository === undefined ? ctx.registry : `${ctx.registry}/${ctx.repository}`
+            } (${ctx.operation})`,
             expected: size,
             actual: received
           })
@@ -254,8 +250,15 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
         )
     })
 
-    return Stream.concat(Stream.unwrap(start), Stream.execute(check))
-  })
+    if (firstRun) {
+      return Stream.concat(withTail(options.first, 0), Stream.execute(check)).pipe(Stream.ensuring(options.release))
+    }
+    const response = yield* options.reopen(options.offset)
+    if (response.status !== 200 && response.status !== 206) {
+      return yield* Response.fail(ctx, response, { target: `blob ${digest}` })
+    }
+    return Stream.concat(withTail(response, response.status === 200 ? options.offset : 0), Stream.execute(check))
+  }))
 }
 
 /** @internal */

@@ -8,12 +8,13 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as AuthScope from "@ocidist/auth/Scope"
 import { Digest, type Hash, ReferenceError, Registry } from "@ocidist/reference"
-import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
 import * as SpecError from "@ocidist/spec/SpecError"
 import { SizeMismatch } from "@ocidist/spec/SpecError"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import * as RegistryError from "../RegistryError.js"
-import * as Transport from "./transport.js"
+import * as Response from "./response.js"
+import type * as Transport from "./transport.js"
 
 /** @internal */
 export type Strategy = "auto" | "monolithic" | "stream" | "chunked" | "post"
@@ -35,7 +36,7 @@ export interface Session {
 export interface UploadContext {
   readonly transport: Transport.Transport
   readonly hash: Hash.Service
-  readonly ctx: Transport.Ctx
+  readonly ctx: Response.Ctx
   readonly scopes: ReadonlyArray<AuthScope.Scope>
   readonly chunkSize: number
 }
@@ -50,17 +51,17 @@ export const sessionUrl = (
   up: UploadContext,
   response: HttpClientResponse.HttpClientResponse
 ): Effect.Effect<URL, RegistryError.InvalidResponse> => {
-  const location = Transport.header(response, "location")
+  const location = Response.header(response, "location")
   if (location === undefined) {
     return Effect.fail(
-      Transport.invalidResponse(up.ctx, `HTTP ${response.status} without a Location header for the upload session`)
+      Response.invalidResponse(up.ctx, `HTTP ${response.status} without a Location header for the upload session`)
     )
   }
   let url: URL
   try {
     url = new URL(location, response.request.url)
   } catch {
-    return Effect.fail(Transport.invalidResponse(up.ctx, `malformed upload Location "${Transport.safeUrl(location)}"`))
+    return Effect.fail(Response.invalidResponse(up.ctx, `malformed upload Location "${Response.safeUrl(location)}"`))
   }
   const registry = new URL(up.transport.origin(up.ctx.registry))
   if (url.origin !== registry.origin) {
@@ -68,10 +69,10 @@ export const sessionUrl = (
     const upgrade = Registry.same(url.host, registry.host) && registry.protocol === "http:" && url.protocol === "https:"
     if (!sameRegistry && !upgrade) {
       return Effect.fail(
-        Transport.invalidResponse(
+        Response.invalidResponse(
           up.ctx,
           `upload Location ${
-            Transport.safeUrl(url.href)
+            Response.safeUrl(url.href)
           } is on another origin than ${registry.origin}; refusing to send the blob there`
         )
       )
@@ -81,7 +82,7 @@ export const sessionUrl = (
 }
 
 const minChunk = (response: HttpClientResponse.HttpClientResponse): number | undefined => {
-  const value = Transport.header(response, "oci-chunk-min-length")
+  const value = Response.header(response, "oci-chunk-min-length")
   return value !== undefined && /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined
 }
 
@@ -100,11 +101,11 @@ export const start = (up: UploadContext, startUrl: string): Effect.Effect<Sessio
       { scopes: up.scopes }
     )
     if (response.status !== 202) {
-      if (response.status >= 400) return yield* Transport.fail(up.ctx, response)
-      yield* Transport.discard(response)
-      return yield* Transport.unexpectedStatus(up.ctx, response, "202 (upload session)")
+      if (response.status >= 400) return yield* Response.fail(up.ctx, response)
+      yield* Response.discard(response)
+      return yield* Response.unexpectedStatus(up.ctx, response, "202 (upload session)")
     }
-    yield* Transport.discard(response)
+    yield* Response.discard(response)
     const url = yield* sessionUrl(up, response)
     return { url, minChunk: minChunk(response) }
   })
@@ -112,7 +113,7 @@ export const start = (up: UploadContext, startUrl: string): Effect.Effect<Sessio
 /** DELETE an upload session, ignoring failures. @internal */
 export const cancel = (up: UploadContext, session: Session): Effect.Effect<void> =>
   up.transport.send(up.ctx, HttpClientRequest.del(session.url), { scopes: up.scopes, retry: false }).pipe(
-    Effect.flatMap(Transport.discard),
+    Effect.flatMap(Response.discard),
     Effect.ignore
   )
 
@@ -138,12 +139,12 @@ const complete = (
 ): Effect.Effect<void, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
     if (response.status !== 201 && response.status !== 204 && response.status !== 200) {
-      if (response.status >= 400) return yield* Transport.fail(up.ctx, response)
-      yield* Transport.discard(response)
-      return yield* Transport.unexpectedStatus(up.ctx, response, "201 (blob created)")
+      if (response.status >= 400) return yield* Response.fail(up.ctx, response)
+      yield* Response.discard(response)
+      return yield* Response.unexpectedStatus(up.ctx, response, "201 (blob created)")
     }
-    const returned = Transport.header(response, "docker-content-digest")
-    yield* Transport.discard(response)
+    const returned = Response.header(response, "docker-content-digest")
+    yield* Response.discard(response)
     if (
       returned !== undefined && Digest.isDigest(returned) && Digest.algorithm(returned) === Digest.algorithm(digest) &&
       returned !== digest
@@ -220,7 +221,8 @@ const sendBody = <E>(
   )
 
 const isContentError = (u: unknown): u is ReferenceError.DigestMismatch | SizeMismatch =>
-  ReferenceError.isReferenceError(u) && u._tag === "DigestMismatch" || SpecError.isSpecError(u) && u._tag === "SizeMismatch"
+  ReferenceError.isReferenceError(u) && u._tag === "DigestMismatch" ||
+  SpecError.isSpecError(u) && u._tag === "SizeMismatch"
 
 const verifyComputed = <E>(
   up: UploadContext,
@@ -259,9 +261,9 @@ export const putMonolithic = <E>(
       // Explain a DIGEST_INVALID/SIZE_INVALID by what we measured, when it differs.
       yield* Effect.catchAll(
         verifyComputed(up, source, computed),
-        (e) => Effect.zipRight(Transport.discard(response), Effect.fail(e))
+        (e) => Effect.zipRight(Response.discard(response), Effect.fail(e))
       )
-      return yield* Transport.fail(up.ctx, response)
+      return yield* Response.fail(up.ctx, response)
     }
     yield* verifyComputed(up, source, computed)
     yield* complete(up, response, source.digest)
@@ -285,14 +287,14 @@ export const putStreamed = <E>(
     )
     const response = yield* sendBody(up, request, h, source)
     if (response.status !== 202 && response.status !== 204) {
-      if (response.status >= 400) return yield* Transport.fail(up.ctx, response)
-      yield* Transport.discard(response)
-      return yield* Transport.unexpectedStatus(up.ctx, response, "202 (chunk accepted)")
+      if (response.status >= 400) return yield* Response.fail(up.ctx, response)
+      yield* Response.discard(response)
+      return yield* Response.unexpectedStatus(up.ctx, response, "202 (chunk accepted)")
     }
-    yield* Transport.discard(response)
+    yield* Response.discard(response)
     const computed = h.result()
     yield* verifyComputed(up, source, computed)
-    const next = Transport.header(response, "location") === undefined ? session.url : yield* sessionUrl(up, response)
+    const next = Response.header(response, "location") === undefined ? session.url : yield* sessionUrl(up, response)
     const put = yield* up.transport.send(
       up.ctx,
       HttpClientRequest.put(withDigest(next, computed.digest), { headers: { "content-length": "0" } }),
@@ -336,7 +338,7 @@ export const putChunked = <E>(
         let stalled = 0
         while (sent < chunk.length) {
           if (stalled > 2) {
-            return yield* Transport.invalidResponse(
+            return yield* Response.invalidResponse(
               up.ctx,
               `the registry keeps storing nothing of the chunk at byte ${offset}`
             )
@@ -347,16 +349,16 @@ export const putChunked = <E>(
           }).pipe(HttpClientRequest.bodyUint8Array(part, "application/octet-stream"))
           const response = yield* up.transport.send(up.ctx, request, { scopes: up.scopes, retry: false })
           if (response.status !== 202 && response.status !== 204) {
-            if (response.status >= 400) return yield* Transport.fail(up.ctx, response)
-            yield* Transport.discard(response)
-            return yield* Transport.unexpectedStatus(up.ctx, response, "202 (chunk accepted)")
+            if (response.status >= 400) return yield* Response.fail(up.ctx, response)
+            yield* Response.discard(response)
+            return yield* Response.unexpectedStatus(up.ctx, response, "202 (chunk accepted)")
           }
-          yield* Transport.discard(response)
-          if (Transport.header(response, "location") !== undefined) url = yield* sessionUrl(up, response)
-          const end = parseRangeEnd(Transport.header(response, "range"))
+          yield* Response.discard(response)
+          if (Response.header(response, "location") !== undefined) url = yield* sessionUrl(up, response)
+          const end = parseRangeEnd(Response.header(response, "range"))
           const committed = end === undefined ? offset + part.length : end + 1
           if (committed < offset || committed > offset + part.length) {
-            return yield* Transport.invalidResponse(
+            return yield* Response.invalidResponse(
               up.ctx,
               `after sending bytes ${offset}-${offset + part.length - 1} the registry reports Range 0-${committed - 1}`
             )
@@ -429,9 +431,9 @@ export const upload = <E>(
         yield* complete(up, response, digest)
         return { digest, size: source.size }
       }
-      if (response.status !== 202) return yield* Transport.fail(up.ctx, response)
+      if (response.status !== 202) return yield* Response.fail(up.ctx, response)
       // The registry opened a session instead (distribution 2.8 does): PUT the blob into it.
-      yield* Transport.discard(response)
+      yield* Response.discard(response)
       const session = { url: yield* sessionUrl(up, response), minChunk: minChunk(response) }
       return yield* putMonolithic(up, session, { ...source, digest }).pipe(
         Effect.onError(() => cancel(up, session))

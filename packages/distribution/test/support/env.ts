@@ -12,7 +12,7 @@ import * as Stream from "effect/Stream"
 import { createCipheriv } from "node:crypto"
 import * as fs from "node:fs"
 import type * as RegistryClient from "../../src/RegistryClient.js"
-import { client } from "./server.js"
+import { anonymous, client, credentials as credentialsLayer, type Http } from "./server.js"
 
 export interface Env {
   readonly registry: DockerRegistry.Instance
@@ -20,13 +20,15 @@ export interface Env {
   readonly dir: string
   readonly ref: (rest: string) => Reference.Reference
   readonly credsArgs: ReadonlyArray<string>
+  readonly http: Http
 }
 
 export class TestEnv extends Context.Tag("TestEnv")<TestEnv, Env>() {}
 
 export const layer = (
   mode: DockerRegistry.Mode,
-  options: RegistryClient.Options = {}
+  options: RegistryClient.Options = {},
+  http: Http = "undici"
 ): Layer.Layer<TestEnv> =>
   Layer.scoped(
     TestEnv,
@@ -34,16 +36,17 @@ export const layer = (
       const registry = yield* DockerRegistry.start({ mode })
       const writer = registry.writer
       const credentials = writer === undefined
-        ? Credentials.layerAnonymous
-        : Credentials.layerStatic({ [registry.host]: Credentials.basic(writer.username, writer.password) })
-      const rc = yield* client(options, credentials)
+        ? anonymous
+        : credentialsLayer({ [registry.host]: Credentials.basic(writer.username, writer.password) })
+      const rc = yield* client(options, credentials, http)
       const dir = yield* Tools.tempDir("ocidist-distribution-")
       return {
         registry,
         client: rc,
         dir,
         ref: (rest: string) => Either.getOrThrow(Reference.parse(`${registry.host}/${rest}`)),
-        credsArgs: writer === undefined ? [] : ["--creds", `${writer.username}:${writer.password}`]
+        credsArgs: writer === undefined ? [] : ["--creds", `${writer.username}:${writer.password}`],
+        http
       }
     }).pipe(Effect.orDie)
   )

@@ -2,6 +2,8 @@
  * Small loopback HTTP servers for fault injection (what a real registry will not do).
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Authenticator from "@ocidist/auth/Authenticator"
 import * as Credentials from "@ocidist/auth/Credentials"
 import * as Context from "effect/Context"
@@ -88,18 +90,34 @@ export const ociError = (
 /** Fast retries so tests stay quick. */
 export const fastRetry = { times: 3, base: "5 millis", max: "20 millis", maxRetryAfter: "5 seconds" } as const
 
-/** The client over undici, with the real Authenticator and the given credentials. */
+/** No credentials (every registry anonymous). */
+export const anonymous: Layer.Layer<Credentials.Credentials> = Credentials.layer({ sources: [] })
+
+/** Fixed credentials, nothing else. */
+export const credentials = (entries: Readonly<Record<string, Credentials.Credential>>) =>
+  Credentials.layer({ explicit: entries, sources: [] })
+
+/** The HTTP clients the client is tested over. */
+export type Http = "undici" | "fetch"
+
+/** undici (`NodeHttpClient.layerUndici`), or the global `fetch` as a user would plug it (`FetchHttpClient.layer`). */
+export const httpLayer = (http: Http): Layer.Layer<HttpClient.HttpClient> =>
+  http === "undici" ? NodeHttpClient.layerUndici : FetchHttpClient.layer
+
+/** The client over undici (or fetch), with the real Authenticator and the given credentials. */
 export const clientLayer = (
   options: RegistryClient.Options = {},
-  credentials: Layer.Layer<Credentials.Credentials> = Credentials.layerAnonymous
+  credentials: Layer.Layer<Credentials.Credentials> = anonymous,
+  http: Http = "undici"
 ): Layer.Layer<RegistryClient.RegistryClient> =>
-  RegistryClient.layer({ retry: fastRetry, ...options }).pipe(
-    Layer.provide(Authenticator.layer),
-    Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, credentials))
+  RegistryClient.layerWithoutDependencies({ retry: fastRetry, ...options }).pipe(
+    Layer.provide(Authenticator.layerWithoutDependencies()),
+    Layer.provide(Layer.mergeAll(httpLayer(http), credentials))
   )
 
 /** Builds the client inside the test's scope (for servers started in the test). */
 export const client = (
   options: RegistryClient.Options = {},
-  credentials: Layer.Layer<Credentials.Credentials> = Credentials.layerAnonymous
-) => Effect.map(Layer.build(clientLayer(options, credentials)), Context.get(RegistryClient.RegistryClient))
+  credentials: Layer.Layer<Credentials.Credentials> = anonymous,
+  http: Http = "undici"
+) => Effect.map(Layer.build(clientLayer(options, credentials, http)), Context.get(RegistryClient.RegistryClient))

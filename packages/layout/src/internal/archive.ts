@@ -5,13 +5,14 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import { SizeMismatch } from "@ocidist/spec/SpecError"
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
-import { randomBytes } from "node:crypto"
 import * as zlib from "node:zlib"
-import { fromPlatformError, LayoutError } from "../LayoutError.js"
+import { fromPlatformError, type LayoutError } from "../LayoutError.js"
+import { tempSuffix } from "./files.js"
 import * as Tar from "./tar.js"
 
 /** @internal */
@@ -30,22 +31,18 @@ export interface ArchiveEntry<E> {
  */
 export const exactly =
   (archive: string, size: number, what: string, digest?: string) =>
-  <E>(stream: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E | LayoutError> =>
+  <E>(stream: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E | SizeMismatch> =>
     Stream.suspend(() => {
       let total = 0
-      const mismatch = (actual: string) =>
-        new LayoutError({
-          reason: "SizeMismatch",
-          path: archive,
-          detail: `${what}: expected ${size} bytes, got ${actual}`,
-          ...(digest === undefined ? {} : { digest })
-        })
+      const subject = `${what}${digest === undefined ? "" : ` (${digest})`} written to ${archive}`
+      const mismatch = (actual?: number) =>
+        new SizeMismatch({ subject, expected: size, ...(actual === undefined ? {} : { actual }) })
       return Stream.concat(
         Stream.mapEffect(stream, (chunk) => {
           total += chunk.length
-          return total > size ? Effect.fail(mismatch("more")) : Effect.succeed(chunk)
+          return total > size ? Effect.fail(mismatch()) : Effect.succeed(chunk)
         }),
-        Stream.execute(Effect.suspend(() => total === size ? Effect.void : Effect.fail(mismatch(String(total)))))
+        Stream.execute(Effect.suspend(() => total === size ? Effect.void : Effect.fail(mismatch(total))))
       )
     })
 
@@ -58,12 +55,12 @@ export const exactly =
 export const writeTar = <E>(
   archive: string,
   entries: Stream.Stream<ArchiveEntry<E>, E | LayoutError>
-): Effect.Effect<void, E | LayoutError, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<void, E | LayoutError | SizeMismatch, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const pathService = yield* Path.Path
     const target = pathService.resolve(archive)
-    const temp = `${target}.${randomBytes(6).toString("hex")}.tmp`
+    const temp = `${target}.${yield* tempSuffix}`
     const io = fromPlatformError(target)
     const bytes = entries.pipe(
       Stream.flatMap((entry) =>
@@ -98,10 +95,10 @@ export const writeTar = <E>(
  *
  * @internal
  */
-export const gunzip = <E>(
+export const gunzip = <E, E2>(
   stream: Stream.Stream<Uint8Array, E>,
-  onError: (detail: string) => LayoutError
-): Stream.Stream<Uint8Array, E | LayoutError> =>
+  onError: (detail: string) => E2
+): Stream.Stream<Uint8Array, E | E2> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const z = zlib.createGunzip({ chunkSize: 64 * 1024 })
     yield* Effect.addFinalizer(() => Effect.sync(() => z.destroy()))
@@ -133,7 +130,7 @@ export const gunzip = <E>(
     )
     return output.pipe(
       Stream.map((chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
-      Stream.catchAll((detail): Stream.Stream<never, E | LayoutError> =>
+      Stream.catchAll((detail): Stream.Stream<never, E | E2> =>
         sourceFailure !== undefined ? Stream.failCause(sourceFailure) : Stream.fail(onError(detail))
       )
     )

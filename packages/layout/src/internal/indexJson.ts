@@ -8,7 +8,7 @@ import * as MediaType from "@ocidist/spec/MediaType"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { LayoutError } from "../LayoutError.js"
+import { InvalidIndex } from "../LayoutError.js"
 
 const LAYOUT_VERSION = "1.0.0"
 
@@ -33,9 +33,9 @@ export const parseIndex = (
   bytes: Uint8Array
 ): Either.Either<
   { readonly raw: Record<string, unknown>; readonly manifests: ReadonlyArray<Descriptor.Descriptor> },
-  LayoutError
+  InvalidIndex
 > => {
-  const invalid = (detail: string) => new LayoutError({ reason: "InvalidIndex", path, detail })
+  const invalid = (detail: string) => new InvalidIndex({ path, detail })
   let json: unknown
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes))

@@ -1,23 +1,31 @@
 /**
- * The read side shared by layout directories and archives: index lookups, bounded manifest reads.
+ * The read side shared by layout directories and archives: the `ReadOnlyStorage` over a source of index
+ * entries and blob files, index lookups, bounded manifest reads, tags and referrers.
  *
  * @since 0.1.0
  */
-import { Digest, type ReferenceError } from "@ocidist/reference"
+import * as Digest from "@ocidist/reference/Digest"
+import { REF_NAME } from "@ocidist/spec/Annotation"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
 import * as Manifest from "@ocidist/spec/Manifest"
 import * as MediaType from "@ocidist/spec/MediaType"
-import type * as SpecError from "@ocidist/spec/SpecError"
-import * as Chunk from "effect/Chunk"
+import * as Storage from "@ocidist/spec/Storage"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Reader } from "../Layout.js"
-import { LayoutError } from "../LayoutError.js"
+import {
+  AmbiguousReference,
+  ImageNotFound,
+  InvalidDigest,
+  InvalidTag,
+  isLayoutError,
+  type LayoutError,
+  type LayoutFailure
+} from "../LayoutError.js"
 
-/** @internal */
-export const REF_NAME = "org.opencontainers.image.ref.name"
+export { REF_NAME }
 
 /** @internal */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -30,11 +38,11 @@ export const MAX_CONFIG_BYTES = 16 * 1024 * 1024
  *
  * @internal
  */
-export const checkDigest = (path: string, digest: string): Effect.Effect<Digest.Digest, LayoutError> => {
+export const checkDigest = (path: string, digest: string): Effect.Effect<Digest.Digest, InvalidDigest> => {
   const parsed = Digest.parse(digest)
-  return Either.isRight(parsed) ? Effect.succeed(parsed.right) : Effect.fail(
-    new LayoutError({ reason: "InvalidDigest", path, detail: parsed.left.message, digest: digest.slice(0, 200) })
-  )
+  return Either.isRight(parsed)
+    ? Effect.succeed(parsed.right)
+    : Effect.fail(new InvalidDigest({ path, digest: digest.slice(0, 200), detail: parsed.left.message }))
 }
 
 /** @internal */
@@ -51,58 +59,24 @@ export const isValidTag = (tag: string): boolean =>
   !tag.includes("//") && !tag.includes("..") && !tag.includes("/.") && !tag.includes("./")
 
 /** @internal */
+export const checkTag = (path: string, tag: string): Effect.Effect<void, InvalidTag> =>
+  isValidTag(tag) ? Effect.void : Effect.fail(
+    new InvalidTag({
+      path,
+      tag: tag.slice(0, 300),
+      detail: "not a valid org.opencontainers.image.ref.name"
+    })
+  )
+
+/** @internal */
 export interface Source {
+  /** `oci:<path>`, `oci-archive:<path>`, `docker-archive:<path>` */
+  readonly name: string
   readonly path: string
-  readonly entries: Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, LayoutError>
+  readonly entries: Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, LayoutFailure>
   readonly blobSize: (digest: Digest.Digest) => Effect.Effect<Option.Option<number>, LayoutError>
   readonly readBlob: (digest: Digest.Digest, offset: number) => Stream.Stream<Uint8Array, LayoutError>
 }
-
-/**
- * Reads a blob into memory, bounded, checking size and digest.
- *
- * @internal
- */
-export const readBounded = (
-  reader: Pick<Reader, "path" | "readBlob">,
-  descriptor: Descriptor.Descriptor,
-  max: number
-): Effect.Effect<Uint8Array, LayoutError | ReferenceError.DigestMismatch> =>
-  Effect.gen(function*() {
-    const digest = yield* checkDigest(reader.path, descriptor.digest)
-    if (descriptor.size > max) {
-      return yield* new LayoutError({
-        reason: "TooLarge",
-        path: reader.path,
-        digest,
-        detail: `${descriptor.size} bytes, the limit is ${max}`
-      })
-    }
-    const sizeMismatch = (actual: string) =>
-      new LayoutError({
-        reason: "SizeMismatch",
-        path: reader.path,
-        digest,
-        detail: `descriptor says ${descriptor.size} bytes, found ${actual}`
-      })
-    let total = 0
-    const chunks = yield* reader.readBlob(digest).pipe(
-      Stream.tap((chunk) => {
-        total += chunk.length
-        return total > descriptor.size ? Effect.fail(sizeMismatch("more")) : Effect.void
-      }),
-      Stream.runCollect
-    )
-    if (total !== descriptor.size) return yield* sizeMismatch(String(total))
-    const bytes = new Uint8Array(total)
-    let at = 0
-    for (const chunk of Chunk.toReadonlyArray(chunks)) {
-      bytes.set(chunk, at)
-      at += chunk.length
-    }
-    yield* Digest.verifyBytes(digest, bytes, digest)
-    return bytes
-  })
 
 /**
  * Builds the read side from a source of index entries and blobs.
@@ -111,39 +85,46 @@ export const readBounded = (
  */
 export const makeReader = (source: Source): Reader => {
   const { path } = source
-  const readBlob = (digest: Digest.Digest, options?: { readonly offset?: number }) =>
-    Stream.unwrap(Effect.map(checkDigest(path, digest), (d) => source.readBlob(d, options?.offset ?? 0)))
+  const fetchBlob = (descriptor: Descriptor.Descriptor, options?: Storage.FetchOptions) =>
+    Stream.unwrap(
+      Effect.map(checkDigest(path, descriptor.digest), (d) => source.readBlob(d, options?.offset ?? 0))
+    )
   const blobSize = (digest: Digest.Digest) => Effect.flatMap(checkDigest(path, digest), source.blobSize)
-  const hasBlob = (digest: Digest.Digest) => Effect.map(blobSize(digest), Option.isSome)
+  const exists = (descriptor: Descriptor.Descriptor) =>
+    Effect.map(blobSize(descriptor.digest), (size) => Option.isSome(size) && size.value === descriptor.size)
 
-  const readManifest = (descriptor: Descriptor.Descriptor) =>
-    Effect.gen(function*() {
-      const bytes = yield* readBounded({ path, readBlob }, descriptor, MAX_MANIFEST_BYTES)
-      return yield* Manifest.decode(bytes, {
-        contentType: descriptor.mediaType,
-        algorithm: Digest.algorithm(descriptor.digest)
-      })
-    })
+  const fetchManifest = (descriptor: Descriptor.Descriptor): Effect.Effect<Manifest.Manifest, LayoutFailure> =>
+    Effect.flatMap(
+      Storage.readBlob(reader, descriptor, MAX_MANIFEST_BYTES),
+      (bytes) =>
+        Manifest.decode(bytes, { contentType: descriptor.mediaType, algorithm: Digest.algorithm(descriptor.digest) })
+    )
 
   const resolve = (reference: string) =>
     Effect.gen(function*() {
       const entries = yield* source.entries
-      const notFound = (detail: string) => new LayoutError({ reason: "NotFound", path, detail })
-      const unique = (matches: ReadonlyArray<Descriptor.Descriptor>, what: string) => {
+      const notFound = (detail: string) => new ImageNotFound({ path, reference: reference.slice(0, 300), detail })
+      const unique = (matches: ReadonlyArray<Descriptor.Descriptor>, none: string, what: string) => {
         const digests = new Set(matches.map((d) => d.digest))
-        if (matches.length === 0) return Effect.fail(notFound(what))
+        if (matches.length === 0) return Effect.fail(notFound(none))
         if (digests.size > 1) {
           return Effect.fail(
-            new LayoutError({
-              reason: "Ambiguous",
+            new AmbiguousReference({
               path,
-              detail: `${what} matches ${digests.size} different manifests`
+              reference: reference.slice(0, 300),
+              detail: `${what} ${digests.size} different manifests`
             })
           )
         }
         return Effect.succeed(matches[0]!)
       }
-      if (reference === "") return yield* unique(entries, "no tag given and the index has no entry")
+      if (reference === "") {
+        return yield* unique(
+          entries,
+          "no tag given and the index has no entry",
+          "no tag given (give a tag, a digest or @N) and the index lists"
+        )
+      }
       if (/^@\d+$/.test(reference)) {
         const n = Number(reference.slice(1))
         const entry = entries[n]
@@ -157,22 +138,74 @@ export const makeReader = (source: Source): Reader => {
           return yield* notFound(`no manifest ${reference}`)
         }
         // a manifest blob that is not in the index (a child of an index): read it to learn its media type
-        const manifest = yield* readManifest({ mediaType: MediaType.OCI_MANIFEST, digest: reference, size: size.value })
-          .pipe(Effect.catchAll(() => Effect.fail(notFound(`${reference} is not a manifest`))))
+        const manifest = yield* fetchManifest({
+          mediaType: MediaType.OCI_MANIFEST,
+          digest: reference,
+          size: size.value
+        })
+          .pipe(
+            // content that is not a manifest is not found; a failing file system is an error
+            Effect.catchIf(
+              (e) => !isLayoutError(e) || e._tag === "BlobNotFound",
+              () => Effect.fail(notFound(`${reference} is not a manifest`))
+            )
+          )
         return Manifest.descriptorOf(manifest)
       }
-      return yield* unique(entries.filter((d) => refName(d) === reference), `no entry tagged "${reference}"`)
+      return yield* unique(
+        entries.filter((d) => refName(d) === reference),
+        `no entry tagged "${reference.slice(0, 300)}"`,
+        `the tag "${reference.slice(0, 300)}" points at`
+      )
     })
 
-  return {
+  const tags = Effect.map(source.entries, (entries) => {
+    const names: Array<string> = []
+    for (const entry of entries) {
+      const name = refName(entry)
+      if (name !== undefined && !names.includes(name)) names.push(name)
+    }
+    return names
+  })
+
+  const referrers = (subject: Descriptor.Descriptor, options?: Storage.ReferrersOptions) =>
+    Effect.gen(function*() {
+      const entries = yield* source.entries
+      const found: Array<Descriptor.Descriptor> = []
+      const seen = new Set<string>()
+      for (const entry of entries) {
+        if (seen.has(entry.digest)) continue
+        seen.add(entry.digest)
+        const manifest = yield* fetchManifest(entry)
+        if (Manifest.subject(manifest)?.digest !== subject.digest) continue
+        // as the referrers API reports them: the manifest's artifact type and annotations
+        const { annotations: _entryAnnotations, artifactType: entryArtifactType, ...rest } = entry
+        const artifactType = entryArtifactType ?? Manifest.artifactTypeOf(manifest)
+        const annotations = manifest.manifest.annotations
+        if (options?.artifactType !== undefined && artifactType !== options.artifactType) continue
+        found.push({
+          ...rest,
+          ...(artifactType === undefined ? {} : { artifactType }),
+          ...(annotations === undefined ? {} : { annotations })
+        })
+      }
+      return found
+    })
+
+  const reader: Reader = {
+    name: source.name,
     path,
     entries: source.entries,
     resolve,
-    hasBlob,
+    fetchManifest,
+    fetchBlob,
+    exists,
+    verifiesBlobs: false,
     blobSize,
-    readBlob,
-    readManifest
+    tags,
+    referrers
   }
+  return reader
 }
 
 /**
@@ -191,15 +224,13 @@ export const collect = (
     >
     readonly blobs: ReadonlyArray<Descriptor.Descriptor>
   },
-  LayoutError | ReferenceError.DigestMismatch | SpecError.InvalidManifest
+  LayoutFailure
 > =>
   Effect.gen(function*() {
     const seen = new Set<string>()
     const manifests: Array<{ descriptor: Descriptor.Descriptor; manifest: Manifest.Manifest }> = []
     const blobs: Array<Descriptor.Descriptor> = []
-    const visit = (
-      descriptor: Descriptor.Descriptor
-    ): Effect.Effect<void, LayoutError | ReferenceError.DigestMismatch | SpecError.InvalidManifest> =>
+    const visit = (descriptor: Descriptor.Descriptor): Effect.Effect<void, LayoutFailure> =>
       Effect.gen(function*() {
         if (seen.has(descriptor.digest)) return
         seen.add(descriptor.digest)
@@ -207,7 +238,7 @@ export const collect = (
           blobs.push(descriptor)
           return
         }
-        const manifest = yield* reader.readManifest(descriptor)
+        const manifest = yield* reader.fetchManifest(descriptor)
         for (const child of Manifest.children(manifest)) yield* visit(child)
         manifests.push({ descriptor, manifest })
       })

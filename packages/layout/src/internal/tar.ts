@@ -10,7 +10,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as posix from "node:path/posix"
-import { fromPlatformError, LayoutError } from "../LayoutError.js"
+import { fromPlatformError, InvalidArchive, type LayoutError } from "../LayoutError.js"
 
 /** @internal */
 export const BLOCK = 512
@@ -108,7 +108,7 @@ export const scan = (
     const ioError = fromPlatformError(archive)
     const file = yield* Effect.mapError(fs.open(archive, { flag: "r" }), ioError)
     const fileSize = Number((yield* Effect.mapError(file.stat, ioError)).size)
-    const invalid = (detail: string) => new LayoutError({ reason: "InvalidArchive", path: archive, detail })
+    const invalid = (detail: string) => new InvalidArchive({ path: archive, detail })
     const readAt = (position: number, length: number) =>
       Effect.gen(function*() {
         if (position + length > fileSize) return yield* invalid(`unexpected end of file at offset ${position}`)

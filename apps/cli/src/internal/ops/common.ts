@@ -11,8 +11,10 @@ import * as Renderer from "../progress.js"
 import * as Services from "./services.js"
 
 /** Runs an implementation with the services built from the global options. */
-export const run = <A, E>(globals: Globals, effect: Effect.Effect<A, E, Services.Services>): Effect.Effect<A, E> =>
-  Services.provide(globals, effect)
+export const run = <A, E>(
+  globals: Globals,
+  effect: Effect.Effect<A, E, Services.Services>
+): Effect.Effect<A, E | UsageError> => Services.provide(globals, effect)
 
 const writeStdout = (text: string | Uint8Array) =>
   Effect.async<void>((resume) => {

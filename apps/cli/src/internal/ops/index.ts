@@ -3,5 +3,6 @@
  * `ocidist ref` and `--help` do not load the registry client.
  */
 export { login, logout, token } from "./auth.js"
+export { cacheClean, cacheDir } from "./cache.js"
 export { blob, catalog, config, digest, inspect, manifest, manifestPut, referrers, remove, tag, tags } from "./read.js"
 export { copy, pull, push } from "./transfer.js"

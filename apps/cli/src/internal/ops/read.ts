@@ -172,10 +172,9 @@ export const config = (globals: Globals, args: { readonly reference: string }) =
           detail: `the config of ${ref.toString()} is ${descriptor.size} bytes: too large`
         })
       }
-      const blob = yield* client.blobs.get(Reference.repositoryOf(ref), descriptor.digest, { size: descriptor.size })
-      const bytes = yield* Stream.runCollect(blob.stream).pipe(
-        Effect.map((chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks)))
-      )
+      const bytes = yield* Stream.runCollect(
+        client.blobs.stream(Reference.repositoryOf(ref), descriptor.digest, { size: descriptor.size })
+      ).pipe(Effect.map((chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks))))
       if (globals.json) {
         return yield* json({
           reference: ref.toString(),
@@ -204,15 +203,15 @@ export const blob = (globals: Globals, args: { readonly reference: string; reado
           detail: "refusing to write a blob to the terminal: use -o <file> or redirect stdout"
         })
       }
-      const response = yield* client.blobs.get(Reference.repositoryOf(ref), ref.digest)
+      const blobStream = client.blobs.stream(Reference.repositoryOf(ref), ref.digest)
       if (Option.isNone(args.output)) {
-        return yield* Stream.runForEach(response.stream, (chunk) => stdout(chunk))
+        return yield* Stream.runForEach(blobStream, (chunk) => stdout(chunk))
       }
       const fs = yield* FileSystem.FileSystem
       const target = args.output.value
       const partial = `${target}.partial`
       let size = 0
-      yield* response.stream.pipe(
+      yield* blobStream.pipe(
         Stream.tap((chunk) =>
           Effect.sync(() => {
             size += chunk.length

@@ -21,7 +21,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as NodeOcidist from "ocidist/NodeOcidist"
 import * as Ocidist from "ocidist/Ocidist"
+import { UsageError } from "../../CliError.js"
 import type { Globals } from "../../GlobalOptions.js"
 
 /** @internal */
@@ -81,27 +83,34 @@ export const logRequests = (client: HttpClient.HttpClient): HttpClient.HttpClien
     )
   )
 
-/** Registry options from the global options and the environment (`OCIDIST_PLAIN_HTTP`, …). */
-export const registryOptions = (globals: Globals) =>
-  Effect.map(
-    Effect.orElseSucceed(Ocidist.registryConfig, (): RegistryClient.Options => ({})),
-    (fromEnv): RegistryClient.Options => ({
-      ...fromEnv,
-      ...(globals.insecure ? { insecure: true } : {}),
-      ...(globals.plainHttp ? { plainHttp: true } : {})
-    })
-  )
+/**
+ * Options from the environment (`OCIDIST_PLAIN_HTTP`, `OCIDIST_TIMEOUT`, `OCIDIST_CACHE_DIR`, …). A variable
+ * that cannot be read is a usage error naming it (exit code 2), never silently ignored.
+ */
+export const layerOptions: Effect.Effect<Ocidist.LayerOptions, UsageError> = Effect.mapError(
+  Ocidist.config,
+  (error) => new UsageError({ detail: `invalid configuration: ${String(error).replace(/^\(|\)$/g, "")}` })
+)
+
+/** Registry options from the global options and the environment. */
+export const registryOptions = (globals: Globals): Effect.Effect<RegistryClient.Options, UsageError> =>
+  Effect.map(layerOptions, (options): RegistryClient.Options => ({
+    ...options.registry,
+    ...(globals.insecure ? { insecure: true } : {}),
+    ...(globals.plainHttp ? { plainHttp: true } : {})
+  }))
 
 /**
- * The services, built in the current scope from the packages' constructors rather than from their layers:
- * the same wiring as `Ocidist.layer`, but each `Layer.provide`/`merge` costs a scope, a memo-map entry and a
+ * The services, built in the current scope from the packages' public constructors rather than from their
+ * layers: the same wiring as `NodeOcidist.layer`, but each `Layer.provide`/`merge` costs a scope, a memo-map entry and a
  * fiber, and building that ~12-node graph took ~25 ms of every command's start (measured in isolation:
  * 40–47 ms → 13–18 ms for a first build). Everything is released when the scope closes.
  *
  * @internal
  */
-export const context = (globals: Globals): Effect.Effect<Context.Context<Services>, never, Scope.Scope> =>
+export const context = (globals: Globals): Effect.Effect<Context.Context<Services>, UsageError, Scope.Scope> =>
   Effect.gen(function*() {
+    const options = yield* layerOptions
     const registry = yield* registryOptions(globals)
     // File system, paths, and child processes for credential helpers (not NodeContext's workers and terminal).
     const node = yield* Layer.build(Layer.mergeAll(
@@ -111,13 +120,16 @@ export const context = (globals: Globals): Effect.Effect<Context.Context<Service
     ))
     const transport = yield* NodeRegistryClient.makeHttpClient(registry)
     const http = globals.verbose ? logRequests(transport) : transport
-    const credentials = yield* Effect.provide(Credentials.makeDefault(), node)
+    const credentials = yield* Effect.provide(Credentials.make(), node)
     const withHttp = Context.add(Context.add(node, HttpClient.HttpClient, http), Credentials.Credentials, credentials)
     const auth = yield* Effect.provide(Authenticator.make(), withHttp)
     const withAuth = Context.add(withHttp, Authenticator.Authenticator, auth)
     const client = yield* Effect.provide(RegistryClient.make(registry), withAuth)
     const withClient = Context.add(withAuth, RegistryClient.RegistryClient, client)
-    const ocidist = yield* Effect.provide(Ocidist.make, withClient)
+    const ocidist = yield* Effect.provide(
+      Ocidist.make({ cacheDirectory: options.cacheDirectory ?? NodeOcidist.defaultCacheDirectory() }),
+      withClient
+    )
     return Context.add(withClient, Ocidist.Ocidist, ocidist)
   })
 
@@ -126,7 +138,10 @@ export const context = (globals: Globals): Effect.Effect<Context.Context<Service
  *
  * @internal
  */
-export const provide = <A, E>(globals: Globals, effect: Effect.Effect<A, E, Services>): Effect.Effect<A, E> =>
+export const provide = <A, E>(
+  globals: Globals,
+  effect: Effect.Effect<A, E, Services>
+): Effect.Effect<A, E | UsageError> =>
   Effect.scoped(Effect.flatMap(context(globals), (services) => Effect.provide(effect, services))).pipe(
     Effect.provideService(Hash.Hash, NodeHash.service)
   )

@@ -1,30 +1,27 @@
 /**
- * The copy engine: walks the graph of the source (roots → index children → config and layers, plus
- * referrers), decides per blob whether to skip, mount or transfer, then runs the plan with bounded
- * concurrency: blobs first, then manifests children-before-parents, then the tags.
+ * The copy engine (see `Copy.ts`): walks the graph of the source (roots → index children → config and
+ * layers, plus referrers), decides per blob whether to skip, mount or transfer, then runs the plan with
+ * bounded concurrency: blobs first, then manifests children-before-parents, roots last with their tags.
+ *
+ * @internal
  */
 import type * as Digest from "@ocidist/reference/Digest"
 import * as Registry from "@ocidist/reference/Registry"
-import type * as Descriptor from "@ocidist/spec/Descriptor"
+import * as Descriptor from "@ocidist/spec/Descriptor"
 import * as Manifest from "@ocidist/spec/Manifest"
 import * as Platform from "@ocidist/spec/Platform"
+import type { InvalidManifest } from "@ocidist/spec/SpecError"
+import * as Storage from "@ocidist/spec/Storage"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import { NothingToCopy, type OcidistError, PlatformNotFound } from "../OcidistError.js"
+import type * as Copy from "../Copy.js"
+import { NothingToCopy, PlatformNotFound, UnsupportedOperation } from "../OcidistError.js"
 import * as Progress from "../Progress.js"
 import type * as Result from "../Result.js"
-import type { RepositoryRef, Source, Target } from "./endpoint.js"
 
-export interface CopyConfig {
-  readonly platforms: ReadonlyArray<Platform.Platform> | undefined
-  readonly referrers: boolean
-  readonly allTags: boolean
-  readonly dryRun: boolean
-  readonly concurrency: number
-  /** Tags for the root at the destination (when not `allTags`); default: the target's tag, else the source's. */
-  readonly tags?: ReadonlyArray<string> | undefined
-}
+type Source<E> = Storage.ReadOnlyStorage<E>
+type Target<E> = Storage.Storage<E>
 
 interface PlannedManifest {
   readonly manifest: Manifest.Manifest
@@ -58,21 +55,20 @@ export interface Plan {
 
 const METADATA_CONCURRENCY = 8
 
-const isNonDistributable = (d: Descriptor.Descriptor) =>
-  d.urls !== undefined && d.urls.length > 0 &&
-  (d.mediaType.includes("foreign") || d.mediaType.includes("nondistributable"))
-
 const descriptorOf = (m: Manifest.Manifest): Descriptor.Descriptor => Manifest.descriptorOf(m)
+
+const available = (entries: ReadonlyArray<Descriptor.Descriptor>) =>
+  entries.flatMap((e) => e.platform === undefined ? [] : [Platform.format(e.platform)])
 
 /**
  * Chooses what to store for a root when platforms are selected: the root itself (no selection, or an
  * image manifest), the one matching manifest (one platform), or a rewritten index (several).
  */
-const selectPlatforms = (
-  source: Source,
+const selectPlatforms = <E>(
+  source: Source<E>,
   root: Manifest.Manifest,
   platforms: ReadonlyArray<Platform.Platform> | undefined
-): Effect.Effect<Manifest.Manifest, OcidistError> =>
+): Effect.Effect<Manifest.Manifest, E | PlatformNotFound | InvalidManifest> =>
   Effect.gen(function*() {
     if (platforms === undefined || platforms.length === 0 || root._tag !== "ImageIndex") return root
     const entries = root.manifest.manifests
@@ -81,15 +77,15 @@ const selectPlatforms = (
       const match = Platform.best(wanted, entries)
       if (match === undefined) {
         return yield* new PlatformNotFound({
-          location: source.label,
+          location: source.name,
           wanted: Platform.format(wanted),
-          available: entries.flatMap((e) => e.platform === undefined ? [] : [Platform.format(e.platform)])
+          available: available(entries)
         })
       }
       if (!chosen.some((c) => c.digest === match.digest)) chosen.push(match)
     }
     if (chosen.length === 1) {
-      const child = yield* source.manifest(chosen[0]!)
+      const child = yield* source.fetchManifest(chosen[0]!)
       return child._tag === "ImageIndex" ? yield* selectPlatforms(source, child, platforms) : child
     }
     // Several platforms: rewrite the index keeping its other fields and the raw entries, in index order.
@@ -103,24 +99,42 @@ const selectPlatforms = (
     })
   })
 
-export const plan = (source: Source, target: Target, config: CopyConfig): Effect.Effect<Plan, OcidistError> =>
+interface Settings {
+  readonly platforms: ReadonlyArray<Platform.Platform> | undefined
+  readonly referrers: boolean
+  readonly dryRun: boolean
+  readonly concurrency: number
+}
+
+const plan = <E1, E2>(
+  source: Source<E1>,
+  target: Target<E2>,
+  options: Copy.Options | undefined,
+  settings: Settings
+): Effect.Effect<Plan, E1 | E2 | Copy.CopyError> =>
   Effect.gen(function*() {
     // Metadata requests (manifests, HEADs) are small: run more of them at once than blob transfers.
-    const concurrency = Math.max(METADATA_CONCURRENCY, config.concurrency)
+    const concurrency = Math.max(METADATA_CONCURRENCY, settings.concurrency)
     // 1. Roots.
     const roots: Array<{ readonly manifest: Manifest.Manifest; readonly tags: ReadonlyArray<string> }> = []
-    if (config.allTags) {
+    if (options?.allTags === true) {
+      if (source.tags === undefined) {
+        return yield* new UnsupportedOperation({
+          operation: "copying every tag",
+          location: source.name,
+          detail: "this store cannot list its tags"
+        })
+      }
       // sorted: the result order must not depend on the registry's listing order
       const tags = [...(yield* source.tags)].sort()
       if (tags.length === 0) {
-        return yield* new NothingToCopy({ location: source.label, detail: "it has no tags" })
+        return yield* new NothingToCopy({ location: source.name, detail: "it has no tags" })
       }
-      const manifests = yield* Effect.forEach(tags, (tag) => source.rootOf(tag), { concurrency })
+      const manifests = yield* Effect.forEach(tags, (tag) => Storage.fetchReference(source, tag), { concurrency })
       manifests.forEach((manifest, i) => roots.push({ manifest, tags: [tags[i]!] }))
     } else {
-      const manifest = yield* source.root
-      const tag = target.tag ?? source.tag
-      roots.push({ manifest, tags: config.tags ?? (tag === undefined ? [] : [tag]) })
+      const manifest = yield* Storage.fetchReference(source, options?.reference ?? "")
+      roots.push({ manifest, tags: options?.tags ?? [] })
     }
 
     // 2. Walk.
@@ -130,22 +144,25 @@ export const plan = (source: Source, target: Target, config: CopyConfig): Effect
     const images: Array<PlannedImage> = []
 
     const addBlob = (d: Descriptor.Descriptor) => {
-      if (isNonDistributable(d) || blobs.has(d.digest)) return
+      if (Descriptor.isNonDistributable(d) || blobs.has(d.digest)) return
       blobs.set(d.digest, { descriptor: d, action: "transfer", transferred: 0 })
     }
 
     /** Child manifests and whether the destination has them, fetched concurrently; order kept. */
     const fetchAll = (
       descriptors: ReadonlyArray<Descriptor.Descriptor>
-    ): Effect.Effect<ReadonlyArray<readonly [Manifest.Manifest, boolean | undefined]>, OcidistError> =>
+    ): Effect.Effect<ReadonlyArray<readonly [Manifest.Manifest, boolean | undefined]>, E1 | E2> =>
       Effect.forEach(
         descriptors,
-        (d): Effect.Effect<readonly [Manifest.Manifest, boolean | undefined], OcidistError> =>
+        (d): Effect.Effect<readonly [Manifest.Manifest, boolean | undefined], E1 | E2> =>
           manifests.has(d.digest)
-            ? Effect.map(source.manifest(d), (m) => [m, undefined] as const)
-            : Effect.all([source.manifest(d), target.hasManifest(d)]),
+            ? Effect.map(source.fetchManifest(d), (m) => [m, undefined] as const)
+            : Effect.all([source.fetchManifest(d), target.exists(d)]),
         { concurrency }
       )
+
+    const referrersOf = (manifest: Manifest.Manifest): Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, E1> =>
+      source.referrers === undefined ? Effect.succeed([]) : source.referrers(descriptorOf(manifest))
 
     const visit = (
       image: PlannedImage,
@@ -154,7 +171,7 @@ export const plan = (source: Source, target: Target, config: CopyConfig): Effect
       platform: Platform.Platform | undefined,
       tags: ReadonlyArray<string>,
       known?: boolean | undefined
-    ): Effect.Effect<void, OcidistError> =>
+    ): Effect.Effect<void, E1 | E2> =>
       Effect.gen(function*() {
         const seen = manifests.get(manifest.digest)
         if (seen !== undefined) {
@@ -163,7 +180,7 @@ export const plan = (source: Source, target: Target, config: CopyConfig): Effect
           if (tags.length > 0) seen.action = "write"
           return
         }
-        const exists = known ?? (yield* target.hasManifest(descriptorOf(manifest)))
+        const exists = known ?? (yield* target.exists(descriptorOf(manifest)))
         const entry: PlannedManifest = {
           manifest,
           role,
@@ -190,9 +207,9 @@ export const plan = (source: Source, target: Target, config: CopyConfig): Effect
         }
         order.push(entry)
         image.manifests.push(manifest.digest)
-        if (config.referrers) {
+        if (settings.referrers) {
           // sorted by digest: the listing order differs between the referrers API and the fallback index
-          const referrers = [...(yield* source.referrers(manifest.digest))].sort((a, b) =>
+          const referrers = [...(yield* referrersOf(manifest))].sort((a, b) =>
             a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0
           )
           const fetched = yield* fetchAll(referrers)
@@ -202,53 +219,57 @@ export const plan = (source: Source, target: Target, config: CopyConfig): Effect
       })
 
     for (const root of roots) {
-      const stored = yield* selectPlatforms(source, root.manifest, config.platforms)
+      const stored = yield* selectPlatforms(source, root.manifest, settings.platforms)
       const image: PlannedImage = { sourceDigest: root.manifest.digest, root: stored, tags: root.tags, manifests: [] }
       images.push(image)
       yield* visit(image, stored, "root", undefined, root.tags)
     }
 
     // 3. Blob actions.
-    const from = source.repository
-    const to = target.repository
+    const from = source.location
+    const to = target.location
     const canMount = target.mount !== undefined && from !== undefined && to !== undefined &&
       Registry.same(from.registry, to.registry) && from.repository !== to.repository
     const planned = [...blobs.values()]
     yield* Effect.forEach(planned, (b) =>
-      Effect.map(target.hasBlob(b.descriptor), (has) => {
+      Effect.map(target.exists(b.descriptor), (has) => {
         b.action = has ? "skip" : canMount ? "mount" : "transfer"
       }), { concurrency, discard: true })
 
     return { images, manifests: order, blobs: planned }
   })
 
-const transferBlob = (
-  source: Source,
-  target: Target,
+const transferBlob = <E1, E2>(
+  source: Source<E1>,
+  target: Target<E2>,
   reporter: Progress.Service,
   b: PlannedBlob
-): Effect.Effect<void, OcidistError> =>
+): Effect.Effect<void, E1 | E2> =>
   Effect.gen(function*() {
     const d = b.descriptor
     let moved = 0
-    yield* target.writeBlob(d, (offset) =>
-      Stream.unwrap(Effect.suspend(() => {
-        moved = 0
-        return Effect.as(
-          reporter.emit({ _tag: "BlobStarted", digest: d.digest, mediaType: d.mediaType, size: d.size, offset }),
-          source.blob(d, offset).pipe(
-            Stream.tap((chunk) => {
-              moved += chunk.length
-              return reporter.emit({
-                _tag: "BlobProgress",
-                digest: d.digest,
-                size: d.size,
-                transferred: offset + moved
+    yield* target.pushBlob(d, {
+      // the destination asks from the offset it resumes at (0, or the length of a partial download it kept)
+      open: (offset) =>
+        Stream.unwrap(Effect.suspend(() => {
+          moved = 0
+          return Effect.as(
+            reporter.emit({ _tag: "BlobStarted", digest: d.digest, mediaType: d.mediaType, size: d.size, offset }),
+            source.fetchBlob(d, offset > 0 ? { offset } : undefined).pipe(
+              Stream.tap((chunk) => {
+                moved += chunk.length
+                return reporter.emit({
+                  _tag: "BlobProgress",
+                  digest: d.digest,
+                  size: d.size,
+                  transferred: offset + moved
+                })
               })
-            })
+            )
           )
-        )
-      })), { sourceVerifies: source.verifiesBlobs })
+        })),
+      verified: source.verifiesBlobs
+    })
     b.transferred = moved
     yield* reporter.emit({
       _tag: "BlobDone",
@@ -259,18 +280,18 @@ const transferBlob = (
     })
   })
 
-const runBlob = (
-  source: Source,
-  target: Target,
+const runBlob = <E1, E2>(
+  source: Source<E1>,
+  target: Target<E2>,
   reporter: Progress.Service,
   b: PlannedBlob
-): Effect.Effect<void, OcidistError> => {
+): Effect.Effect<void, E1 | E2> => {
   const d = b.descriptor
   switch (b.action) {
     case "skip":
       return reporter.emit({ _tag: "BlobSkipped", digest: d.digest, mediaType: d.mediaType, size: d.size })
     case "mount": {
-      const from = source.repository!
+      const from = source.location!
       return Effect.flatMap(target.mount!(d, from), (mounted) => {
         if (mounted) {
           return reporter.emit({
@@ -290,12 +311,12 @@ const runBlob = (
   }
 }
 
-export const execute = (
-  source: Source,
-  target: Target,
+const execute = <E1, E2>(
+  source: Source<E1>,
+  target: Target<E2>,
   plan: Plan,
-  config: CopyConfig
-): Effect.Effect<void, OcidistError> =>
+  settings: Settings
+): Effect.Effect<void, E1 | E2> =>
   Effect.gen(function*() {
     const reporter = yield* Progress.Reporter
     const transfers = plan.blobs.filter((b) => b.action === "transfer")
@@ -308,7 +329,7 @@ export const execute = (
       mounts: plan.blobs.filter((b) => b.action === "mount").length
     })
     yield* Effect.forEach(plan.blobs, (b) => runBlob(source, target, reporter, b), {
-      concurrency: Math.max(1, config.concurrency),
+      concurrency: Math.max(1, settings.concurrency),
       discard: true
     })
     for (const m of plan.manifests) {
@@ -316,23 +337,22 @@ export const execute = (
       if (m.action === "skip") {
         yield* reporter.emit({ _tag: "ManifestSkipped", digest, mediaType, size: bytes.length })
       } else {
-        yield* target.writeManifest(m.manifest, m.tags, m.role)
+        yield* target.pushManifest(m.manifest, { tags: m.tags, root: m.role !== "child" })
         yield* reporter.emit({ _tag: "ManifestDone", digest, mediaType, size: bytes.length, tags: m.tags })
       }
     }
-    yield* target.commit
   })
 
-export const toResult = (
-  source: Source,
-  target: Target,
+const toResult = <E1, E2>(
+  source: Source<E1>,
+  target: Target<E2>,
   plan: Plan,
   dryRun: boolean
 ): Result.CopyResult => {
   const byDigest = new Map(plan.manifests.map((m) => [m.manifest.digest as string, m]))
   const images = plan.images.map((image): Result.ImageEntry => ({
-    source: source.label,
-    destination: target.label,
+    source: source.name,
+    destination: target.name,
     sourceDigest: image.sourceDigest,
     digest: image.root.digest,
     mediaType: image.root.mediaType,
@@ -364,8 +384,8 @@ export const toResult = (
   const first = images[0]!
   const count = (a: Result.BlobAction) => blobs.filter((b) => b.action === a).length
   return {
-    source: source.label,
-    destination: target.label,
+    source: source.name,
+    destination: target.name,
     dryRun,
     digest: first.digest,
     mediaType: first.mediaType,
@@ -386,15 +406,20 @@ export const toResult = (
   }
 }
 
-export const copy = (
-  source: Source,
-  target: Target,
-  config: CopyConfig
-): Effect.Effect<Result.CopyResult, OcidistError> =>
+/** @internal */
+export const copy = <E1, E2>(
+  source: Source<E1>,
+  target: Target<E2>,
+  options?: Copy.Options
+): Effect.Effect<Result.CopyResult, E1 | E2 | Copy.CopyError> =>
   Effect.gen(function*() {
-    const p = yield* plan(source, target, config)
-    if (!config.dryRun) yield* execute(source, target, p, config)
-    return toResult(source, target, p, config.dryRun)
+    const settings: Settings = {
+      platforms: options?.platforms,
+      referrers: options?.referrers ?? false,
+      dryRun: options?.dryRun ?? false,
+      concurrency: options?.concurrency ?? 4
+    }
+    const p = yield* plan(source, target, options, settings)
+    if (!settings.dryRun) yield* execute(source, target, p, settings)
+    return toResult(source, target, p, settings.dryRun)
   })
-
-export type { RepositoryRef }

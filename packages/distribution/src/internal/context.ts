@@ -1,0 +1,177 @@
+/**
+ * What every part of the client shares: the resolved options, the transports, the hash service, the
+ * per-registry permits, and helpers to name requests.
+ *
+ * @internal
+ */
+import * as AuthScope from "@ocidist/auth/Scope"
+import type { Hash, Reference } from "@ocidist/reference"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as RegistryClient from "../RegistryClient.js"
+import type { Ctx } from "./response.js"
+import * as Retry from "./retry.js"
+import * as Transport from "./transport.js"
+import { VERSION } from "./version.js"
+
+/** @internal */
+export const USER_AGENT = `ocidist/${VERSION}`
+
+/** @internal */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+const lookupHost = (
+  registries: Readonly<Record<string, RegistryClient.RegistryOptions>> | undefined,
+  registry: string
+): RegistryClient.RegistryOptions | undefined => {
+  if (registries === undefined) return undefined
+  const lower = registry.toLowerCase()
+  for (const [key, value] of Object.entries(registries)) {
+    if (key.toLowerCase() === lower) return value
+  }
+  return undefined
+}
+
+const REGISTRY_KEYS = [
+  "plainHttp",
+  "insecure",
+  "ca",
+  "cert",
+  "key",
+  "timeout",
+  "connectTimeout",
+  "userAgent",
+  "concurrency"
+] as const
+
+/** @internal */
+export const registryOptions = (
+  options: RegistryClient.Options,
+  registry: string
+): RegistryClient.RegistryOptions => {
+  const entry = options.registries?.[registry] ?? lookupHost(options.registries, registry)
+  const merged: Record<string, unknown> = {}
+  for (const key of REGISTRY_KEYS) {
+    const value = entry?.[key] ?? options[key]
+    if (value !== undefined) merged[key] = value
+  }
+  return merged as RegistryClient.RegistryOptions
+}
+
+/** @internal */
+export interface HostSettings extends Transport.HostOptions {
+  readonly concurrency: number
+}
+
+/** @internal */
+export interface ClientContext {
+  readonly maxManifestBytes: number
+  readonly pageSize: number
+  readonly maxPages: number
+  readonly chunkSize: number
+  readonly maxResumes: number
+  readonly referrersFallback: boolean
+  readonly retry: Retry.Policy
+  readonly hash: Hash.Service
+  readonly host: (registry: string) => HostSettings
+  readonly transport: Transport.Transport
+  /** The same pipeline, its requests aborted when the caller's scope closes (scoped blob reads). */
+  readonly scopedTransport: Transport.Transport<Scope.Scope>
+  /** Runs `effect` holding one of the registry's permits (`concurrency`). */
+  readonly limited: (registry: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Takes one of the registry's permits until the scope closes; the effect it returns gives it back earlier
+   * (once).
+   */
+  readonly permit: (registry: string) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
+}
+
+/** @internal */
+export const makeContext = (
+  options: RegistryClient.Options,
+  services: {
+    readonly hash: Hash.Service
+    readonly transport: (settings: Transport.TransportOptions) => {
+      readonly plain: Transport.Transport
+      readonly scoped: Transport.Transport<Scope.Scope>
+    }
+  }
+): ClientContext => {
+  const retry = Retry.policy(options.retry)
+  const hosts = new Map<string, HostSettings>()
+  const host = (registry: string): HostSettings => {
+    let cached = hosts.get(registry)
+    if (cached === undefined) {
+      const o = registryOptions(options, registry)
+      cached = {
+        plainHttp: o.plainHttp ?? Transport.isLoopbackHost(registry),
+        insecure: o.insecure ?? false,
+        timeout: Duration.decode(o.timeout ?? "60 seconds"),
+        userAgent: o.userAgent ?? USER_AGENT,
+        concurrency: Math.max(1, o.concurrency ?? 16)
+      }
+      hosts.set(registry, cached)
+    }
+    return cached
+  }
+  const transports = services.transport({ host, retry, maxRedirects: options.maxRedirects ?? 5 })
+
+  const semaphores = new Map<string, Effect.Semaphore>()
+  const semaphore = (registry: string) => {
+    let found = semaphores.get(registry)
+    if (found === undefined) {
+      found = Effect.unsafeMakeSemaphore(host(registry).concurrency)
+      semaphores.set(registry, found)
+    }
+    return found
+  }
+
+  return {
+    maxManifestBytes: options.maxManifestBytes ?? MAX_MANIFEST_BYTES,
+    pageSize: options.pageSize ?? 1000,
+    maxPages: options.maxPages ?? 1000,
+    chunkSize: options.chunkSize ?? 4 * 1024 * 1024,
+    maxResumes: options.maxResumes ?? 5,
+    referrersFallback: options.referrersFallback ?? true,
+    retry,
+    hash: services.hash,
+    host,
+    transport: transports.plain,
+    scopedTransport: transports.scoped,
+    limited: (registry) => (effect) => semaphore(registry).withPermits(1)(effect),
+    permit: (registry) => {
+      const permits = semaphore(registry)
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          restore(permits.take(1)),
+          Effect.tap(Effect.once(permits.release(1)), (release) => Effect.addFinalizer(() => release))
+        )
+      )
+    }
+  }
+}
+
+/** @internal */
+export const ctxOf = (registry: string, repository: string | undefined, operation: string): Ctx => ({
+  registry,
+  repository,
+  operation
+})
+
+/** @internal */
+export const encodePath = (repository: string) => repository.split("/").map(encodeURIComponent).join("/")
+
+/** `<origin>/v2/<repository>/<path>`. @internal */
+export const repoUrl = (ctx: ClientContext, ref: Reference.Reference, path: string) =>
+  `${ctx.transport.origin(ref.registry)}/v2/${encodePath(ref.repository)}/${path}`
+
+/** @internal */
+export const pull = (ref: Reference.Reference) => [AuthScope.pull(ref.repository)]
+
+/** @internal */
+export const push = (ref: Reference.Reference) => [AuthScope.push(ref.repository)]
+
+/** @internal */
+export const span = (name: string, ref: Reference.Reference) =>
+  Effect.withSpan(`RegistryClient.${name}`, { attributes: { registry: ref.registry, repository: ref.repository } })

@@ -1,0 +1,3 @@
+import { modeSuite } from "./support/registrySuite.js"
+
+modeSuite("anon", "fetch")

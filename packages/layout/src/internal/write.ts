@@ -1,0 +1,169 @@
+/**
+ * Blob ingestion: content streamed into `ingest/<alg>-<hex>.partial`, hashed while written, synced and
+ * renamed into `blobs/` when size and digest match; interrupted writes resumed from their partial file.
+ *
+ * @since 0.2.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Digest from "@ocidist/reference/Digest"
+import { DigestMismatch } from "@ocidist/reference/ReferenceError"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import { SizeMismatch } from "@ocidist/spec/SpecError"
+import type * as Storage from "@ocidist/spec/Storage"
+import type * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
+import type { WriteResult } from "../Layout.js"
+import { type LayoutError, type LayoutFailure, PartialMissing } from "../LayoutError.js"
+import { isNotFound, type LayoutFiles } from "./files.js"
+import { withLock } from "./locks.js"
+import { checkDigest } from "./reader.js"
+
+const CHUNK = 1024 * 1024
+
+/** Content that turned out not to be the blob: its partial file is gone. */
+type WrongContent = SizeMismatch | DigestMismatch
+
+/** @internal */
+export interface BlobWriter {
+  readonly pushBlob: <E2>(
+    expected: Descriptor.Descriptor,
+    content: Storage.BlobContent<E2>
+  ) => Effect.Effect<WriteResult, LayoutFailure | E2>
+  readonly partialSize: (digest: Digest.Digest) => Effect.Effect<Option.Option<number>, LayoutError>
+  readonly discardPartial: (digest: Digest.Digest) => Effect.Effect<void, LayoutError>
+}
+
+/** @internal */
+export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
+  const { fs, hash, io, root, statSize } = files
+
+  const partialSize = (digest: Digest.Digest) =>
+    Effect.flatMap(checkDigest(root, digest), (d) => statSize(files.partialPath(d), d))
+
+  const removePartial = (digest: Digest.Digest) =>
+    Effect.mapError(fs.remove(files.partialPath(digest), { force: true }), io(digest))
+
+  const discardPartial = (digest: Digest.Digest) => Effect.flatMap(checkDigest(root, digest), removePartial)
+
+  /**
+   * Writes `content.open(start)` after the first `start` bytes of the partial file. Wrong content (too long,
+   * too short, another digest) removes the partial and is returned as `Left`; the content's own failures and
+   * interruption keep the partial. Nothing is created before the first byte (for a fresh write).
+   */
+  const ingest = <E2>(
+    digest: Digest.Digest,
+    expected: Descriptor.Descriptor,
+    content: Storage.BlobContent<E2>,
+    start: number
+  ): Effect.Effect<Either.Either<WriteResult, WrongContent>, LayoutError | E2> =>
+    Effect.gen(function*() {
+      const partial = files.partialPath(digest)
+      const subject = `blob ${digest} in ${files.name}`
+      const hasher = hash.make(Digest.algorithm(digest))
+      if (start > 0) {
+        let have = 0
+        yield* fs.stream(partial, { bytesToRead: start, chunkSize: CHUNK }).pipe(
+          Stream.runForEach((chunk) =>
+            Effect.sync(() => {
+              hasher.update(chunk)
+              have += chunk.length
+            })
+          ),
+          Effect.catchIf(isNotFound, () => Effect.void),
+          Effect.mapError(io(digest))
+        )
+        if (have < start) {
+          return yield* new PartialMissing({
+            path: root,
+            digest,
+            detail: `the partial file has ${have} bytes, fewer than the ${start} it had a moment ago`
+          })
+        }
+      }
+      // A fresh write of content that verifies itself is counted, not hashed a second time.
+      const trusted = content.verified && start === 0
+      const wrong = (error: WrongContent) => Effect.as(removePartial(digest), Either.left(error))
+      let written = start
+      let overflow = false
+      const result = yield* Effect.scoped(Effect.gen(function*() {
+        let file: FileSystem.File | undefined
+        const openFile = Effect.gen(function*() {
+          if (start === 0) yield* files.ensureCreated
+          yield* Effect.mapError(fs.makeDirectory(files.ingestDir, { recursive: true }), io(digest))
+          return yield* Effect.mapError(fs.open(partial, { flag: start > 0 ? "a" : "w" }), io(digest))
+        })
+        // (Sink.forEachChunkWhile: Stream.runForEachWhile keeps every element until the stream ends)
+        yield* Stream.run(
+          content.open(start),
+          Sink.forEachChunkWhile((input: Chunk.Chunk<Uint8Array>) =>
+            Effect.gen(function*() {
+              for (const chunk of input) {
+                if (written + chunk.length > expected.size) {
+                  overflow = true
+                  return false
+                }
+                file ??= yield* openFile
+                yield* Effect.mapError(file.writeAll(chunk), io(digest))
+                if (!trusted) hasher.update(chunk)
+                written += chunk.length
+              }
+              return true
+            })
+          )
+        )
+        if (overflow) return Either.left(new SizeMismatch({ subject, expected: expected.size }))
+        if (written !== expected.size) {
+          return Either.left(new SizeMismatch({ subject, expected: expected.size, actual: written }))
+        }
+        // an empty blob: the loop saw no chunk
+        file ??= yield* openFile
+        yield* Effect.mapError(file.sync, io(digest))
+        return Either.right(undefined)
+      }))
+      if (Either.isLeft(result)) return yield* wrong(result.left)
+      const actual = trusted ? digest : hasher.digest()
+      if (actual !== digest) {
+        return yield* wrong(new DigestMismatch({ expected: digest, actual, subject }))
+      }
+      const final = files.blobPath(digest)
+      yield* Effect.mapError(
+        Effect.zipRight(
+          fs.makeDirectory(files.path.dirname(final), { recursive: true }),
+          fs.rename(partial, final)
+        ),
+        io(digest)
+      )
+      return Either.right({ digest, size: written, existed: false })
+    })
+
+  const pushBlob = <E2>(
+    expected: Descriptor.Descriptor,
+    content: Storage.BlobContent<E2>
+  ): Effect.Effect<WriteResult, LayoutFailure | E2> =>
+    Effect.gen(function*() {
+      const digest = yield* checkDigest(root, expected.digest)
+      return yield* withLock(`blob:${root}:${digest}`)(Effect.gen(function*() {
+        const existing = yield* statSize(files.blobPath(digest), digest)
+        if (Option.isSome(existing) && existing.value === expected.size) {
+          yield* removePartial(digest)
+          return { digest, size: existing.value, existed: true }
+        }
+        const have = Option.getOrElse(yield* statSize(files.partialPath(digest), digest), () => 0)
+        if (have > 0 && have < expected.size) {
+          const resumed = yield* ingest(digest, expected, content, have)
+          if (Either.isRight(resumed)) return resumed.right
+          // the partial's prefix was not the blob's (it is removed): start over once from byte 0
+        } else if (have > 0) {
+          yield* removePartial(digest)
+        }
+        const fresh = yield* ingest(digest, expected, content, 0)
+        return Either.isRight(fresh) ? fresh.right : yield* fresh.left
+      }))
+    })
+
+  return { pushBlob, partialSize, discardPartial }
+}

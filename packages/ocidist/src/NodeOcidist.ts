@@ -1,0 +1,79 @@
+/**
+ * The `Ocidist` service wired for Node.js: undici HTTP client (proxy environment, per-registry TLS), the
+ * Node file system, child processes for credential helpers, the native `NodeHash`, and the user's cache
+ * directory for staging archives.
+ *
+ * ```ts
+ * import { NodeOcidist, Ocidist } from "ocidist"
+ *
+ * const program = Ocidist.pull("alpine:3.20", "./alpine")
+ * Effect.runPromise(program.pipe(Effect.provide(NodeOcidist.layer())))
+ * ```
+ *
+ * @since 0.2.0
+ */
+import * as NodeCommandExecutor from "@effect/platform-node/NodeCommandExecutor"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
+import * as NodeHash from "@ocidist/reference/NodeHash"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Ocidist from "./Ocidist.js"
+
+/**
+ * The user's cache directory for ocidist: `$OCIDIST_CACHE_DIR`, else `$XDG_CACHE_HOME/ocidist`, else
+ * `~/.cache/ocidist` (the CLI keeps its code cache there too).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultCacheDirectory = (env: Readonly<Record<string, string | undefined>> = process.env): string => {
+  const explicit = env.OCIDIST_CACHE_DIR
+  if (explicit !== undefined && explicit !== "") return path.resolve(explicit)
+  const xdg = env.XDG_CACHE_HOME
+  return path.join(xdg !== undefined && xdg !== "" ? xdg : path.join(os.homedir(), ".cache"), "ocidist")
+}
+
+/**
+ * The platform services of the Node stack: file system, paths, child processes (credential helpers) and
+ * the native hash.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerPlatform = Layer.mergeAll(
+  NodeFileSystem.layer,
+  NodePath.layer,
+  NodeCommandExecutor.layer.pipe(Layer.provide(NodeFileSystem.layer)),
+  NodeHash.layer
+)
+
+/**
+ * The default stack for Node.js: {@link Ocidist.layer} over undici (`NodeRegistryClient.layerHttpClient`,
+ * honouring the registry TLS options and the proxy environment), the Node platform, `NodeHash`, and
+ * {@link defaultCacheDirectory} unless `cacheDirectory` is given.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (options: Ocidist.LayerOptions = {}): Layer.Layer<Ocidist.Ocidist> =>
+  Ocidist.layer({ ...options, cacheDirectory: options.cacheDirectory ?? defaultCacheDirectory() }).pipe(
+    Layer.provide(NodeRegistryClient.layerHttpClient(options.registry ?? {})),
+    Layer.provide(layerPlatform)
+  )
+
+/**
+ * {@link layer} with options read from `Config` (default: `Ocidist.config`, the `OCIDIST_*` environment).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Ocidist.LayerOptions> = Ocidist.config
+): Layer.Layer<Ocidist.Ocidist, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))

@@ -1,0 +1,155 @@
+/**
+ * The `Ocidist` service: locations parsed, their stores opened, the copy engine run between them.
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as RegistryClient from "@ocidist/distribution/RegistryClient"
+import * as Hash from "@ocidist/reference/Hash"
+import type * as Reference from "@ocidist/reference/Reference"
+import * as Platform from "@ocidist/spec/Platform"
+import type { InvalidPlatform } from "@ocidist/spec/SpecError"
+import * as Storage from "@ocidist/spec/Storage"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Copy from "../Copy.js"
+import * as Location from "../Location.js"
+import type * as Ocidist from "../Ocidist.js"
+import { InvalidLocation, PlatformNotFound, UnsupportedOperation } from "../OcidistError.js"
+import { inspectManifest, platformsOf } from "./inspect.js"
+import * as Stores from "./stores.js"
+
+const hasTransport = (s: string) => /^(oci|oci-archive|docker-archive|docker):/.test(s.trim())
+
+const toLocation = (input: Ocidist.LocationInput): Effect.Effect<Location.Location, InvalidLocation> =>
+  Location.from(input)
+
+/** Bare strings are layout directories on the local side of pull/push. */
+const toLocal = (input: Ocidist.LocationInput): Effect.Effect<Location.Location, InvalidLocation> =>
+  typeof input === "string" && !hasTransport(input) ? Effect.succeed(Location.layout(input)) : toLocation(input)
+
+const toRegistry = (input: string | Reference.Reference): Effect.Effect<Location.Registry, InvalidLocation> =>
+  Effect.flatMap(toLocation(input), (l) =>
+    l._tag === "Registry"
+      ? Effect.succeed(l)
+      : Effect.fail(
+        new InvalidLocation({ input: Location.format(l), detail: "a registry reference is expected here" })
+      ))
+
+const parsePlatform = (p: Ocidist.PlatformInput): Effect.Effect<Platform.Platform, InvalidPlatform> =>
+  typeof p === "string"
+    ? Either.match(Platform.parse(p), { onLeft: Effect.fail, onRight: Effect.succeed })
+    : Effect.succeed(p)
+
+const parsePlatforms = (
+  p: Ocidist.CopyOptions["platform"]
+): Effect.Effect<ReadonlyArray<Platform.Platform> | undefined, InvalidPlatform> =>
+  p === undefined
+    ? Effect.succeed(undefined)
+    : Effect.forEach(typeof p === "string" || !Array.isArray(p) ? [p as Ocidist.PlatformInput] : p, parsePlatform)
+
+/** @internal */
+export const make = (
+  options: Ocidist.Options = {}
+): Effect.Effect<Ocidist.Service, never, RegistryClient.RegistryClient | FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const env: Stores.Environment = {
+      client: yield* RegistryClient.RegistryClient,
+      fs: yield* FileSystem.FileSystem,
+      path: yield* Path.Path,
+      hash: yield* Hash.Hash,
+      cacheDirectory: options.cacheDirectory
+    }
+
+    const run = (from: Location.Location, to: Location.Location, copyOptions: Ocidist.CopyOptions | undefined) =>
+      Effect.scoped(Effect.gen(function*() {
+        const platforms = yield* parsePlatforms(copyOptions?.platform)
+        const source = yield* Stores.openSource(env, from)
+        const destination = yield* Stores.openDestination(env, to)
+        const allTags = copyOptions?.allTags ?? false
+        const tag = destination.tag ?? source.tag
+        const dryRun = copyOptions?.dryRun ?? false
+        const result = yield* Copy.copy(source.store, destination.store, {
+          reference: source.reference,
+          tags: tag === undefined ? [] : [tag],
+          allTags,
+          // docker load takes one image per platform: default to the running machine's
+          platforms: platforms ?? (to._tag === "DockerArchive" ? [Platform.current()] : undefined),
+          referrers: copyOptions?.referrers ?? false,
+          dryRun,
+          concurrency: copyOptions?.concurrency ?? Copy.DEFAULT_CONCURRENCY
+        })
+        if (!dryRun) yield* destination.complete(result, source)
+        return result
+      }))
+
+    const copy: Ocidist.Service["copy"] = (source, destination, copyOptions) =>
+      Effect.flatMap(
+        Effect.all([toLocation(source), toLocation(destination)]),
+        ([from, to]) => run(from, to, copyOptions)
+      ).pipe(Effect.withSpan("Ocidist.copy"))
+
+    const pull: Ocidist.Service["pull"] = (reference, destination, copyOptions) =>
+      Effect.flatMap(
+        Effect.all([toRegistry(reference), toLocal(destination)]),
+        ([from, to]) => run(from, to, copyOptions)
+      ).pipe(Effect.withSpan("Ocidist.pull"))
+
+    const push: Ocidist.Service["push"] = (source, reference, copyOptions) =>
+      Effect.flatMap(
+        Effect.all([toLocal(source), toRegistry(reference)]),
+        ([from, to]) => run(from, to, copyOptions)
+      ).pipe(Effect.withSpan("Ocidist.push"))
+
+    const inspect: Ocidist.Service["inspect"] = (location, inspectOptions) =>
+      Effect.gen(function*() {
+        const { reference, store } = yield* Stores.openSource(env, yield* toLocation(location))
+        let m = yield* Storage.fetchReference(store, reference)
+        if (inspectOptions?.platform !== undefined && m._tag === "ImageIndex") {
+          const wanted = yield* parsePlatform(inspectOptions.platform)
+          const entry = Platform.best(wanted, m.manifest.manifests)
+          if (entry === undefined) {
+            return yield* new PlatformNotFound({
+              location: store.name,
+              wanted: Platform.format(wanted),
+              available: platformsOf(m.manifest.manifests)
+            })
+          }
+          m = yield* store.fetchManifest(entry)
+        }
+        return yield* inspectManifest(store, m)
+      }).pipe(Effect.withSpan("Ocidist.inspect"))
+
+    const resolve: Ocidist.Service["resolve"] = (location) =>
+      Effect.gen(function*() {
+        const { reference, store } = yield* Stores.openSource(env, yield* toLocation(location))
+        const d = yield* store.resolve(reference)
+        return { location: store.name, digest: d.digest, mediaType: d.mediaType, size: d.size }
+      }).pipe(Effect.withSpan("Ocidist.resolve"))
+
+    const unsupported = (operation: string, location: string, detail: string) =>
+      new UnsupportedOperation({ operation, location, detail })
+
+    const tags: Ocidist.Service["tags"] = (location) =>
+      Effect.gen(function*() {
+        const { store } = yield* Stores.openSource(env, yield* toLocation(location))
+        if (store.tags === undefined) return yield* unsupported("listing tags", store.name, "it cannot list tags")
+        return yield* store.tags
+      }).pipe(Effect.withSpan("Ocidist.tags"))
+
+    const referrers: Ocidist.Service["referrers"] = (location, referrersOptions) =>
+      Effect.gen(function*() {
+        const { reference, store } = yield* Stores.openSource(env, yield* toLocation(location))
+        if (store.referrers === undefined) {
+          return yield* unsupported("listing referrers", store.name, "it cannot list referrers")
+        }
+        const subject = yield* store.resolve(reference)
+        return yield* store.referrers(
+          subject,
+          referrersOptions?.artifactType === undefined ? {} : { artifactType: referrersOptions.artifactType }
+        )
+      }).pipe(Effect.withSpan("Ocidist.referrers"))
+
+    return { copy, pull, push, inspect, resolve, tags, referrers } satisfies Ocidist.Service
+  })

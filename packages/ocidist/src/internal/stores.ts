@@ -1,0 +1,218 @@
+/**
+ * The stores that locations name: a registry repository, an OCI layout (read, or written lazily), an archive
+ * (read, or assembled in a staging layout under the cache directory and written when the copy is complete).
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import type * as RegistryClient from "@ocidist/distribution/RegistryClient"
+import * as Repository from "@ocidist/distribution/Repository"
+import * as DockerArchive from "@ocidist/layout/DockerArchive"
+import * as Layout from "@ocidist/layout/Layout"
+import * as LayoutError from "@ocidist/layout/LayoutError"
+import * as OciArchive from "@ocidist/layout/OciArchive"
+import * as Digest from "@ocidist/reference/Digest"
+import * as Hash from "@ocidist/reference/Hash"
+import * as Reference from "@ocidist/reference/Reference"
+import * as Annotation from "@ocidist/spec/Annotation"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import type * as Storage from "@ocidist/spec/Storage"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
+import * as Location from "../Location.js"
+import { InvalidLocation, type OcidistError } from "../OcidistError.js"
+import type * as Result from "../Result.js"
+
+/** What opening stores needs, captured once when the service is built. @internal */
+export interface Environment {
+  readonly client: RegistryClient.Service
+  readonly fs: FileSystem.FileSystem
+  readonly path: Path.Path
+  readonly hash: Hash.Service
+  /** Where archives are staged (`<dir>/staging/…`); a temporary directory per operation when undefined. */
+  readonly cacheDirectory: string | undefined
+}
+
+/** Runs a layout operation with the platform services and the hash implementation of the environment. */
+export const provide =
+  (env: Environment) => <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path>): Effect.Effect<A, E> =>
+    effect.pipe(
+      Effect.provideService(FileSystem.FileSystem, env.fs),
+      Effect.provideService(Path.Path, env.path),
+      Effect.provideService(Hash.Hash, env.hash)
+    )
+
+/** The store, renamed after the location as the user wrote it (results and messages show that). */
+const labeled = <S extends { readonly name: string }>(store: S, location: Location.Location): S => ({
+  ...store,
+  name: Location.format(location)
+})
+
+/** A store to read from, and what to ask it for. @internal */
+export interface Opened {
+  readonly store: Storage.ReadOnlyStorage<OcidistError>
+  /** The reference to resolve in it: a tag, a digest, or `""` for the store's own. */
+  readonly reference: string
+  /** The tag the location names (the destination's default tag). */
+  readonly tag: string | undefined
+}
+
+/** Opens a local location for reading. @internal */
+export const openReader = (env: Environment, location: Location.Local): Effect.Effect<Layout.Reader, OcidistError> => {
+  switch (location._tag) {
+    case "Layout":
+      return provide(env)(Layout.open(location.path))
+    case "OciArchive":
+      return provide(env)(OciArchive.open(location.path))
+    case "DockerArchive":
+      return provide(env)(DockerArchive.open(location.path))
+  }
+}
+
+/** What a local location selects: its digest, else its tag, else `""` (the only image). @internal */
+export const selectorOf = (location: Location.Local): string =>
+  (location._tag === "Layout" ? location.digest : undefined) ?? location.tag ?? ""
+
+/** Opens any location for reading. @internal */
+export const openSource = (env: Environment, location: Location.Location): Effect.Effect<Opened, OcidistError> => {
+  if (location._tag === "Registry") {
+    return Effect.succeed({
+      store: labeled(Repository.make(env.client, location.reference), location),
+      reference: "",
+      tag: location.reference.tag
+    })
+  }
+  return Effect.map(openReader(env, location), (reader) => ({
+    store: labeled(reader, location),
+    reference: selectorOf(location),
+    tag: Location.tagOf(location)
+  }))
+}
+
+/** A store to write to, and how to complete it once the copy succeeded. @internal */
+export interface Destination {
+  readonly store: Storage.Storage<OcidistError>
+  readonly tag: string | undefined
+  /** Writes what the copy stored where the user asked for it (archives); nothing for registries and layouts. */
+  readonly complete: (result: Result.CopyResult, source: Opened) => Effect.Effect<void, OcidistError>
+}
+
+/**
+ * A stable, readable name for the staging directory of one archive path: a rerun for the same file finds
+ * what an interrupted run kept.
+ */
+const stagingName = (absolute: string, basename: string): string =>
+  `${basename.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64)}-${Digest.hex(Digest.ofBytes(absolute)).slice(0, 16)}`
+
+/** Fails before anything moves when an archive cannot be written where the user asked. */
+const checkArchivePath = (env: Environment, location: Location.OciArchive | Location.DockerArchive) =>
+  Effect.gen(function*() {
+    const absolute = env.path.resolve(location.path)
+    const parent = env.path.dirname(absolute)
+    const input = Location.format(location)
+    const info = yield* Effect.either(env.fs.stat(parent))
+    if (Either.isLeft(info) || info.right.type !== "Directory") {
+      return yield* new InvalidLocation({ input, detail: `the directory ${parent} does not exist` })
+    }
+    const existing = yield* Effect.either(env.fs.stat(absolute))
+    if (Either.isRight(existing) && existing.right.type === "Directory") {
+      return yield* new InvalidLocation({ input, detail: `${absolute} is a directory, not an archive file` })
+    }
+    return absolute
+  })
+
+/** The directory archives are staged under: the cache directory, or a temporary one for this operation. */
+const stagingRoot = (env: Environment): Effect.Effect<string, OcidistError, Scope.Scope> =>
+  env.cacheDirectory !== undefined
+    ? Effect.succeed(env.path.join(env.cacheDirectory, "staging"))
+    : Effect.mapError(
+      env.fs.makeTempDirectoryScoped({ prefix: "ocidist-staging-" }),
+      LayoutError.fromPlatformError("(temporary directory)")
+    )
+
+/** The index entries of an oci-archive: one per tag of each image, one untagged entry for an untagged image. */
+const archiveEntries = (result: Result.CopyResult): ReadonlyArray<Descriptor.Descriptor> =>
+  result.images.flatMap((image) => {
+    const descriptor: Descriptor.Descriptor = { mediaType: image.mediaType, digest: image.digest, size: image.size }
+    return image.tags.length === 0
+      ? [descriptor]
+      : image.tags.map((tag) => ({ ...descriptor, annotations: { [Annotation.REF_NAME]: tag } }))
+  })
+
+/** The `RepoTags` name of a docker-archive: the name in the location, else the source repository's. */
+const dockerName = (location: Location.DockerArchive, source: Opened): string | undefined => {
+  const named = location.tag === undefined ? undefined : Either.getOrUndefined(Reference.parse(location.tag))
+  if (named !== undefined) {
+    return location.tag!.slice(0, location.tag!.length - (named.tag === undefined ? 0 : named.tag.length + 1))
+  }
+  const from = source.store.location
+  return from === undefined ? undefined : Reference.make(from).familiar
+}
+
+const archiveDestination = (
+  env: Environment,
+  location: Location.OciArchive | Location.DockerArchive
+): Effect.Effect<Destination, OcidistError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const absolute = yield* checkArchivePath(env, location)
+    const staging = env.path.join(
+      yield* stagingRoot(env),
+      stagingName(absolute, env.path.basename(absolute))
+    )
+    // Created on the first write only: a copy that fails before content moved leaves nothing behind.
+    const layout = yield* provide(env)(Layout.openOrCreate(staging))
+    // Content only: the staging layout never lists an image, so nothing there looks like a finished one.
+    const store: Storage.Storage<OcidistError> = {
+      ...layout,
+      name: Location.format(location),
+      pushManifest: (manifest) => layout.pushManifest(manifest)
+    }
+    const removeStaging = Effect.mapError(
+      env.fs.remove(staging, { recursive: true, force: true }),
+      LayoutError.fromPlatformError(staging)
+    )
+    const complete = (result: Result.CopyResult, source: Opened) =>
+      Effect.gen(function*() {
+        if (location._tag === "OciArchive") {
+          yield* provide(env)(OciArchive.write(absolute, layout, { entries: archiveEntries(result) }))
+        } else {
+          const name = dockerName(location, source)
+          yield* provide(env)(DockerArchive.write(
+            absolute,
+            layout,
+            result.images.map((image) => ({
+              descriptor: { mediaType: image.mediaType, digest: image.digest, size: image.size },
+              repoTags: name === undefined ? [] : image.tags.map((t) => `${name}:${t}`)
+            }))
+          ))
+        }
+        yield* removeStaging
+      })
+    return { store, tag: Location.tagOf(location), complete }
+  })
+
+/** Opens any location for writing. Nothing is created before the first write. @internal */
+export const openDestination = (
+  env: Environment,
+  location: Location.Location
+): Effect.Effect<Destination, OcidistError, Scope.Scope> => {
+  switch (location._tag) {
+    case "Registry":
+      return Effect.succeed({
+        store: labeled(Repository.make(env.client, location.reference), location),
+        tag: location.reference.tag,
+        complete: () => Effect.void
+      })
+    case "Layout":
+      return Effect.map(provide(env)(Layout.openOrCreate(location.path)), (layout) => ({
+        store: labeled(layout, location),
+        tag: location.tag,
+        complete: () => Effect.void
+      }))
+    case "OciArchive":
+    case "DockerArchive":
+      return archiveDestination(env, location)
+  }
+}
