@@ -176,15 +176,20 @@ describe.concurrent("archives", () => {
 })
 
 describe.concurrent("Ctrl-C into an archive", () => {
-  it("leaves no archive file behind, and a second pull writes it", async () => {
-    const file = path.join(tmp(), "big.tar")
+  it("leaves nothing beside the file, keeps its data in the cache; a second pull writes it; cache clean", async () => {
+    const dir = tmp()
+    const file = path.join(dir, "out", "big.tar")
+    fs.mkdirSync(path.dirname(file))
+    const cache = path.join(dir, "cache")
+    const env = { OCIDIST_CACHE_DIR: cache }
     const slow = await slowProxy(src.host, 16_384)
-    const child = start(["pull", "--json", `${slow.host}/big:1`, `oci-archive:${file}`])
+    const child = start(["pull", "--json", `${slow.host}/big:1`, `oci-archive:${file}`], { env })
     let buffered = ""
     let sent = false
     child.stderr!.on("data", (d: Buffer) => {
       buffered += d.toString()
-      if (!sent && buffered.includes("\"event\":\"BlobProgress\"")) {
+      // once a megabyte of a layer has arrived, some of it is stored
+      if (!sent && /"event":"BlobProgress"[^\n]*"transferred":\d{7,}/.test(buffered)) {
         sent = true
         child.kill("SIGINT")
       }
@@ -193,10 +198,34 @@ describe.concurrent("Ctrl-C into an archive", () => {
     await slow.close()
     expect(sent).toBe(true)
     expect(r.code).toBe(130)
-    expect(fs.existsSync(file)).toBe(false)
-    const again = await ocidist(["pull", "-q", `${src.host}/big:1`, `oci-archive:${file}`])
+    expect(fs.readdirSync(path.dirname(file))).toEqual([])
+    expect((await ocidist(["cache", "dir"], { env })).stdout.trim()).toBe(cache)
+    const staged = fs.readdirSync(path.join(cache, "staging"), { recursive: true })
+    expect(staged.length).toBeGreaterThan(0)
+
+    const again = await ocidist(["pull", "-q", `${src.host}/big:1`, `oci-archive:${file}`], { env })
     expect(again.code).toBe(0)
     expect((await ocidist(["digest", `oci-archive:${file}`])).stdout.trim()).toBe(f.big.manifestDigest)
+    expect(fs.readdirSync(path.dirname(file))).toEqual(["big.tar"])
+    expect(fs.readdirSync(path.join(cache, "staging"))).toEqual([])
+
+    // an interrupted write again, then `cache clean` removes what it kept
+    const slow2 = await slowProxy(src.host, 16_384)
+    const second = start(["pull", "--json", `${slow2.host}/big:1`, `docker-archive:${file}.docker:big:1`], { env })
+    let seen = ""
+    second.stderr!.on("data", (d: Buffer) => {
+      seen += d.toString()
+      if (/"event":"BlobProgress"[^\n]*"transferred":\d{7,}/.test(seen)) second.kill("SIGINT")
+    })
+    expect((await collect(second)).code).toBe(130)
+    await slow2.close()
+    expect(fs.readdirSync(path.join(cache, "staging")).length).toBe(1)
+    const clean = await ocidist(["cache", "clean", "--json"], { env })
+    expect(clean.code).toBe(0)
+    const report = JSON.parse(clean.stdout) as { removedFiles: number; removedBytes: number; directory: string }
+    expect(report.directory).toBe(path.join(cache, "staging"))
+    expect(report.removedFiles).toBeGreaterThan(0)
+    expect(fs.existsSync(path.join(cache, "staging"))).toBe(false)
   })
 })
 
@@ -258,6 +287,14 @@ describe.concurrent("push", () => {
     const again = await ocidist(["push", "-q", `oci:${f.bigLayout}:big`, `${dst.host}/interrupted:1`])
     expect(again.code).toBe(0)
     expect(again.stdout.trim()).toBe(f.big.manifestDigest)
+  })
+
+  it("exits 2, before any request, for an OCIDIST_* variable it cannot read, naming it", async () => {
+    const r = await ocidist(["push", f.layout, `${dst.host}/config:1`], { env: { OCIDIST_TIMEOUT: "banana" } })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("OCIDIST_TIMEOUT")
+    expect(r.stderr.trim().split("\n")).toHaveLength(1)
+    expect(await Effect.runPromise(dst.countRequests({ path: "/config/" }))).toBe(0)
   })
 
   it("exits 2 for a registry destination that is not a reference", async () => {

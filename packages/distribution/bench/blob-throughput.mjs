@@ -6,6 +6,7 @@ import * as Authenticator from "@ocidist/auth/Authenticator"
 import * as Credentials from "@ocidist/auth/Credentials"
 import { RegistryClient } from "@ocidist/distribution"
 import { Digest, Reference } from "@ocidist/reference"
+import * as NodeHash from "@ocidist/reference/NodeHash"
 import { DockerRegistry } from "@ocidist/testing"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -76,7 +77,7 @@ const program = Effect.gen(function*() {
   }
 }).pipe(Effect.scoped)
 
-Effect.runPromise(program).then(
+Effect.runPromise(program.pipe(Effect.provide(NodeHash.layer))).then(
   () => clearInterval(sampler),
   (e) => {
     clearInterval(sampler)

@@ -282,7 +282,9 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@ocidi
   "InvalidResponse",
   {
     ...context,
-    reason: Schema.String
+    reason: Schema.String,
+    /** The failure behind it (a decoding error, the source stream's error), when there is one. */
+    cause: Schema.optional(Schema.Defect)
   }
 ) {
   /**
@@ -356,7 +358,9 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
 )("UnsupportedMediaType", {
   ...context,
   mediaType: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  /** The failure behind it (a decoding error, the source stream's error), when there is one. */
+  cause: Schema.optional(Schema.Defect)
 }) {
   /**
    * @since 0.2.0
@@ -378,7 +382,9 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>("@ocidi
   "InvalidArgument",
   {
     ...context,
-    reason: Schema.String
+    reason: Schema.String,
+    /** The failure behind it (a decoding error, the source stream's error), when there is one. */
+    cause: Schema.optional(Schema.Defect)
   }
 ) {
   /**

@@ -65,7 +65,9 @@ export class NotALayout extends Schema.TaggedError<NotALayout>("@ocidist/layout/
  */
 export class InvalidIndex extends Schema.TaggedError<InvalidIndex>("@ocidist/layout/InvalidIndex")("InvalidIndex", {
   path: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  /** The failure behind it (a JSON or schema error, the parse error of a digest), when there is one. */
+  cause: Schema.optional(Schema.Defect)
 }) {
   /**
    * @since 0.2.0
@@ -85,7 +87,13 @@ export class InvalidIndex extends Schema.TaggedError<InvalidIndex>("@ocidist/lay
  */
 export class InvalidDigest extends Schema.TaggedError<InvalidDigest>("@ocidist/layout/InvalidDigest")(
   "InvalidDigest",
-  { path: Schema.String, digest: Schema.String, detail: Schema.String }
+  {
+    path: Schema.String,
+    digest: Schema.String,
+    detail: Schema.String,
+    /** The failure behind it (a JSON or schema error, the parse error of a digest), when there is one. */
+    cause: Schema.optional(Schema.Defect)
+  }
 ) {
   /**
    * @since 0.2.0

@@ -2,12 +2,13 @@
 // Usage: node pull-child.mjs <reference> <layout-dir> [concurrency]
 import { Effect } from "effect"
 import { Ocidist } from "../dist/index.js"
+import * as NodeOcidist from "../dist/NodeOcidist.js"
 
 const [reference, out, concurrency] = process.argv.slice(2)
 const start = process.hrtime.bigint()
 const result = await Effect.runPromise(
   Ocidist.pull(reference, out, concurrency === undefined ? {} : { concurrency: Number(concurrency) }).pipe(
-    Effect.provide(Ocidist.layer())
+    Effect.provide(NodeOcidist.layer())
   )
 )
 const seconds = Number(process.hrtime.bigint() - start) / 1e9

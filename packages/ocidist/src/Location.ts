@@ -179,7 +179,7 @@ export const parse = (input: string): Either.Either<Location, InvalidLocation> =
     return Either.flatMap(splitPath(input, trimmed.slice("docker-archive:".length)), ({ path, suffix }) => {
       if (suffix === undefined || suffix === "") return Either.right(dockerArchive(path))
       return Either.match(Reference.parse(suffix), {
-        onLeft: (e) => Either.left(new InvalidLocation({ input, detail: e.message })),
+        onLeft: (e) => Either.left(new InvalidLocation({ input, detail: e.message, cause: e })),
         onRight: () => Either.right(dockerArchive(path, suffix))
       })
     })
@@ -190,7 +190,7 @@ export const parse = (input: string): Either.Either<Location, InvalidLocation> =
     return Either.left(new InvalidLocation({ input, detail: `the transport "${scheme}:" is not supported` }))
   }
   return Either.match(Reference.parse(text), {
-    onLeft: (e) => Either.left(new InvalidLocation({ input, detail: e.message })),
+    onLeft: (e) => Either.left(new InvalidLocation({ input, detail: e.message, cause: e })),
     onRight: (reference) => Either.right(registry(reference))
   })
 }

@@ -37,7 +37,12 @@ export type TypeId = typeof TypeId
  */
 export class InvalidLocation extends Schema.TaggedError<InvalidLocation>("ocidist/InvalidLocation")(
   "InvalidLocation",
-  { input: Schema.String, detail: Schema.String }
+  {
+    input: Schema.String,
+    detail: Schema.String,
+    /** The reference error behind it, when there is one. */
+    cause: Schema.optional(Schema.Defect)
+  }
 ) {
   /**
    * @since 0.2.0

@@ -75,14 +75,15 @@ let decodeValue: ((u: unknown) => Either.Either<ImageConfig, ParseResult.ParseEr
 export const decode = (bytes: Uint8Array): Either.Either<ImageConfig, InvalidManifest> =>
   Either.flatMap(
     Either.mapLeft(parseJson(bytes), (e) =>
-      new InvalidManifest({ reason: "Malformed", detail: `config is not JSON: ${e}` })),
+      new InvalidManifest({ reason: "Malformed", detail: `config is not JSON: ${e.message}`, cause: e.cause })),
     (json) =>
       Either.mapLeft(
         (decodeValue ??= Schema.decodeUnknownEither(ImageConfig))(json),
         (e) =>
           new InvalidManifest({
             reason: "Malformed",
-            detail: `invalid image config: ${ParseResult.TreeFormatter.formatErrorSync(e)}`
+            detail: `invalid image config: ${ParseResult.TreeFormatter.formatErrorSync(e)}`,
+            cause: e
           })
       )
   )

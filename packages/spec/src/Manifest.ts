@@ -128,10 +128,13 @@ const lazyDecoder = <A, I>(schema: Schema.Schema<A, I>) => {
 const decodeManifestValue = lazyDecoder(ImageManifest)
 const decodeIndexValue = lazyDecoder(ImageIndex)
 
-const malformed = (detail: string, mediaType?: string) =>
-  new InvalidManifest(
-    mediaType === undefined ? { reason: "Malformed", detail } : { reason: "Malformed", mediaType, detail }
-  )
+const malformed = (detail: string, mediaType?: string, cause?: unknown) =>
+  new InvalidManifest({
+    reason: "Malformed",
+    detail,
+    ...(mediaType === undefined ? {} : { mediaType }),
+    ...(cause === undefined ? {} : { cause })
+  })
 
 /**
  * Decodes manifest bytes. The media type is the `mediaType` field of the body when present, else the
@@ -150,7 +153,7 @@ export const decode = (
     if (header !== undefined && MediaType.isSchema1(header)) {
       return yield* Either.left(new InvalidManifest({ reason: "Schema1", mediaType: header, detail: "schema 1" }))
     }
-    const json = yield* Either.mapLeft(parseJson(bytes), (e) => malformed(`not JSON: ${e}`, header))
+    const json = yield* Either.mapLeft(parseJson(bytes), (e) => malformed(`not JSON: ${e.message}`, header, e.cause))
     if (typeof json !== "object" || json === null || Array.isArray(json)) {
       return yield* Either.left(malformed("not a JSON object", header))
     }
@@ -175,14 +178,14 @@ export const decode = (
     if (MediaType.isIndex(mediaType)) {
       const manifest = yield* Either.mapLeft(
         decodeIndexValue(json),
-        (e) => malformed(ParseResult.TreeFormatter.formatErrorSync(e), mediaType)
+        (e) => malformed(ParseResult.TreeFormatter.formatErrorSync(e), mediaType, e)
       )
       return { _tag: "ImageIndex", mediaType, digest, bytes, manifest } as const
     }
     if (MediaType.isImageManifest(mediaType)) {
       const manifest = yield* Either.mapLeft(
         decodeManifestValue(json),
-        (e) => malformed(ParseResult.TreeFormatter.formatErrorSync(e), mediaType)
+        (e) => malformed(ParseResult.TreeFormatter.formatErrorSync(e), mediaType, e)
       )
       return { _tag: "ImageManifest", mediaType, digest, bytes, manifest } as const
     }

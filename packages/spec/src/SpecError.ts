@@ -41,7 +41,9 @@ export class InvalidManifest extends Schema.TaggedError<InvalidManifest>("@ocidi
   {
     reason: Schema.Literal("Malformed", "Schema1", "UnsupportedMediaType"),
     mediaType: Schema.optional(Schema.String),
-    detail: Schema.String
+    detail: Schema.String,
+    /** The JSON or schema error behind a `Malformed` manifest. */
+    cause: Schema.optional(Schema.Defect)
   }
 ) {
   /**

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Digest } from "@ocidist/reference"
-import { ImageConfig, Manifest, MediaType } from "@ocidist/spec"
+import { ImageConfig, Manifest, MediaType, SpecError } from "@ocidist/spec"
 import * as Either from "effect/Either"
 
 const enc = (s: string) => new TextEncoder().encode(s)
@@ -52,7 +52,10 @@ describe("Manifest.decode", () => {
   })
 
   it("reports malformed and unsupported content", () => {
-    assert.strictEqual(Either.getOrThrow(Either.flip(Manifest.decode(enc("not json")))).reason, "Malformed")
+    const notJson = Either.getOrThrow(Either.flip(Manifest.decode(enc("not json"))))
+    assert.strictEqual(notJson.reason, "Malformed")
+    assert.instanceOf(notJson.cause, SyntaxError, "the parser's error is kept as the cause")
+    assert.isTrue(SpecError.isSpecError(notJson))
     assert.strictEqual(Either.getOrThrow(Either.flip(Manifest.decode(enc("[1]")))).reason, "Malformed")
     assert.strictEqual(
       Either.getOrThrow(Either.flip(Manifest.decode(enc(image.replace(d("a"), "sha256:bad"))))).reason,
@@ -92,7 +95,9 @@ describe("Manifest.decode", () => {
     )
     assert.strictEqual(config.config?.Labels?.a, "b")
     assert.strictEqual(config.rootfs.diff_ids.length, 1)
-    assert.strictEqual(Either.getOrThrow(Either.flip(ImageConfig.decode(enc(`{"os":"linux"}`)))).reason, "Malformed")
+    const invalidConfig = Either.getOrThrow(Either.flip(ImageConfig.decode(enc(`{"os":"linux"}`))))
+    assert.strictEqual(invalidConfig.reason, "Malformed")
+    assert.strictEqual((invalidConfig.cause as { readonly _tag?: string })._tag, "ParseError")
   })
 
   it("encodes to compact JSON whose digest is of those bytes", () => {

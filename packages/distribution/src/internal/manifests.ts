@@ -140,11 +140,12 @@ export const fetch = (
     const decoded = Manifest.decode(bytes, { contentType: headerType === "" ? undefined : headerType, algorithm })
     if (Either.isLeft(decoded)) {
       const error = decoded.left
-      if (error.reason === "Malformed") return yield* Response.invalidResponse(ctx, error.message)
+      if (error.reason === "Malformed") return yield* Response.invalidResponse(ctx, error.message, error)
       return yield* new RegistryError.UnsupportedMediaType({
         ...Response.errorContext(ctx),
         mediaType: error.mediaType ?? headerType,
-        reason: error.message
+        reason: error.message,
+        cause: error
       })
     }
     const result = {

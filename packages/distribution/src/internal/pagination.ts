@@ -79,7 +79,8 @@ const decodePage = (
         ctx,
         Response.isJsonSyntaxError(error)
           ? `the ${field} page is not JSON`
-          : `"${field}" is not a list of strings: ${Response.formatParseError(error)}`
+          : `"${field}" is not a list of strings: ${Response.formatParseError(error)}`,
+        error
       ),
     onRight: (names) => names ?? []
   })

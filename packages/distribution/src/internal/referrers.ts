@@ -167,7 +167,11 @@ export const list = (
       const bytes = yield* Response.readBounded(ctx, response, client.maxManifestBytes, "referrers page")
       const decoded = Manifest.decode(bytes, { contentType: MediaType.OCI_INDEX })
       if (Either.isLeft(decoded) || decoded.right._tag !== "ImageIndex") {
-        return yield* Response.invalidResponse(ctx, "the referrers API did not return an image index")
+        return yield* Response.invalidResponse(
+          ctx,
+          "the referrers API did not return an image index",
+          Either.isLeft(decoded) ? decoded.left : undefined
+        )
       }
       manifests.push(...decoded.right.manifest.manifests)
       if (page === 0) {

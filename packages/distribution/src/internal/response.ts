@@ -126,10 +126,11 @@ export const timeoutError = (ctx: Ctx, method: string, url: string, message: str
   transportError(ctx, method, url, new Cause.TimeoutException(message), message)
 
 /** @internal */
-export const invalidResponse = (ctx: Ctx, reason: string) =>
+export const invalidResponse = (ctx: Ctx, reason: string, cause?: unknown) =>
   new RegistryError.InvalidResponse({
     ...errorContext(ctx),
-    reason
+    reason,
+    ...(cause === undefined ? {} : { cause })
   })
 
 /** @internal */

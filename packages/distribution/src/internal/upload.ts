@@ -129,7 +129,8 @@ const sourceError = (up: UploadContext, cause: unknown) =>
     registry: up.ctx.registry,
     ...(up.ctx.repository === undefined ? {} : { repository: up.ctx.repository }),
     operation: up.ctx.operation,
-    reason: `reading the blob to upload failed: ${cause instanceof Error ? cause.message : String(cause)}`
+    reason: `reading the blob to upload failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    cause
   })
 
 const complete = (

@@ -115,7 +115,8 @@ export const open: (
   const archive = pathService.resolve(path)
   const name = `docker-archive:${path}`
   const entries = yield* Tar.scan(archive)
-  const invalid = (detail: string) => new InvalidIndex({ path: archive, detail })
+  const invalid = (detail: string, cause?: unknown) =>
+    new InvalidIndex({ path: archive, detail, ...(cause === undefined ? {} : { cause }) })
   const entryOf = (entryName: string) =>
     Effect.suspend(() => {
       const entry = Tar.lookup(entries, entryName)
@@ -136,7 +137,7 @@ export const open: (
   const manifestText = new TextDecoder().decode(yield* readBounded(manifestEntry, MAX_MANIFEST_JSON))
   const items = yield* Either.mapLeft(
     decodeManifestJson(manifestText),
-    (e) => invalid(`manifest.json: ${ParseResult.TreeFormatter.formatErrorSync(e)}`)
+    (e) => invalid(`manifest.json: ${ParseResult.TreeFormatter.formatErrorSync(e)}`, e)
   )
 
   const blobs = new Map<string, { readonly entry: Tar.TarEntry } | { readonly bytes: Uint8Array }>()

@@ -35,18 +35,19 @@ export const parseIndex = (
   { readonly raw: Record<string, unknown>; readonly manifests: ReadonlyArray<Descriptor.Descriptor> },
   InvalidIndex
 > => {
-  const invalid = (detail: string) => new InvalidIndex({ path, detail })
+  const invalid = (detail: string, cause?: unknown) =>
+    new InvalidIndex({ path, detail, ...(cause === undefined ? {} : { cause }) })
   let json: unknown
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes))
   } catch (e) {
-    return Either.left(invalid(`index.json is not JSON: ${e instanceof Error ? e.message : String(e)}`))
+    return Either.left(invalid(`index.json is not JSON: ${e instanceof Error ? e.message : String(e)}`, e))
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return Either.left(invalid("index.json is not a JSON object"))
   }
   return Either.map(
-    Either.mapLeft(decodeIndexJson(json), (e) => invalid(ParseResult.TreeFormatter.formatErrorSync(e))),
+    Either.mapLeft(decodeIndexJson(json), (e) => invalid(ParseResult.TreeFormatter.formatErrorSync(e), e)),
     (decoded) => ({ raw: json as Record<string, unknown>, manifests: decoded.manifests })
   )
 }

@@ -42,7 +42,9 @@ export const checkDigest = (path: string, digest: string): Effect.Effect<Digest.
   const parsed = Digest.parse(digest)
   return Either.isRight(parsed)
     ? Effect.succeed(parsed.right)
-    : Effect.fail(new InvalidDigest({ path, digest: digest.slice(0, 200), detail: parsed.left.message }))
+    : Effect.fail(
+      new InvalidDigest({ path, digest: digest.slice(0, 200), detail: parsed.left.message, cause: parsed.left })
+    )
 }
 
 /** @internal */
