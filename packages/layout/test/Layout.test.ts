@@ -206,6 +206,13 @@ layer(NodeContext.layer)("Layout", (it) => {
         const tooLong = yield* Effect.flip(layout.pushBlob(blob(digest, 5000), long.content))
         assert.strictEqual(tooLong._tag, "SizeMismatch")
         expect(tooLong.message).toContain(digest)
+        // an endless body stops as soon as it is longer than the descriptor says, and nothing stays behind
+        const endless = yield* Effect.flip(
+          layout.pushBlob(blob(digest, 5000), fromStream(Stream.forever(Stream.make(bytesOf(1000)))))
+        )
+        assert.strictEqual(endless._tag, "SizeMismatch")
+        assert.isUndefined(endless._tag === "SizeMismatch" ? endless.actual : 0)
+        assert.deepStrictEqual(yield* layout.partialSize(digest), Option.none())
         const tooShort = yield* Effect.flip(layout.pushBlob(blob(digest, 20_000), fromStream(chunks(content, 1000))))
         assert.strictEqual(tooShort._tag, "SizeMismatch")
         assert.strictEqual(tooShort._tag === "SizeMismatch" && tooShort.actual, 10_000)

