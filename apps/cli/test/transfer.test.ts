@@ -213,9 +213,13 @@ describe.concurrent("Ctrl-C into an archive", () => {
     const slow2 = await slowProxy(src.host, 16_384)
     const second = start(["pull", "--json", `${slow2.host}/big:1`, `docker-archive:${file}.docker:big:1`], { env })
     let seen = ""
+    let interrupted = false
     second.stderr!.on("data", (d: Buffer) => {
       seen += d.toString()
-      if (/"event":"BlobProgress"[^\n]*"transferred":\d{7,}/.test(seen)) second.kill("SIGINT")
+      if (!interrupted && /"event":"BlobProgress"[^\n]*"transferred":\d{7,}/.test(seen)) {
+        interrupted = true
+        second.kill("SIGINT")
+      }
     })
     expect((await collect(second)).code).toBe(130)
     await slow2.close()

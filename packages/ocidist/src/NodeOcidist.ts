@@ -39,14 +39,8 @@ export const defaultCacheDirectory = (env: Readonly<Record<string, string | unde
   return path.join(xdg !== undefined && xdg !== "" ? xdg : path.join(os.homedir(), ".cache"), "ocidist")
 }
 
-/**
- * The platform services of the Node stack: file system, paths, child processes (credential helpers) and
- * the native hash.
- *
- * @since 0.2.0
- * @category layers
- */
-export const layerPlatform = Layer.mergeAll(
+/** The platform services of the Node stack: file system, paths, child processes (credential helpers), hash. */
+const platform = Layer.mergeAll(
   NodeFileSystem.layer,
   NodePath.layer,
   NodeCommandExecutor.layer.pipe(Layer.provide(NodeFileSystem.layer)),
@@ -64,7 +58,7 @@ export const layerPlatform = Layer.mergeAll(
 export const layer = (options: Ocidist.LayerOptions = {}): Layer.Layer<Ocidist.Ocidist> =>
   Ocidist.layer({ ...options, cacheDirectory: options.cacheDirectory ?? defaultCacheDirectory() }).pipe(
     Layer.provide(NodeRegistryClient.layerHttpClient(options.registry ?? {})),
-    Layer.provide(layerPlatform)
+    Layer.provide(platform)
   )
 
 /**
