@@ -64,6 +64,14 @@ export const ImageConfig = Schema.Struct({
  */
 export interface ImageConfig extends Schema.Schema.Type<typeof ImageConfig> {}
 
+/**
+ * The largest config read into memory: 16 MiB.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MAX_BYTES = 16 * 1024 * 1024
+
 let decodeValue: ((u: unknown) => Either.Either<ImageConfig, ParseResult.ParseError>) | undefined
 
 /**

@@ -137,16 +137,29 @@ const malformed = (detail: string, mediaType?: string, cause?: unknown) =>
   })
 
 /**
+ * The largest manifest (or index) read into memory: 4 MiB, as oras-go and the Azure client cap it.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MAX_BYTES = 4 * 1024 * 1024
+
+/**
  * Decodes manifest bytes. The media type is the `mediaType` field of the body when present, else the
  * `Content-Type` the registry sent (`contentType`), else inferred from the shape (`manifests` → index,
- * `config` + `layers` → image manifest). Docker schema 1 is refused.
+ * `config` + `layers` → image manifest). Docker schema 1 is refused. The digest is computed from the bytes
+ * (with `algorithm`), unless the caller passes `digest`: the digest it has already checked these bytes against.
  *
  * @since 0.2.0
  * @category decoding
  */
 export const decode = (
   bytes: Uint8Array,
-  options?: { readonly contentType?: string | undefined; readonly algorithm?: Digest.Algorithm | undefined }
+  options?: {
+    readonly contentType?: string | undefined
+    readonly algorithm?: Digest.Algorithm | undefined
+    readonly digest?: Digest.Digest | undefined
+  }
 ): Either.Either<Manifest, InvalidManifest> =>
   Either.gen(function*() {
     const header = options?.contentType === undefined ? undefined : MediaType.essence(options.contentType)
@@ -174,7 +187,7 @@ export const decode = (
     if (MediaType.isSchema1(mediaType)) {
       return yield* Either.left(new InvalidManifest({ reason: "Schema1", mediaType, detail: "schema 1" }))
     }
-    const digest = Digest.ofBytes(bytes, options?.algorithm ?? "sha256")
+    const digest = options?.digest ?? Digest.ofBytes(bytes, options?.algorithm ?? "sha256")
     if (MediaType.isIndex(mediaType)) {
       const manifest = yield* Either.mapLeft(
         decodeIndexValue(json),

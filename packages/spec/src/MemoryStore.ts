@@ -17,7 +17,7 @@
  */
 import * as Digest from "@ocidist/reference/Digest"
 import * as Hash from "@ocidist/reference/Hash"
-import type { DigestMismatch } from "@ocidist/reference/ReferenceError"
+import { DigestMismatch } from "@ocidist/reference/ReferenceError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
@@ -132,7 +132,12 @@ export const make = (options?: { readonly name?: string | undefined }): Effect.E
         if (filled !== expected.size) {
           return yield* new SizeMismatch({ subject, expected: expected.size, actual: filled })
         }
-        if (!blob.verified) yield* Digest.verifyBytes(expected.digest, bytes, subject)
+        if (!blob.verified) {
+          const actual = hasher.digest()
+          if (actual !== expected.digest) {
+            return yield* new DigestMismatch({ expected: expected.digest, actual, subject })
+          }
+        }
         yield* put(expected.digest, bytes)
       })
 

@@ -130,6 +130,16 @@ export const matches = (wanted: Platform, candidate: Platform): boolean => {
 }
 
 /**
+ * The platforms candidates declare (an index's entries), formatted: what a message lists as available.
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const available = (
+  candidates: ReadonlyArray<{ readonly platform?: Platform | undefined }>
+): ReadonlyArray<string> => candidates.flatMap((c) => c.platform === undefined ? [] : [format(c.platform)])
+
+/**
  * Picks the entry that best fits a wanted platform among candidates (e.g. an index's manifests), or
  * `undefined`. Among matches, an exact variant beats an implicit one, and for Windows the highest
  * `os.version` not newer than the wanted one wins.

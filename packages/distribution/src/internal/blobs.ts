@@ -15,7 +15,7 @@ import * as Stream from "effect/Stream"
 import type * as RegistryClient from "../RegistryClient.js"
 import * as RegistryError from "../RegistryError.js"
 import * as BlobStream from "./blobStream.js"
-import { type ClientContext, ctxOf, pull, push, repoUrl } from "./context.js"
+import { type ClientContext, ctxOf, pull, push, remove, repoUrl } from "./context.js"
 import * as Response from "./response.js"
 import * as Retry from "./retry.js"
 import * as Transport from "./transport.js"
@@ -141,16 +141,7 @@ export const del = (
   ref: Reference.Reference,
   digest: Digest.Digest
 ): Effect.Effect<void, RegistryError.RegistryClientError> =>
-  Effect.gen(function*() {
-    const ctx = ctxOf(ref.registry, ref.repository, "blobs.delete")
-    const response = yield* client.transport.send(ctx, HttpClientRequest.del(blobUrl(client, ref, digest)), {
-      scopes: [AuthScope.repository(ref.repository, ["delete"])]
-    })
-    if (response.status !== 202 && response.status !== 200 && response.status !== 204) {
-      return yield* Response.fail(ctx, response, { target: `blob ${digest}` })
-    }
-    yield* Response.discard(response)
-  })
+  remove(client, ref, "blobs.delete", blobUrl(client, ref, digest), `blob ${digest}`)
 
 const uploadContext = (
   client: ClientContext,

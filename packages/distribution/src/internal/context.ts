@@ -4,12 +4,16 @@
  *
  * @internal
  */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as AuthScope from "@ocidist/auth/Scope"
 import type { Hash, Reference } from "@ocidist/reference"
+import * as Manifest from "@ocidist/spec/Manifest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as RegistryClient from "../RegistryClient.js"
+import type * as RegistryError from "../RegistryError.js"
+import * as Response from "./response.js"
 import type { Ctx } from "./response.js"
 import * as Retry from "./retry.js"
 import * as Transport from "./transport.js"
@@ -19,7 +23,7 @@ import { VERSION } from "./version.js"
 export const USER_AGENT = `ocidist/${VERSION}`
 
 /** @internal */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+export const MAX_MANIFEST_BYTES = Manifest.MAX_BYTES
 
 const lookupHost = (
   registries: Readonly<Record<string, RegistryClient.RegistryOptions>> | undefined,
@@ -171,6 +175,25 @@ export const pull = (ref: Reference.Reference) => [AuthScope.pull(ref.repository
 
 /** @internal */
 export const push = (ref: Reference.Reference) => [AuthScope.push(ref.repository)]
+
+/** `DELETE` a manifest or blob at `url` (200, 202 and 204 are success). @internal */
+export const remove = (
+  client: ClientContext,
+  ref: Reference.Reference,
+  operation: string,
+  url: string,
+  target: string
+): Effect.Effect<void, RegistryError.RegistryClientError> =>
+  Effect.gen(function*() {
+    const ctx = ctxOf(ref.registry, ref.repository, operation)
+    const response = yield* client.transport.send(ctx, HttpClientRequest.del(url), {
+      scopes: [AuthScope.remove(ref.repository)]
+    })
+    if (response.status !== 202 && response.status !== 200 && response.status !== 204) {
+      return yield* Response.fail(ctx, response, { target })
+    }
+    yield* Response.discard(response)
+  })
 
 /** @internal */
 export const span = (name: string, ref: Reference.Reference) =>

@@ -5,7 +5,6 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as AuthScope from "@ocidist/auth/Scope"
 import { Digest, type Reference, ReferenceError } from "@ocidist/reference"
 import * as Manifest from "@ocidist/spec/Manifest"
 import * as MediaType from "@ocidist/spec/MediaType"
@@ -13,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as RegistryClient from "../RegistryClient.js"
 import * as RegistryError from "../RegistryError.js"
-import { type ClientContext, ctxOf, pull, push, repoUrl } from "./context.js"
+import { type ClientContext, ctxOf, pull, push, remove, repoUrl } from "./context.js"
 import * as Response from "./response.js"
 
 /** @internal */
@@ -137,7 +136,10 @@ export const fetch = (
     if (expected !== undefined && actual !== expected) {
       return yield* new ReferenceError.DigestMismatch({ expected, actual, subject: `manifest ${ref}` })
     }
-    const decoded = Manifest.decode(bytes, { contentType: headerType === "" ? undefined : headerType, algorithm })
+    const decoded = Manifest.decode(bytes, {
+      contentType: headerType === "" ? undefined : headerType,
+      digest: actual
+    })
     if (Either.isLeft(decoded)) {
       const error = decoded.left
       if (error.reason === "Malformed") return yield* Response.invalidResponse(ctx, error.message, error)
@@ -257,13 +259,4 @@ export const del = (
   client: ClientContext,
   ref: Reference.Reference
 ): Effect.Effect<void, RegistryError.RegistryClientError> =>
-  Effect.gen(function*() {
-    const ctx = ctxOf(ref.registry, ref.repository, "manifests.delete")
-    const response = yield* client.transport.send(ctx, HttpClientRequest.del(manifestUrl(client, ref)), {
-      scopes: [AuthScope.repository(ref.repository, ["delete"])]
-    })
-    if (response.status !== 202 && response.status !== 200 && response.status !== 204) {
-      return yield* Response.fail(ctx, response, { target: `manifest ${ref.identifier}` })
-    }
-    yield* Response.discard(response)
-  })
+  remove(client, ref, "manifests.delete", manifestUrl(client, ref), `manifest ${ref.identifier}`)

@@ -36,7 +36,7 @@ import {
 } from "../LayoutError.js"
 import { type ArchiveEntry, gunzip, writeTar } from "./archive.js"
 import { readEntry } from "./ociArchive.js"
-import { checkDigest, makeReader, MAX_CONFIG_BYTES, REF_NAME } from "./reader.js"
+import { checkDigest, makeReader, REF_NAME } from "./reader.js"
 import * as Tar from "./tar.js"
 
 /** @internal */
@@ -154,7 +154,7 @@ export const open: (
 
   for (const item of items) {
     const configEntry = yield* entryOf(item.Config)
-    const configBytes = yield* readBounded(configEntry, MAX_CONFIG_BYTES)
+    const configBytes = yield* readBounded(configEntry, ImageConfig.MAX_BYTES)
     const configHasher = hash.make("sha256")
     configHasher.update(configBytes)
     const configDigest = configHasher.digest()
@@ -296,7 +296,7 @@ export const write: (
         return yield* unsupported("nested indexes cannot be written to a docker-archive", manifest.digest)
       }
       const { config, layers } = manifest.manifest
-      const configBytes = yield* Storage.readBlob(source, config, MAX_CONFIG_BYTES)
+      const configBytes = yield* Storage.readBlob(source, config, ImageConfig.MAX_BYTES)
       const imageConfig = yield* ImageConfig.decode(configBytes)
       const diffIds = imageConfig.rootfs.diff_ids
       if (diffIds.length !== layers.length) {

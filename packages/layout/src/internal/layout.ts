@@ -21,7 +21,7 @@ import { makeFiles, tempSuffix } from "./files.js"
 import { gc as collectGarbage } from "./gc.js"
 import { formatIndex, layoutFileBytes, MAX_INDEX_BYTES, parseIndex } from "./indexJson.js"
 import { withLock } from "./locks.js"
-import { checkDigest, checkTag, makeReader, MAX_MANIFEST_BYTES, REF_NAME, refName } from "./reader.js"
+import { checkDigest, checkTag, makeReader, REF_NAME, refName } from "./reader.js"
 import { verify as verifyLayout } from "./verify.js"
 import { makeBlobWriter } from "./write.js"
 
@@ -135,8 +135,8 @@ const make = (options: {
     const writer = makeBlobWriter(files)
 
     const checkManifestSize = (size: number) =>
-      size > MAX_MANIFEST_BYTES
-        ? Effect.fail(new ContentTooLarge({ subject: `a manifest for ${name}`, limit: MAX_MANIFEST_BYTES, size }))
+      size > Manifest.MAX_BYTES
+        ? Effect.fail(new ContentTooLarge({ subject: `a manifest for ${name}`, limit: Manifest.MAX_BYTES, size }))
         : Effect.void
 
     const storeManifest = (

@@ -27,12 +27,6 @@ import {
 
 export { REF_NAME }
 
-/** @internal */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
-
-/** @internal */
-export const MAX_CONFIG_BYTES = 16 * 1024 * 1024
-
 /**
  * Validates a digest before it is used as a path.
  *
@@ -97,9 +91,9 @@ export const makeReader = (source: Source): Reader => {
 
   const fetchManifest = (descriptor: Descriptor.Descriptor): Effect.Effect<Manifest.Manifest, LayoutFailure> =>
     Effect.flatMap(
-      Storage.readBlob(reader, descriptor, MAX_MANIFEST_BYTES),
-      (bytes) =>
-        Manifest.decode(bytes, { contentType: descriptor.mediaType, algorithm: Digest.algorithm(descriptor.digest) })
+      Storage.readBlob(reader, descriptor, Manifest.MAX_BYTES),
+      // readBlob checked the bytes against the descriptor's digest
+      (bytes) => Manifest.decode(bytes, { contentType: descriptor.mediaType, digest: descriptor.digest })
     )
 
   const resolve = (reference: string) =>
@@ -136,7 +130,7 @@ export const makeReader = (source: Source): Reader => {
         const inIndex = entries.find((d) => d.digest === reference)
         if (inIndex !== undefined) return inIndex
         const size = yield* blobSize(reference)
-        if (Option.isNone(size) || size.value > MAX_MANIFEST_BYTES) {
+        if (Option.isNone(size) || size.value > Manifest.MAX_BYTES) {
           return yield* notFound(`no manifest ${reference}`)
         }
         // a manifest blob that is not in the index (a child of an index): read it to learn its media type

@@ -57,9 +57,6 @@ const METADATA_CONCURRENCY = 8
 
 const descriptorOf = (m: Manifest.Manifest): Descriptor.Descriptor => Manifest.descriptorOf(m)
 
-const available = (entries: ReadonlyArray<Descriptor.Descriptor>) =>
-  entries.flatMap((e) => e.platform === undefined ? [] : [Platform.format(e.platform)])
-
 /**
  * Chooses what to store for a root when platforms are selected: the root itself (no selection, or an
  * image manifest), the one matching manifest (one platform), or a rewritten index (several).
@@ -79,7 +76,7 @@ const selectPlatforms = <E>(
         return yield* new PlatformNotFound({
           location: source.name,
           wanted: Platform.format(wanted),
-          available: available(entries)
+          available: Platform.available(entries)
         })
       }
       if (!chosen.some((c) => c.digest === match.digest)) chosen.push(match)

@@ -14,9 +14,6 @@ import * as Either from "effect/Either"
 import type { OcidistError } from "../OcidistError.js"
 import type * as Result from "../Result.js"
 
-/** Configs above this size are not summarized. */
-const MAX_CONFIG_BYTES = 16 * 1024 * 1024
-
 const summarize = (d: Descriptor.Descriptor, config: ImageConfig.ImageConfig): Result.ConfigSummary => {
   const c = config.config ?? undefined
   const platform: Platform.Platform = {
@@ -43,10 +40,6 @@ const summarize = (d: Descriptor.Descriptor, config: ImageConfig.ImageConfig): R
   }
 }
 
-/** The platforms an index lists, formatted. @internal */
-export const platformsOf = (entries: ReadonlyArray<Descriptor.Descriptor>): ReadonlyArray<string> =>
-  entries.flatMap((e) => e.platform === undefined ? [] : [Platform.format(e.platform)])
-
 /** Describes a manifest read from `store`. @internal */
 export const inspectManifest = (
   store: Storage.ReadOnlyStorage<OcidistError>,
@@ -67,15 +60,16 @@ export const inspectManifest = (
         _tag: "Index",
         ...common,
         manifests: m.manifest.manifests,
-        platforms: platformsOf(m.manifest.manifests),
+        platforms: Platform.available(m.manifest.manifests),
         manifest: m.manifest
       } satisfies Result.IndexInspection
     }
     const config = m.manifest.config
     let configSummary: Result.ConfigSummary | undefined
     const isImageConfig = config.mediaType === MediaType.OCI_CONFIG || config.mediaType === MediaType.DOCKER_CONFIG
-    if (isImageConfig && config.size <= MAX_CONFIG_BYTES) {
-      const bytes = yield* Storage.readBlob(store, config, MAX_CONFIG_BYTES)
+    // configs above ImageConfig.MAX_BYTES are not summarized
+    if (isImageConfig && config.size <= ImageConfig.MAX_BYTES) {
+      const bytes = yield* Storage.readBlob(store, config, ImageConfig.MAX_BYTES)
       const decoded = yield* Either.match(ImageConfig.decode(bytes), { onLeft: Effect.fail, onRight: Effect.succeed })
       configSummary = summarize(config, decoded)
     }

@@ -17,7 +17,7 @@ import * as Copy from "../Copy.js"
 import * as Location from "../Location.js"
 import type * as Ocidist from "../Ocidist.js"
 import { InvalidLocation, PlatformNotFound, UnsupportedOperation } from "../OcidistError.js"
-import { inspectManifest, platformsOf } from "./inspect.js"
+import { inspectManifest } from "./inspect.js"
 import * as Stores from "./stores.js"
 
 const hasTransport = (s: string) => /^(oci|oci-archive|docker-archive|docker):/.test(s.trim())
@@ -113,7 +113,7 @@ export const make = (
             return yield* new PlatformNotFound({
               location: store.name,
               wanted: Platform.format(wanted),
-              available: platformsOf(m.manifest.manifests)
+              available: Platform.available(m.manifest.manifests)
             })
           }
           m = yield* store.fetchManifest(entry)

@@ -6,17 +6,13 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as path from "node:path"
-import * as NodeOcidist from "ocidist/NodeOcidist"
 import { CliFailure } from "../../CliError.js"
 import type { Globals } from "../../GlobalOptions.js"
 import * as Format from "../format.js"
 import { json, line } from "./common.js"
-import { layerOptions } from "./services.js"
+import { cacheDirectoryOf, layerOptions } from "./services.js"
 
-const cacheDirectory = Effect.map(
-  layerOptions,
-  (options) => options.cacheDirectory ?? NodeOcidist.defaultCacheDirectory()
-)
+const cacheDirectory = Effect.map(layerOptions, cacheDirectoryOf)
 
 /** `cache dir` */
 export const cacheDir = (globals: Globals) =>

@@ -6,6 +6,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
 import { Reference } from "@ocidist/reference"
 import type * as Digest from "@ocidist/reference/Digest"
+import * as ImageConfig from "@ocidist/spec/ImageConfig"
 import * as Manifest from "@ocidist/spec/Manifest"
 import * as Platform from "@ocidist/spec/Platform"
 import * as Chunk from "effect/Chunk"
@@ -21,8 +22,6 @@ import { CliFailure, UsageError } from "../../CliError.js"
 import { type Globals, platforms } from "../../GlobalOptions.js"
 import * as Format from "../format.js"
 import { json, line, parseDigestReference, parseReference, run, stdout } from "./common.js"
-
-const MAX_MANIFEST_INPUT = 4 * 1024 * 1024
 
 const firstPlatform = (globals: Globals) =>
   Effect.gen(function*() {
@@ -49,7 +48,7 @@ const fetchManifest = (
       return yield* new PlatformNotFound({
         location: ref.toString(),
         wanted: Platform.format(wanted),
-        available: entries.flatMap((e) => e.platform === undefined ? [] : [Platform.format(e.platform)])
+        available: Platform.available(entries)
       })
     }
     const child = Reference.withDigest(ref, entry.digest)
@@ -94,7 +93,7 @@ const readInput = (file: string) =>
           for await (const chunk of process.stdin) {
             const b = chunk as Buffer
             size += b.length
-            if (size > MAX_MANIFEST_INPUT) throw new Error(`more than ${MAX_MANIFEST_INPUT} bytes`)
+            if (size > Manifest.MAX_BYTES) throw new Error(`more than ${Manifest.MAX_BYTES} bytes`)
             chunks.push(b)
           }
           return new Uint8Array(Buffer.concat(chunks))
@@ -107,8 +106,8 @@ const readInput = (file: string) =>
     const info = yield* fs.stat(file).pipe(
       Effect.mapError((e) => new CliFailure({ detail: `cannot read ${file}: ${e.message}` }))
     )
-    if (Number(info.size) > MAX_MANIFEST_INPUT) {
-      return yield* new UsageError({ detail: `${file} is larger than ${MAX_MANIFEST_INPUT} bytes: not a manifest` })
+    if (Number(info.size) > Manifest.MAX_BYTES) {
+      return yield* new UsageError({ detail: `${file} is larger than ${Manifest.MAX_BYTES} bytes: not a manifest` })
     }
     return yield* fs.readFile(file).pipe(
       Effect.mapError((e) => new CliFailure({ detail: `cannot read ${file}: ${e.message}` }))
@@ -167,7 +166,7 @@ export const config = (globals: Globals, args: { readonly reference: string }) =
         return yield* new CliFailure({ detail: `${ref.toString()} is an index without a matching platform manifest` })
       }
       const descriptor = response.manifest.manifest.config
-      if (descriptor.size > MAX_MANIFEST_INPUT * 4) {
+      if (descriptor.size > ImageConfig.MAX_BYTES) {
         return yield* new CliFailure({
           detail: `the config of ${ref.toString()} is ${descriptor.size} bytes: too large`
         })

@@ -92,13 +92,19 @@ export const layerOptions: Effect.Effect<Ocidist.LayerOptions, UsageError> = Eff
   (error) => new UsageError({ detail: `invalid configuration: ${String(error).replace(/^\(|\)$/g, "")}` })
 )
 
+const withGlobals = (globals: Globals, options: Ocidist.LayerOptions): RegistryClient.Options => ({
+  ...options.registry,
+  ...(globals.insecure ? { insecure: true } : {}),
+  ...(globals.plainHttp ? { plainHttp: true } : {})
+})
+
 /** Registry options from the global options and the environment. */
 export const registryOptions = (globals: Globals): Effect.Effect<RegistryClient.Options, UsageError> =>
-  Effect.map(layerOptions, (options): RegistryClient.Options => ({
-    ...options.registry,
-    ...(globals.insecure ? { insecure: true } : {}),
-    ...(globals.plainHttp ? { plainHttp: true } : {})
-  }))
+  Effect.map(layerOptions, (options) => withGlobals(globals, options))
+
+/** The cache directory: `OCIDIST_CACHE_DIR`, else the user's. */
+export const cacheDirectoryOf = (options: Ocidist.LayerOptions): string =>
+  options.cacheDirectory ?? NodeOcidist.defaultCacheDirectory()
 
 /**
  * The services, built in the current scope from the packages' public constructors rather than from their
@@ -111,7 +117,7 @@ export const registryOptions = (globals: Globals): Effect.Effect<RegistryClient.
 export const context = (globals: Globals): Effect.Effect<Context.Context<Services>, UsageError, Scope.Scope> =>
   Effect.gen(function*() {
     const options = yield* layerOptions
-    const registry = yield* registryOptions(globals)
+    const registry = withGlobals(globals, options)
     // File system, paths, and child processes for credential helpers (not NodeContext's workers and terminal).
     const node = yield* Layer.build(Layer.mergeAll(
       NodeFileSystem.layer,
@@ -127,7 +133,7 @@ export const context = (globals: Globals): Effect.Effect<Context.Context<Service
     const client = yield* Effect.provide(RegistryClient.make(registry), withAuth)
     const withClient = Context.add(withAuth, RegistryClient.RegistryClient, client)
     const ocidist = yield* Effect.provide(
-      Ocidist.make({ cacheDirectory: options.cacheDirectory ?? NodeOcidist.defaultCacheDirectory() }),
+      Ocidist.make({ cacheDirectory: cacheDirectoryOf(options) }),
       withClient
     )
     return Context.add(withClient, Ocidist.Ocidist, ocidist)
