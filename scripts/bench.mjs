@@ -1,11 +1,13 @@
-// Benchmarks (speed is measured here, never asserted in tests):
+// Benchmarks (speed is measured here, never asserted in tests), one entry for all of them:
 //   1. vitest bench: reference parsing and digest hashing throughput;
-//   2. start-up of the bundled CLI (version, ref, digest, tags against a loopback docker-registry) next to
-//      `node -e 0` and `skopeo inspect`: wall time and page faults (apps/cli/bench/startup.mjs);
-//   3. pull of a 256 MiB and a 512 MiB image from a docker-registry on 127.0.0.1 by the bundled CLI, the
-//      library and skopeo: wall time, MiB/s and peak RSS (packages/ocidist/bench/pull-memory.mjs).
-// Needs docker-registry and skopeo (bash scripts/install-test-deps.sh). Extra arguments go to step 3
-// (sizes in MiB), e.g. `pnpm bench 512`.
+//   2. `pnpm build` (the bundled CLI and every package's dist, which step 3 runs);
+//   3. packages/ocidist/bench/transfer.mjs: ocidist next to skopeo on loopback docker-registries — pull, push,
+//      registry-to-registry copy (512 MiB), a 2 GiB pull (peak memory), the library's pull and the CLI's
+//      start-up — interleaved rounds, median and min–max wall time, MiB/s, peak RSS and the ratio
+//      ocidist/skopeo; writes bench/results/transfer.{json,md}.
+// Needs docker-registry, skopeo and /usr/bin/time (bash scripts/install-test-deps.sh). Arguments and environment
+// go to step 3 (KEY=VALUE settings: SIZE_MIB, BIG_MIB, RUNS, BIG_RUNS, STARTUP_RUNS, JOBS, RESULTS_DIR), e.g.
+// `pnpm bench RUNS=3 JOBS=pull,copy`. The per-command start-up profile stays in apps/cli/bench/startup.mjs.
 import { spawnSync } from "node:child_process"
 
 const root = new URL("..", import.meta.url).pathname
@@ -17,5 +19,4 @@ const run = (command, args) => {
 }
 run("pnpm", ["exec", "vitest", "bench", "--run"])
 run("pnpm", ["build"])
-run("node", ["apps/cli/bench/startup.mjs"])
-run("node", ["packages/ocidist/bench/pull-memory.mjs", ...process.argv.slice(2)])
+run("node", ["packages/ocidist/bench/transfer.mjs", ...process.argv.slice(2)])

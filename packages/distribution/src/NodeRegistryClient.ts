@@ -25,7 +25,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { Registry } from "@ocidist/reference"
 import * as NodeHash from "@ocidist/reference/NodeHash"
 import * as Config from "effect/Config"
@@ -35,6 +35,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { rootCertificates } from "node:tls"
+import * as IterableBody from "./internal/iterableBody.js"
 import * as RegistryClient from "./RegistryClient.js"
 
 type TlsOptions = {
@@ -144,7 +145,7 @@ export const makeDispatcher = (options: RegistryClient.Options = {}) =>
 export const makeHttpClient = (
   options: RegistryClient.Options = {}
 ): Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> =>
-  Effect.map(makeDispatcher(options), NodeHttpClient.makeUndici)
+  Effect.map(makeDispatcher(options), (dispatcher) => IterableBody.mark(NodeHttpClient.makeUndici(dispatcher)))
 
 /**
  * An `HttpClient` (undici) honouring the per-registry TLS options and the proxy environment. Give the
@@ -154,9 +155,7 @@ export const makeHttpClient = (
  * @category layers
  */
 export const layerHttpClient = (options: RegistryClient.Options = {}): Layer.Layer<HttpClient.HttpClient> =>
-  NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
-    Layer.provide(Layer.scoped(NodeHttpClient.Dispatcher, makeDispatcher(options)))
-  )
+  Layer.scoped(HttpClient.HttpClient, makeHttpClient(options))
 
 /**
  * `RegistryClient` with everything a Node program needs: `RegistryClient.layer(options)` (the default

@@ -30,6 +30,7 @@ import type * as Credentials from "@ocidist/auth/Credentials"
 import type { Digest, Hash, Reference } from "@ocidist/reference"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
 import type * as Manifest from "@ocidist/spec/Manifest"
+import type { ChunkSink } from "@ocidist/spec/Storage"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -220,6 +221,13 @@ export interface BlobResponse {
   /** From the descriptor when given, else from `Content-Length`/`Content-Range`. */
   readonly size: number | undefined
   readonly stream: Stream.Stream<Uint8Array, RegistryError.RegistryClientError>
+  /**
+   * The same bytes and checks as `stream`, handed to `sink` from one loop per response body (no effect per
+   * buffer): the fast lane of the byte path. Read the body once, with `stream` or with `pump`.
+   *
+   * @since 0.3.0
+   */
+  readonly pump: (sink: ChunkSink) => Effect.Effect<void, RegistryError.RegistryClientError>
 }
 
 /**
@@ -263,6 +271,21 @@ export interface BlobSource<E = never> {
   readonly stream: Stream.Stream<Uint8Array, E>
   readonly digest?: Digest.Digest | undefined
   readonly size?: number | undefined
+  /**
+   * The stream itself fails after its last byte unless its bytes match `digest` (a verifying download, as
+   * `blobs.stream` gives): the upload then counts the bytes without hashing them a second time. Ignored
+   * without a `digest`. The registry checks the digest of what it received in any case.
+   *
+   * @since 0.3.0
+   */
+  readonly verified?: boolean | undefined
+  /**
+   * The same bytes as `stream`, handed to a sink from the source's own loop (see `Storage.ChunkSink`): with
+   * the Node client the upload then sends them without an effect per buffer. Re-run like `stream`.
+   *
+   * @since 0.3.0
+   */
+  readonly pump?: ((sink: ChunkSink) => Effect.Effect<void, E>) | undefined
 }
 
 /**
@@ -368,6 +391,17 @@ export interface Service {
       digest: Digest.Digest,
       options?: BlobGetOptions
     ) => Stream.Stream<Uint8Array, RegistryError.RegistryClientError>
+    /**
+     * `get` read into `sink` (see `BlobResponse.pump`), in one effect that owns its scope.
+     *
+     * @since 0.3.0
+     */
+    readonly pump: (
+      repository: Reference.Reference,
+      digest: Digest.Digest,
+      sink: ChunkSink,
+      options?: BlobGetOptions
+    ) => Effect.Effect<void, RegistryError.RegistryClientError>
     /** `DELETE` a blob. */
     readonly delete: (
       repository: Reference.Reference,

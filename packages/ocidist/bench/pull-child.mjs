@@ -1,4 +1,5 @@
-// Child process of pull-memory.mjs: pulls one image with the built package and prints timings as JSON.
+// Child process of transfer.mjs (its library job): pulls one image with the built package (dist, so
+// `pnpm build` first) and prints timings as JSON: digest, bytes, seconds of the pull itself, maxRssKiB.
 // Usage: node pull-child.mjs <reference> <layout-dir> [concurrency]
 import { Effect } from "effect"
 import { Ocidist } from "../dist/index.js"

@@ -145,8 +145,10 @@ describe("pull", () => {
       const big = image.layers[0]!
       const out = path.join(dir, "out")
 
-      // Stop the pull once the big layer is well under way.
-      const interrupted = yield* Ocidist.pull(`${registry.host}/resume:1`, out, { concurrency: 1 }).pipe(
+      // Stop the pull once the big layer is well under way (through a slow proxy: loopback is too fast for
+      // progress to be reported before the end).
+      const slow = yield* Tools.slowProxyScoped(registry.host, 16_384)
+      const interrupted = yield* Ocidist.pull(`${slow}/resume:1`, out, { concurrency: 1 }).pipe(
         Progress.withReporter((e) =>
           e._tag === "BlobProgress" && e.digest === big.digest && e.transferred > 8 * 1024 * 1024
             ? Effect.interrupt

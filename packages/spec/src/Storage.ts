@@ -11,7 +11,8 @@
  *   ├─ resolve(reference)      → Descriptor    ├─ pushBlob(expected, content)
  *   ├─ fetchManifest(desc)     → Manifest      ├─ pushManifest(manifest, { tags, root })
  *   ├─ fetchBlob(desc, offset) → Stream        ├─ tag(desc, tag)
- *   ├─ exists(desc)            → boolean       └─ mount?(desc, from)          (capability)
+ *   ├─ pumpBlob?(desc, sink)   → void          └─ mount?(desc, from)          (capability)
+ *   ├─ exists(desc)            → boolean       (capability: fetchBlob as one tight loop)
  *   ├─ fetchReference?(ref)    → Manifest      (capability: resolve + fetch in one request)
  *   ├─ tags?                   → string[]      (capability)
  *   └─ referrers?(subject)     → Descriptor[]  (capability)
@@ -26,6 +27,9 @@
  * - `pushBlob` makes the blob visible only once `content` has completed and its bytes match `expected`
  *   (size and digest): a failure or an interruption never leaves content under that digest. A store may
  *   resume: it asks `content.open(offset)` for the bytes from the length of what it already holds.
+ * - `pumpBlob` and `BlobContent.pump` are the byte path's fast lane: the same bytes, with the same
+ *   verification, as `fetchBlob` and `open`, handed to a {@link ChunkSink} from one loop per blob instead of
+ *   an effect per buffer. Consumers use {@link pump} and {@link pumpBlob}, which fall back to the streams.
  * - `pushManifest` is called after every child of the manifest is stored.
  * - Each store fails with its own typed errors `E`; nothing is thrown.
  *
@@ -33,6 +37,7 @@
  */
 import * as Digest from "@ocidist/reference/Digest"
 import type { DigestMismatch } from "@ocidist/reference/ReferenceError"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -81,7 +86,20 @@ export interface ReferrersOptions {
 export interface BlobContent<E> {
   readonly open: (offset: number) => Stream.Stream<Uint8Array, E>
   readonly verified: boolean
+  /** Optional fast lane: `open(offset)`'s bytes handed to `sink` (see {@link pump}). */
+  readonly pump?: ((offset: number, sink: ChunkSink) => Effect.Effect<void, E>) | undefined
 }
+
+/**
+ * Where a blob's bytes go, one buffer per call and in order, from a source's own loop. The buffer belongs to
+ * the sink from then on (a source never reuses it). The sink answers `true` to go on, `false` to stop the
+ * source early (the sink keeps its reason; the source then succeeds without further checks), or a promise of
+ * either to make the source wait before its next buffer (backpressure). The promise must not reject.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type ChunkSink = (chunk: Uint8Array) => boolean | PromiseLike<boolean>
 
 /**
  * @since 0.2.0
@@ -115,6 +133,13 @@ export interface ReadOnlyStorage<E> {
   readonly fetchManifest: (descriptor: Descriptor) => Effect.Effect<Manifest.Manifest, E>
   /** A blob's bytes (from `offset`); see `verifiesBlobs`. */
   readonly fetchBlob: (descriptor: Descriptor, options?: FetchOptions) => Stream.Stream<Uint8Array, E>
+  /**
+   * Capability: `fetchBlob` as one effect that hands each buffer to `sink` (see {@link pumpBlob}), with the
+   * same verification: when `verifiesBlobs` is true it fails after the last byte unless the bytes match.
+   */
+  readonly pumpBlob?:
+    | ((descriptor: Descriptor, sink: ChunkSink, options?: FetchOptions) => Effect.Effect<void, E>)
+    | undefined
   /** Whether the store has the content a descriptor names (a manifest or a blob, by media type). */
   readonly exists: (descriptor: Descriptor) => Effect.Effect<boolean, E>
   /** Whether `fetchBlob(d)` verifies its bytes against `d` itself. */
@@ -171,6 +196,65 @@ export const dropBytes = (count: number) => <E, R>(stream: Stream.Stream<Uint8Ar
       return Option.some(rest)
     })
   })
+
+/** Private: the failure that stops a stream when its sink answered `false`. */
+const Stop = { _tag: "ChunkSinkStop" } as const
+const isStop = (u: unknown): u is typeof Stop => u === Stop
+
+/**
+ * Runs a stream into a {@link ChunkSink}: one effect per chunk of buffers (not per buffer), waiting only
+ * when the sink returns a promise. Stops the stream when the sink answers `false`.
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const pumpStream = <E, R>(
+  stream: Stream.Stream<Uint8Array, E, R>,
+  sink: ChunkSink
+): Effect.Effect<void, E, R> => {
+  const feed = (items: ReadonlyArray<Uint8Array>, from: number): Effect.Effect<void, typeof Stop> => {
+    for (let i = from; i < items.length; i++) {
+      const answer = sink(items[i]!)
+      if (answer === true) continue
+      if (answer === false) return Effect.fail(Stop)
+      return Effect.flatMap(
+        Effect.promise(() => Promise.resolve(answer)),
+        (go) => go ? feed(items, i + 1) : Effect.fail(Stop)
+      )
+    }
+    return Effect.void
+  }
+  return Stream.runForEachChunk(stream, (chunk) => feed(Chunk.toReadonlyArray(chunk), 0)).pipe(
+    Effect.catchIf(isStop, () => Effect.void)
+  ) as Effect.Effect<void, E, R>
+}
+
+/**
+ * The bytes of `content` from `offset` into `sink`: through its fast lane (`content.pump`) when it has one,
+ * else by running `content.open(offset)`.
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const pump = <E>(content: BlobContent<E>, offset: number, sink: ChunkSink): Effect.Effect<void, E> =>
+  content.pump !== undefined ? content.pump(offset, sink) : pumpStream(content.open(offset), sink)
+
+/**
+ * A blob of a store into `sink`: through the store's fast lane (`pumpBlob`) when it has one, else by running
+ * `fetchBlob`. Verification is the store's, as for `fetchBlob` (see `verifiesBlobs`).
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const pumpBlob = <E>(
+  store: ReadOnlyStorage<E>,
+  descriptor: Descriptor,
+  sink: ChunkSink,
+  options?: FetchOptions
+): Effect.Effect<void, E> =>
+  store.pumpBlob !== undefined
+    ? store.pumpBlob(descriptor, sink, options)
+    : pumpStream(store.fetchBlob(descriptor, options), sink)
 
 /**
  * Content from a stream that can be run again. A resume (`open(offset)` with `offset > 0`) runs it from the

@@ -8,14 +8,16 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Digest, type Hash, ReferenceError } from "@ocidist/reference"
 import { SizeMismatch } from "@ocidist/spec/SpecError"
-import { dropBytes } from "@ocidist/spec/Storage"
+import { type ChunkSink, dropBytes } from "@ocidist/spec/Storage"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as RegistryError from "../RegistryError.js"
+import * as BodyPump from "./bodyPump.js"
 import * as Response from "./response.js"
 import * as Retry from "./retry.js"
 
@@ -197,58 +199,12 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
     const reopen = (): Effect.Effect<
       Stream.Stream<Uint8Array, RegistryError.RegistryClientError>,
       RegistryError.RegistryClientError
-    > =>
-      Effect.gen(function*() {
-        attempts++
-        yield* Effect.logDebug(`${ctx.operation}: resuming ${digest} at byte ${received} (attempt ${attempts})`)
-        const response = yield* options.open(received)
-        if (response.status === 206) {
-          const range = parseContentRange(Response.header(response, "content-range"))
-          if (
-            range === undefined || range.start !== received ||
-            (size !== undefined && range.total !== undefined && range.total !== size)
-          ) {
-            yield* Response.abort(response)
-            return yield* Response.invalidResponse(
-              ctx,
-              `resuming ${digest} at byte ${received}: unexpected Content-Range "${
-                Response.header(response, "content-range") ?? "(none)"
-              }"`
-            )
-          }
-          return withTail(response, 0)
-        }
-        if (response.status === 200) {
-          // The server ignored Range: read from the start, skipping what we already have.
-          return withTail(response, received)
-        }
-        return yield* Response.fail(ctx, response, { target: `blob ${digest}` })
-      })
+    > => {
+      attempts++
+      return Effect.map(resumeAt(options, received, attempts), ({ response, skip }) => withTail(response, skip))
+    }
 
-    const check = Effect.suspend((): Effect.Effect<void, RegistryError.RegistryClientError> => {
-      if (size !== undefined && received !== size) {
-        return Effect.fail(
-          new SizeMismatch({
-            subject: `blob ${digest} in ${
-              ctx.repository === undefined ? ctx.registry : `${ctx.registry}/${ctx.repository}`
-            } (${ctx.operation})`,
-            expected: size,
-            actual: received
-          })
-        )
-      }
-      if (!verifyWhole) return Effect.void
-      const actual = hasher.digest()
-      return actual === digest
-        ? Effect.void
-        : Effect.fail(
-          new ReferenceError.DigestMismatch({
-            expected: digest,
-            actual,
-            subject: `blob in ${ctx.repository ?? ctx.registry}`
-          })
-        )
-    })
+    const check = verify(options, hasher, verifyWhole, () => received)
 
     if (firstRun) {
       return Stream.concat(withTail(options.first, 0), Stream.execute(check)).pipe(Stream.ensuring(options.release))
@@ -260,6 +216,142 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
     return Stream.concat(withTail(response, response.status === 200 ? options.offset : 0), Stream.execute(check))
   }))
 }
+
+/**
+ * A request for the rest of a blob from byte `received` (within a run, which holds the permit): a `206` with
+ * the right `Content-Range`, or a `200` whose first `skip` bytes the caller already has.
+ */
+const resumeAt = (
+  options: BlobStreamOptions,
+  received: number,
+  attempt: number
+): Effect.Effect<
+  { readonly response: HttpClientResponse.HttpClientResponse; readonly skip: number },
+  RegistryError.RegistryClientError
+> =>
+  Effect.gen(function*() {
+    const { ctx, digest, size } = options
+    yield* Effect.logDebug(`${ctx.operation}: resuming ${digest} at byte ${received} (attempt ${attempt})`)
+    const response = yield* options.open(received)
+    if (response.status === 206) {
+      const range = parseContentRange(Response.header(response, "content-range"))
+      if (
+        range === undefined || range.start !== received ||
+        (size !== undefined && range.total !== undefined && range.total !== size)
+      ) {
+        yield* Response.abort(response)
+        return yield* Response.invalidResponse(
+          ctx,
+          `resuming ${digest} at byte ${received}: unexpected Content-Range "${
+            Response.header(response, "content-range") ?? "(none)"
+          }"`
+        )
+      }
+      return { response, skip: 0 }
+    }
+    // The server ignored Range: read from the start, skipping what we already have.
+    if (response.status === 200) return { response, skip: received }
+    return yield* Response.fail(ctx, response, { target: `blob ${digest}` })
+  })
+
+/** The checks at the end of a download: size, then digest when the whole blob was hashed. */
+const verify = (
+  options: BlobStreamOptions,
+  hasher: Hash.Hasher,
+  verifyWhole: boolean,
+  received: () => number
+) =>
+  Effect.suspend((): Effect.Effect<void, RegistryError.RegistryClientError> => {
+    const { ctx, digest, size } = options
+    if (size !== undefined && received() !== size) {
+      return Effect.fail(
+        new SizeMismatch({
+          subject: `blob ${digest} in ${
+            ctx.repository === undefined ? ctx.registry : `${ctx.registry}/${ctx.repository}`
+          } (${ctx.operation})`,
+          expected: size,
+          actual: received()
+        })
+      )
+    }
+    if (!verifyWhole) return Effect.void
+    const actual = hasher.digest()
+    return actual === digest
+      ? Effect.void
+      : Effect.fail(
+        new ReferenceError.DigestMismatch({
+          expected: digest,
+          actual,
+          subject: `blob in ${ctx.repository ?? ctx.registry}`
+        })
+      )
+  })
+
+/**
+ * The download of `make` as one loop per response body into `sink` (see `BodyPump`): the same hashing,
+ * resumption and final checks, without a stream stage per buffer. Bytes before `deliverFrom` are hashed but
+ * not delivered (a `200` to a request from an offset). Meant for the first response only (like the first
+ * run of `make`); gives the permit back when it ends.
+ *
+ * @internal
+ */
+export const pump = (
+  options: BlobStreamOptions,
+  sink: ChunkSink,
+  deliverFrom: number
+): Effect.Effect<void, RegistryError.RegistryClientError> =>
+  Effect.gen(function*() {
+    const { ctx, digest, size } = options
+    const verifyWhole = options.offset === 0 || options.hasher !== undefined
+    const hasher = options.hasher ?? options.hash.make(Digest.algorithm(digest))
+    const resumes = yield* Schedule.driver(Retry.schedule<RegistryError.TransportError | undefined>(
+      options.retry,
+      options.maxResumes
+    ))
+    let received = options.offset
+    let skip = 0
+    let failure: RegistryError.RegistryClientError | undefined
+    const handle = (buffer: Uint8Array): BodyPump.Answer => {
+      let chunk = buffer
+      if (skip > 0) {
+        if (chunk.length <= skip) {
+          skip -= chunk.length
+          return true
+        }
+        chunk = chunk.subarray(skip)
+        skip = 0
+      }
+      const before = received
+      received += chunk.length
+      if (size !== undefined && received > size) {
+        failure = Response.sizeExceeded(ctx, `blob ${digest}`, size, received)
+        return false
+      }
+      if (verifyWhole) hasher.update(chunk)
+      if (received <= deliverFrom) return true
+      return sink(before >= deliverFrom ? chunk : chunk.subarray(deliverFrom - before))
+    }
+    let response = options.first
+    let attempts = 0
+    for (;;) {
+      const outcome = yield* BodyPump.read(ctx, response, handle, options.idleTimeout)
+      if (failure !== undefined) return yield* Effect.fail(failure)
+      if (Either.isRight(outcome) && outcome.right === "stopped") return
+      if (Either.isRight(outcome) && (size === undefined || received >= size)) break
+      // a transport failure or a premature end: resume when the retry policy says so, else the failure stands
+      // (a premature end then fails the size check)
+      const error = Either.isLeft(outcome) ? outcome.left : undefined
+      const again = yield* Effect.either(resumes.next(error))
+      if (Either.isLeft(again)) {
+        if (error !== undefined) return yield* Effect.fail(error)
+        break
+      }
+      const next = yield* resumeAt(options, received, ++attempts)
+      response = next.response
+      skip = next.skip
+    }
+    yield* verify(options, hasher, verifyWhole, () => received)
+  }).pipe(Effect.ensuring(options.release))
 
 /** @internal */
 export const rangeRequest = (url: string, offset: number) =>

@@ -8,7 +8,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as AuthScope from "@ocidist/auth/Scope"
 import { Digest, type Reference, ReferenceError } from "@ocidist/reference"
 import { SizeMismatch } from "@ocidist/spec/SpecError"
-import { dropBytes } from "@ocidist/spec/Storage"
+import { type ChunkSink, dropBytes } from "@ocidist/spec/Storage"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -113,7 +113,7 @@ const open = (
     }
     size ??= announced
     const whole = first.status === 200
-    const stream = BlobStream.make({
+    const streamOptions: BlobStream.BlobStreamOptions = {
       ctx,
       digest,
       size,
@@ -127,11 +127,13 @@ const open = (
       retry: client.retry,
       maxResumes: client.maxResumes,
       idleTimeout: client.host(ref.registry).timeout
-    })
+    }
+    const stream = BlobStream.make(streamOptions)
     return {
       digest,
       size,
-      stream: offset > 0 && whole ? dropBytes(offset)(stream) : stream
+      stream: offset > 0 && whole ? dropBytes(offset)(stream) : stream,
+      pump: (sink) => BlobStream.pump(streamOptions, sink, offset > 0 && whole ? offset : 0)
     } satisfies RegistryClient.BlobResponse
   })
 
@@ -154,7 +156,8 @@ const uploadContext = (
   hash: client.hash,
   ctx: ctxOf(ref.registry, ref.repository, operation),
   scopes,
-  chunkSize: chunkSize ?? client.chunkSize
+  chunkSize: chunkSize ?? client.chunkSize,
+  iterableBodies: client.iterableBodies
 })
 
 /**
@@ -284,3 +287,13 @@ export const stream = (
   options?: RegistryClient.BlobGetOptions
 ): Stream.Stream<Uint8Array, RegistryError.RegistryClientError> =>
   Stream.unwrapScoped(Effect.map(get(client, ref, digest, options), (response) => response.stream))
+
+/** `get`, read into `sink` in one loop per body (the byte path's fast lane). @internal */
+export const pump = (
+  client: ClientContext,
+  ref: Reference.Reference,
+  digest: Digest.Digest,
+  sink: ChunkSink,
+  options?: RegistryClient.BlobGetOptions
+): Effect.Effect<void, RegistryError.RegistryClientError> =>
+  Effect.scoped(Effect.flatMap(get(client, ref, digest, options), (response) => response.pump(sink)))

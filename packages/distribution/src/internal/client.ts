@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import type * as RegistryClient from "../RegistryClient.js"
 import * as Blobs from "./blobs.js"
 import { ctxOf, makeContext, span } from "./context.js"
+import * as IterableBody from "./iterableBody.js"
 import * as Manifests from "./manifests.js"
 import * as Pagination from "./pagination.js"
 import * as Referrers from "./referrers.js"
@@ -29,6 +30,7 @@ export const make = (
     const hash = yield* Hash.Hash
     const client = makeContext(options, {
       hash,
+      iterableBodies: IterableBody.supported(http),
       transport: (settings) => ({
         plain: Transport.makeTransport(http, auth, settings),
         scoped: Transport.makeTransport(HttpClient.withScope(http), auth, settings)
@@ -80,6 +82,7 @@ export const make = (
           ),
         get: (ref, d, o) => Blobs.get(client, ref, d, o).pipe(span("blobs.get", ref)),
         stream: (ref, d, o) => Blobs.stream(client, ref, d, o),
+        pump: (ref, d, sink, o) => Blobs.pump(client, ref, d, sink, o).pipe(span("blobs.pump", ref)),
         delete: (ref, d) => Blobs.del(client, ref, d).pipe(limited(ref.registry), span("blobs.delete", ref)),
         upload: (ref, s, o) => Blobs.upload(client, ref, s, o).pipe(limited(ref.registry), span("blobs.upload", ref)),
         mount: (ref, d, from, s) =>

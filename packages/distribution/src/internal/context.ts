@@ -78,6 +78,8 @@ export interface ClientContext {
   readonly referrersFallback: boolean
   readonly retry: Retry.Policy
   readonly hash: Hash.Service
+  /** The HTTP client sends iterable bodies as streams (see `IterableBody`). */
+  readonly iterableBodies: boolean
   readonly host: (registry: string) => HostSettings
   readonly transport: Transport.Transport
   /** The same pipeline, its requests aborted when the caller's scope closes (scoped blob reads). */
@@ -96,6 +98,7 @@ export const makeContext = (
   options: RegistryClient.Options,
   services: {
     readonly hash: Hash.Service
+    readonly iterableBodies?: boolean | undefined
     readonly transport: (settings: Transport.TransportOptions) => {
       readonly plain: Transport.Transport
       readonly scoped: Transport.Transport<Scope.Scope>
@@ -140,6 +143,7 @@ export const makeContext = (
     referrersFallback: options.referrersFallback ?? true,
     retry,
     hash: services.hash,
+    iterableBodies: services.iterableBodies === true,
     host,
     transport: transports.plain,
     scopedTransport: transports.scoped,

@@ -8,6 +8,7 @@ import type { Descriptor } from "@ocidist/spec/Descriptor"
 import type * as Manifest from "@ocidist/spec/Manifest"
 import * as MediaType from "@ocidist/spec/MediaType"
 import { SizeMismatch } from "@ocidist/spec/SpecError"
+import * as Storage from "@ocidist/spec/Storage"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -16,21 +17,27 @@ import type * as RegistryError from "../RegistryError.js"
 import type { Repository } from "../Repository.js"
 
 /**
- * Reports the failure of a blob's source stream as itself when an upload fails because of it (the client
- * only sees "reading the blob failed").
+ * Reports the failure of a blob's source as itself when an upload fails because of it (the client only sees
+ * "reading the blob failed"). The source goes to the upload as a stream and as a pump, whichever it reads.
  */
 const keepSourceError = <A, E, E2>(
-  stream: Stream.Stream<Uint8Array, E2>,
-  upload: (stream: Stream.Stream<Uint8Array, E2>) => Effect.Effect<A, E>
+  content: Storage.BlobContent<E2>,
+  upload: (source: {
+    readonly stream: Stream.Stream<Uint8Array, E2>
+    readonly pump: (sink: Storage.ChunkSink) => Effect.Effect<void, E2>
+  }) => Effect.Effect<A, E>
 ): Effect.Effect<A, E | E2> =>
   Effect.suspend(() => {
     let failure: { readonly error: E2 } | undefined
-    const tracked = Stream.tapError(stream, (error) =>
+    const track = (error: E2) =>
       Effect.sync(() => {
         failure = { error }
-      }))
+      })
     return Effect.catchAll(
-      upload(tracked),
+      upload({
+        stream: Stream.tapError(content.open(0), track),
+        pump: (sink) => Effect.tapError(Storage.pump(content, 0, sink), track)
+      }),
       (error): Effect.Effect<never, E | E2> => Effect.fail(failure === undefined ? error : failure.error)
     )
   })
@@ -87,6 +94,8 @@ export const make = (client: RegistryClient.Service, reference: Reference.Refere
     fetchManifest,
     fetchBlob: (descriptor, options) =>
       client.blobs.stream(repository, descriptor.digest, { size: descriptor.size, offset: options?.offset }),
+    pumpBlob: (descriptor, sink, options) =>
+      client.blobs.pump(repository, descriptor.digest, sink, { size: descriptor.size, offset: options?.offset }),
     exists,
     tags: Effect.map(Stream.runCollect(client.tags(repository)), Chunk.toReadonlyArray),
     referrers: (subject, options) =>
@@ -96,8 +105,14 @@ export const make = (client: RegistryClient.Service, reference: Reference.Refere
       ),
     pushBlob: (expected, content) =>
       keepSourceError(
-        content.open(0),
-        (stream) => client.blobs.upload(repository, { stream, digest: expected.digest, size: expected.size })
+        content,
+        (source) =>
+          client.blobs.upload(repository, {
+            ...source,
+            digest: expected.digest,
+            size: expected.size,
+            verified: content.verified
+          })
       ).pipe(Effect.asVoid),
     pushManifest: (manifest, options) => {
       const tags = options?.tags ?? []

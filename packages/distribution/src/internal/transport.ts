@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Headers from "@effect/platform/Headers"
+import type * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -58,6 +59,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308])
 /** Statuses retried in place: 408, 429, 500, 502, 503, 504. @internal */
 export const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504])
 
+/** A body that is read as it is sent (a stream, or an iterable the Node transport streams): never replayed. */
+const isStreamed = (body: HttpBody.HttpBody): boolean => body._tag === "Stream" || body._tag === "Raw"
+
 /** @internal */
 export const isLoopbackHost = (host: string) => Registry.isLoopback(host)
 
@@ -107,7 +111,7 @@ export const makeTransport = <R>(
     // The headers timeout covers sending the body too: leave large and streamed uploads to the idle
     // detection of the connection instead.
     const body = req.body
-    const large = body._tag === "Stream" || (body._tag === "Uint8Array" && body.body.length > 1024 * 1024)
+    const large = isStreamed(body) || (body._tag === "Uint8Array" && body.body.length > 1024 * 1024)
     if (host.timeout === undefined || large) return exec
     const timeout = host.timeout
     return Effect.timeoutFail(exec, {
@@ -189,7 +193,7 @@ export const makeTransport = <R>(
       if (Option.isNone(authorization)) {
         return yield* unauthorized("the registry requires authentication and no credentials are configured for it")
       }
-      if (request.body._tag === "Stream") return yield* unauthorized(STREAM_REAUTH)
+      if (isStreamed(request.body)) return yield* unauthorized(STREAM_REAUTH)
       const second = yield* raw(ctx, withAuthorization(request, authorization))
       if (second.status === 401) yield* auth.invalidate(target)
       return { response: second, authorization }
@@ -283,7 +287,7 @@ export const makeTransport = <R>(
     request: HttpClientRequest.HttpClientRequest,
     sendOptions: SendOptions
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError, R> => {
-    const retry = sendOptions.retry ?? (request.body._tag !== "Stream" && request.method !== "PATCH")
+    const retry = sendOptions.retry ?? (!isStreamed(request.body) && request.method !== "PATCH")
     if (!retry) return once(ctx, request, sendOptions)
     const attempt = Effect.flatMap(
       once(ctx, request, sendOptions),

@@ -4,15 +4,19 @@
  *
  * @internal
  */
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as AuthScope from "@ocidist/auth/Scope"
 import { Digest, type Hash, ReferenceError, Registry } from "@ocidist/reference"
 import * as SpecError from "@ocidist/spec/SpecError"
 import { SizeMismatch } from "@ocidist/spec/SpecError"
+import type { ChunkSink } from "@ocidist/spec/Storage"
 import * as Effect from "effect/Effect"
+import type * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as RegistryError from "../RegistryError.js"
+import * as IterableBody from "./iterableBody.js"
 import * as Response from "./response.js"
 import type * as Transport from "./transport.js"
 
@@ -24,6 +28,9 @@ export interface Source<E> {
   readonly stream: Stream.Stream<Uint8Array, E>
   readonly digest?: Digest.Digest | undefined
   readonly size?: number | undefined
+  readonly verified?: boolean | undefined
+  /** The same bytes as `stream`, through a pump (sent as an iterable body where the client can). */
+  readonly pump?: ((sink: ChunkSink) => Effect.Effect<void, E>) | undefined
 }
 
 /** @internal */
@@ -39,6 +46,8 @@ export interface UploadContext {
   readonly ctx: Response.Ctx
   readonly scopes: ReadonlyArray<AuthScope.Scope>
   readonly chunkSize: number
+  /** The client sends iterable bodies as streams (see `IterableBody`). */
+  readonly iterableBodies: boolean
 }
 
 /**
@@ -158,36 +167,80 @@ const complete = (
     }
   })
 
-interface Hashing<E> {
-  readonly stream: Stream.Stream<Uint8Array, E>
+interface Hashing {
+  /** The request body: the source, counted (and hashed) as it is sent. */
+  readonly body: (contentLength: number | undefined) => HttpBody.HttpBody
   readonly result: () => { readonly digest: Digest.Digest; readonly size: number }
   readonly bytes: () => number
   readonly ended: () => boolean
   readonly failure: () => { readonly error: unknown } | undefined
+  /** Stops a pump still running (a request that ended before its body). */
+  readonly stop: Effect.Effect<void>
 }
 
-const hashing = <E>(up: UploadContext, source: Source<E>): Hashing<E> => {
+/**
+ * The source, hashed as it is sent; or only counted when it verifies itself (`verified` with a digest: it
+ * fails after its last byte unless the bytes are the digest's, so a copy hashes each byte once). A source
+ * with a pump goes out as an iterable body when the client streams those (no effect per buffer).
+ */
+const hashing = <E>(up: UploadContext, source: Source<E>, runtime: Runtime.Runtime<never>): Hashing => {
   const algorithm = source.digest === undefined ? "sha256" : Digest.algorithm(source.digest)
-  let hasher = up.hash.make(algorithm)
+  const trusted = source.verified === true ? source.digest : undefined
+  let hasher: Hash.Hasher | undefined
+  let counted = 0
   let ended = false
   let failure: { readonly error: unknown } | undefined
+  const reset = () => {
+    hasher = trusted === undefined ? up.hash.make(algorithm) : undefined
+    counted = 0
+    ended = false
+    failure = undefined
+  }
+  const count = (buffer: Uint8Array) => {
+    counted += buffer.length
+    hasher?.update(buffer)
+  }
+  const options = (contentLength: number | undefined) => ({
+    contentType: "application/octet-stream",
+    ...(contentLength === undefined ? {} : { contentLength })
+  })
+  const stream = Stream.suspend(() => {
+    reset()
+    return Stream.mapChunks(source.stream, (chunk) => {
+      for (const buffer of chunk) count(buffer)
+      return chunk
+    }).pipe(
+      Stream.tapError((error) => Effect.sync(() => (failure = { error }))),
+      Stream.ensuring(Effect.sync(() => (ended = failure === undefined)))
+    )
+  })
+  const pumped = up.iterableBodies && source.pump !== undefined
+    ? IterableBody.fromPump(runtime, (sink) =>
+      Effect.suspend(() => {
+        reset()
+        return source.pump!((buffer) => {
+          count(buffer)
+          return sink(buffer)
+        }).pipe(
+          Effect.tapError((error) => Effect.sync(() => (failure = { error }))),
+          Effect.tap(() => Effect.sync(() => (ended = true)))
+        )
+      }))
+    : undefined
   return {
-    stream: Stream.suspend(() => {
-      hasher = up.hash.make(algorithm)
-      ended = false
-      failure = undefined
-      return Stream.map(source.stream, (chunk) => {
-        hasher.update(chunk)
-        return chunk
-      }).pipe(
-        Stream.tapError((error) => Effect.sync(() => (failure = { error }))),
-        Stream.ensuring(Effect.sync(() => (ended = failure === undefined)))
-      )
-    }),
-    result: () => ({ digest: hasher.digest(), size: hasher.bytes() }),
-    bytes: () => hasher.bytes(),
+    body: (contentLength) =>
+      pumped === undefined
+        ? HttpBody.stream(
+          Stream.mapError(stream, (e) => sourceError(up, e)),
+          options(contentLength).contentType,
+          contentLength
+        )
+        : HttpBody.raw(pumped.iterable, options(contentLength)),
+    result: () => ({ digest: trusted ?? hasher?.digest() ?? up.hash.make(algorithm).digest(), size: counted }),
+    bytes: () => counted,
     ended: () => ended,
-    failure: () => failure
+    failure: () => failure,
+    stop: pumped === undefined ? Effect.void : pumped.stop
   }
 }
 
@@ -199,11 +252,11 @@ const hashing = <E>(up: UploadContext, source: Source<E>): Hashing<E> => {
 const sendBody = <E>(
   up: UploadContext,
   request: HttpClientRequest.HttpClientRequest,
-  h: Hashing<E>,
+  h: Hashing,
   source: Source<E>
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError> =>
   Effect.catchTag(
-    up.transport.send(up.ctx, request, { scopes: up.scopes, retry: false }),
+    Effect.ensuring(up.transport.send(up.ctx, request, { scopes: up.scopes, retry: false }), h.stop),
     "TransportError",
     (error): Effect.Effect<never, RegistryError.RegistryClientError> => {
       const failed = h.failure()
@@ -248,13 +301,9 @@ export const putMonolithic = <E>(
   source: Source<E> & { readonly digest: Digest.Digest }
 ): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
-    const h = hashing(up, source)
-    const body = Stream.mapError(h.stream, (e) => sourceError(up, e))
+    const h = hashing(up, source, yield* Effect.runtime<never>())
     const request = HttpClientRequest.put(withDigest(session.url, source.digest)).pipe(
-      HttpClientRequest.bodyStream(body, {
-        contentType: "application/octet-stream",
-        ...(source.size === undefined ? {} : { contentLength: source.size })
-      })
+      HttpClientRequest.setBody(h.body(source.size))
     )
     const response = yield* sendBody(up, request, h, source)
     const computed = h.result()
@@ -278,14 +327,8 @@ export const putStreamed = <E>(
   source: Source<E>
 ): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, RegistryError.RegistryClientError> =>
   Effect.gen(function*() {
-    const h = hashing(up, source)
-    const body = Stream.mapError(h.stream, (e) => sourceError(up, e))
-    const request = HttpClientRequest.patch(session.url).pipe(
-      HttpClientRequest.bodyStream(body, {
-        contentType: "application/octet-stream",
-        ...(source.size === undefined ? {} : { contentLength: source.size })
-      })
-    )
+    const h = hashing(up, source, yield* Effect.runtime<never>())
+    const request = HttpClientRequest.patch(session.url).pipe(HttpClientRequest.setBody(h.body(source.size)))
     const response = yield* sendBody(up, request, h, source)
     if (response.status !== 202 && response.status !== 204) {
       if (response.status >= 400) return yield* Response.fail(up.ctx, response)
@@ -417,15 +460,10 @@ export const upload = <E>(
   Effect.gen(function*() {
     const digest = source.digest
     if (strategy === "post" && digest !== undefined && source.size !== undefined) {
-      const h = hashing(up, source)
+      const h = hashing(up, source, yield* Effect.runtime<never>())
       const url = new URL(startUrl)
       url.searchParams.append("digest", digest)
-      const request = HttpClientRequest.post(url).pipe(
-        HttpClientRequest.bodyStream(Stream.mapError(h.stream, (e) => sourceError(up, e)), {
-          contentType: "application/octet-stream",
-          contentLength: source.size
-        })
-      )
+      const request = HttpClientRequest.post(url).pipe(HttpClientRequest.setBody(h.body(source.size)))
       const response = yield* sendBody(up, request, h, source)
       if (response.status === 201) {
         yield* verifyComputed(up, source, h.result())

@@ -12,8 +12,10 @@ import * as Manifest from "@ocidist/spec/Manifest"
 import * as Platform from "@ocidist/spec/Platform"
 import type { InvalidManifest } from "@ocidist/spec/SpecError"
 import * as Storage from "@ocidist/spec/Storage"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as Copy from "../Copy.js"
 import { NothingToCopy, PlatformNotFound, UnsupportedOperation } from "../OcidistError.js"
@@ -236,6 +238,9 @@ const plan = <E1, E2>(
     return { images, manifests: order, blobs: planned }
   })
 
+/** How often a blob's progress is reported while it moves (a timer reads a counter: no stage per buffer). */
+const PROGRESS_INTERVAL = Duration.millis(100)
+
 const transferBlob = <E1, E2>(
   source: Source<E1>,
   target: Target<E2>,
@@ -245,28 +250,48 @@ const transferBlob = <E1, E2>(
   Effect.gen(function*() {
     const d = b.descriptor
     let moved = 0
-    yield* target.pushBlob(d, {
-      // the destination asks from the offset it resumes at (0, or the length of a partial download it kept)
+    let from: number | undefined
+    // the destination asks from the offset it resumes at (0, or the length of a partial download it kept)
+    const begin = (offset: number) =>
+      Effect.suspend(() => {
+        moved = 0
+        from = offset
+        return reporter.emit({ _tag: "BlobStarted", digest: d.digest, mediaType: d.mediaType, size: d.size, offset })
+      })
+    let reported = -1
+    const report = Effect.suspend(() => {
+      if (from === undefined || moved === 0 || moved === reported) return Effect.void
+      reported = moved
+      return reporter.emit({ _tag: "BlobProgress", digest: d.digest, size: d.size, transferred: from + moved })
+    })
+    const push = target.pushBlob(d, {
       open: (offset) =>
-        Stream.unwrap(Effect.suspend(() => {
-          moved = 0
-          return Effect.as(
-            reporter.emit({ _tag: "BlobStarted", digest: d.digest, mediaType: d.mediaType, size: d.size, offset }),
-            source.fetchBlob(d, offset > 0 ? { offset } : undefined).pipe(
-              Stream.tap((chunk) => {
-                moved += chunk.length
-                return reporter.emit({
-                  _tag: "BlobProgress",
-                  digest: d.digest,
-                  size: d.size,
-                  transferred: offset + moved
-                })
-              })
-            )
-          )
-        })),
+        Stream.unwrap(Effect.as(
+          begin(offset),
+          Stream.mapChunks(source.fetchBlob(d, offset > 0 ? { offset } : undefined), (chunk) => {
+            for (const buffer of chunk) moved += buffer.length
+            return chunk
+          })
+        )),
+      pump: (offset, sink) =>
+        Effect.zipRight(
+          begin(offset),
+          Storage.pumpBlob(source, d, (buffer) => {
+            moved += buffer.length
+            return sink(buffer)
+          }, offset > 0 ? { offset } : undefined)
+        ),
       verified: source.verifiesBlobs
     })
+    // The transfer runs in a fiber of its own, the reporter beside it: a reporter that dies or interrupts
+    // itself stops the transfer (as it would with an event per buffer), and an interruption from above waits
+    // for the transfer's finalizers (an upload session cancelled) before it goes on.
+    const transfer = yield* Effect.fork(push)
+    yield* Effect.ensuring(
+      Effect.raceFirst(Fiber.join(transfer), Effect.forever(Effect.delay(report, PROGRESS_INTERVAL))),
+      Fiber.interrupt(transfer)
+    )
+    yield* report
     b.transferred = moved
     yield* reporter.emit({
       _tag: "BlobDone",
