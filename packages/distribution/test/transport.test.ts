@@ -1,3 +1,4 @@
+import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Credentials from "@ocidist/auth/Credentials"
 import { type Digest, Reference } from "@ocidist/reference"
@@ -9,8 +10,10 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import type * as http from "node:http"
+import { nodeBody } from "../src/internal/bodyPump.js"
 import { parseRetryAfter } from "../src/internal/response.js"
-import { client, credentials, ociError, serve } from "./support/server.js"
+import type * as RegistryClient from "../src/RegistryClient.js"
+import { anonymous, client, credentials, type Http, httpLayer, ociError, serve } from "./support/server.js"
 
 const sha256 = (bytes: Uint8Array | string) =>
   `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest.Digest
@@ -19,6 +22,19 @@ const ref = (host: string, rest: string) => Either.getOrThrow(Reference.parse(`$
 
 const collect = (stream: Stream.Stream<Uint8Array, unknown>) =>
   Effect.map(Stream.runCollect(stream), (chunks) => Buffer.concat([...chunks]))
+
+/** A blob read through its pump, every buffer copied (the pump hands them over). */
+const pumped = (blob: RegistryClient.BlobResponse) =>
+  Effect.suspend(() => {
+    const parts: Array<Buffer> = []
+    return Effect.as(
+      blob.pump((chunk) => {
+        parts.push(Buffer.from(chunk))
+        return true
+      }),
+      parts
+    )
+  }).pipe(Effect.map((parts) => Buffer.concat(parts)))
 
 const basicChallenge = (res: http.ServerResponse) => {
   res.writeHead(401, { "www-authenticate": "Basic realm=\"test\"", "content-type": "application/json" })
@@ -87,6 +103,24 @@ describe("redirects", () => {
     }))
 })
 
+describe("the byte path's fast lane", () => {
+  it.scopedLive("blob bodies of the undici client are read from its Node body; fetch's through their stream", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_req, res) => {
+        res.writeHead(200, { "content-length": 4 })
+        res.end("blob")
+      })
+      for (const [http, fast] of [["undici", true], ["fetch", false]] as const) {
+        const response = yield* Effect.provide(
+          HttpClient.get(`${server.url}/v2/app/blobs/x`),
+          httpLayer(http)
+        )
+        assert.strictEqual(nodeBody(response) !== undefined, fast, http)
+        yield* Effect.ignore(response.text)
+      }
+    }))
+})
+
 describe("digest and size checks", () => {
   it.scopedLive("rejects a manifest whose bytes do not match Docker-Content-Digest or the requested digest", () =>
     Effect.gen(function*() {
@@ -127,18 +161,6 @@ describe("digest and size checks", () => {
       assert.match(server.requests[0]!.headers["user-agent"] ?? "", /^ocidist\//)
     }))
 
-  it.scopedLive("fails a blob stream whose content does not match its digest, after the last byte", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((_req, res) => {
-        res.writeHead(200, { "content-length": 5 })
-        res.end("wrong")
-      })
-      const rc = yield* client()
-      const blob = yield* rc.blobs.get(ref(server.host, "app"), sha256("right"))
-      const error = yield* Effect.flip(collect(blob.stream))
-      assert.strictEqual((error as { _tag: string })._tag, "DigestMismatch")
-    }))
-
   it.scopedLive("fails a blob at once when Docker-Content-Digest names another digest", () =>
     Effect.gen(function*() {
       const server = yield* serve((_req, res) => {
@@ -148,18 +170,6 @@ describe("digest and size checks", () => {
       const rc = yield* client()
       const error = yield* Effect.flip(rc.blobs.get(ref(server.host, "app"), sha256("right")))
       assert.strictEqual(error._tag, "DigestMismatch")
-    }))
-
-  it.scopedLive("fails a blob longer than its descriptor size", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((_req, res) => {
-        res.writeHead(200)
-        res.end("longer than five")
-      })
-      const rc = yield* client()
-      const blob = yield* rc.blobs.get(ref(server.host, "app"), sha256("12345"), { size: 5 })
-      const error = yield* Effect.flip(collect(blob.stream))
-      assert.strictEqual((error as { _tag: string })._tag, "SizeExceeded")
     }))
 
   it.scopedLive("refuses an oversized manifest without reading it all (with and without Content-Length)", () =>
@@ -305,116 +315,193 @@ describe("retries", () => {
     }))
 })
 
-describe("resume", () => {
-  const content = Buffer.alloc(3 * 1024 * 1024)
-  for (let i = 0; i < content.length; i++) content[i] = (i * 7 + (i >> 11)) & 0xff
-  const digest = sha256(content)
+/**
+ * The two ways to read a blob body, each tested against the same faults: the `stream`, and the `pump` (one
+ * loop per body: undici's own body events, or `response.stream` for other clients such as `fetch`).
+ */
+const lanes: ReadonlyArray<{
+  readonly name: string
+  readonly http: Http
+  readonly read: (blob: RegistryClient.BlobResponse) => Effect.Effect<Buffer, unknown>
+}> = [
+  { name: "stream", http: "undici", read: (blob) => collect(blob.stream) },
+  { name: "pump over undici", http: "undici", read: (blob) => pumped(blob) },
+  { name: "pump over fetch", http: "fetch", read: (blob) => pumped(blob) }
+]
 
-  it.scopedLive("resumes a cut connection with Range (206) and verifies the whole digest", () =>
-    Effect.gen(function*() {
-      let cuts = 0
-      const server = yield* serve((req, res) => {
-        const range = req.headers.range
-        if (range === undefined) {
+for (const lane of lanes) {
+  describe(`blob bodies (${lane.name})`, () => {
+    it.scopedLive("fails a blob whose content does not match its digest, after the last byte", () =>
+      Effect.gen(function*() {
+        const server = yield* serve((_req, res) => {
+          res.writeHead(200, { "content-length": 5 })
+          res.end("wrong")
+        })
+        const rc = yield* client({}, anonymous, lane.http)
+        const blob = yield* rc.blobs.get(ref(server.host, "app"), sha256("right"))
+        const error = yield* Effect.flip(lane.read(blob))
+        assert.strictEqual((error as { _tag: string })._tag, "DigestMismatch")
+      }))
+
+    it.scopedLive("fails a blob longer than its descriptor size", () =>
+      Effect.gen(function*() {
+        const server = yield* serve((_req, res) => {
+          res.writeHead(200)
+          res.end("longer than five")
+        })
+        const rc = yield* client({}, anonymous, lane.http)
+        const blob = yield* rc.blobs.get(ref(server.host, "app"), sha256("12345"), { size: 5 })
+        const error = yield* Effect.flip(lane.read(blob))
+        assert.strictEqual((error as { _tag: string })._tag, "SizeExceeded")
+      }))
+  })
+
+  if (lane.name !== "stream") {
+    it.scopedLive("a sink that waits gets every byte in order; one that stops ends the read early", () =>
+      Effect.gen(function*() {
+        const content = Buffer.alloc(2 * 1024 * 1024 + 123)
+        for (let i = 0; i < content.length; i++) content[i] = (i * 31 + (i >> 9)) & 0xff
+        let closed = 0
+        const server = yield* serve((_req, res) => {
+          res.on("close", () => closed++)
           res.writeHead(200, { "content-length": content.length })
-          res.write(content.subarray(0, 1024 * 1024), () => {
-            cuts++
-            setTimeout(() => res.socket?.destroy(), 20)
+          res.end(content)
+        })
+        const rc = yield* client({}, anonymous, lane.http)
+        const parts: Array<Buffer> = []
+        let waits = 0
+        yield* rc.blobs.pump(ref(server.host, "app"), sha256(content), (chunk) => {
+          parts.push(Buffer.from(chunk))
+          // every other buffer makes the source wait a little (backpressure)
+          return parts.length % 2 === 0 ? true : new Promise<boolean>((resolve) => {
+            waits++
+            setTimeout(() => resolve(true), 2)
           })
-          return
-        }
-        const start = Number(/bytes=(\d+)-/.exec(range)![1])
-        res.writeHead(206, {
-          "content-length": content.length - start,
-          "content-range": `bytes ${start}-${content.length - 1}/${content.length}`
         })
-        res.end(content.subarray(start))
-      })
-      const rc = yield* client()
-      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest, { size: content.length })
-      const bytes = yield* collect(blob.stream)
-      assert.strictEqual(bytes.length, content.length)
-      assert.isTrue(bytes.equals(content))
-      assert.strictEqual(cuts, 1)
-      const ranged = server.requests.filter((r) => r.headers.range !== undefined)
-      assert.strictEqual(ranged.length, 1)
-      assert.match(ranged[0]!.headers.range!, /^bytes=\d+-$/)
-    }))
-
-  it.scopedLive("resumes against a server that answers 200 to Range, skipping what it already has", () =>
-    Effect.gen(function*() {
-      let first = true
-      const server = yield* serve((_req, res) => {
-        res.writeHead(200, { "content-length": content.length })
-        if (first) {
-          first = false
-          res.write(content.subarray(0, 1024 * 1024 + 17), () => setTimeout(() => res.socket?.destroy(), 20))
-          return
-        }
-        res.end(content)
-      })
-      const rc = yield* client()
-      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest)
-      const bytes = yield* collect(blob.stream)
-      assert.isTrue(bytes.equals(content))
-      assert.strictEqual(server.requests.length, 2)
-    }))
-
-  it.scopedLive("resumes a download that stalls (no data within the timeout)", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((req, res) => {
-        const range = req.headers.range
-        if (range === undefined) {
-          res.writeHead(200, { "content-length": content.length })
-          res.write(content.subarray(0, 512 * 1024)) // then nothing, connection left open
-          return
-        }
-        const start = Number(/bytes=(\d+)-/.exec(range)![1])
-        res.writeHead(206, { "content-range": `bytes ${start}-${content.length - 1}/${content.length}` })
-        res.end(content.subarray(start))
-      })
-      const rc = yield* client({ timeout: "300 millis" })
-      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest)
-      const bytes = yield* collect(blob.stream)
-      assert.isTrue(bytes.equals(content))
-      assert.strictEqual(server.requests.length, 2)
-    }))
-
-  it.scopedLive("rejects a 206 whose Content-Range does not start where asked", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((req, res) => {
-        if (req.headers.range === undefined) {
-          res.writeHead(200, { "content-length": content.length })
-          res.write(content.subarray(0, 65536), () => setTimeout(() => res.socket?.destroy(), 20))
-          return
-        }
-        res.writeHead(206, { "content-range": `bytes 0-${content.length - 1}/${content.length}` })
-        res.end(content)
-      })
-      const rc = yield* client()
-      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest)
-      const error = yield* Effect.flip(collect(blob.stream))
-      assert.strictEqual((error as { _tag: string })._tag, "InvalidResponse")
-    }))
-
-  it.scopedLive("starts at an offset with a primed hasher and still verifies the digest", () =>
-    Effect.gen(function*() {
-      const server = yield* serve((req, res) => {
-        const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? "bytes=0-")![1])
-        res.writeHead(start === 0 ? 200 : 206, {
-          "content-range": `bytes ${start}-${content.length - 1}/${content.length}`
+        assert.isTrue(Buffer.concat(parts).equals(content))
+        assert.isAbove(waits, 0)
+        let seen = 0
+        yield* rc.blobs.pump(ref(server.host, "app"), sha256(content), (chunk) => {
+          seen += chunk.length
+          return false
         })
-        res.end(content.subarray(start))
-      })
-      const rc = yield* client()
-      const hasher = NodeHash.service.make("sha256")
-      hasher.update(content.subarray(0, 1000))
-      const blob = yield* rc.blobs.get(ref(server.host, "app"), digest, { offset: 1000, hasher })
-      const rest = yield* collect(blob.stream)
-      assert.isTrue(rest.equals(content.subarray(1000)))
-      assert.strictEqual(blob.size, content.length)
-    }))
-})
+        assert.isBelow(seen, content.length)
+        yield* Effect.sleep("50 millis")
+        assert.strictEqual(closed, 2)
+      }))
+  }
+
+  describe(`resume (${lane.name})`, () => {
+    const content = Buffer.alloc(3 * 1024 * 1024)
+    for (let i = 0; i < content.length; i++) content[i] = (i * 7 + (i >> 11)) & 0xff
+    const digest = sha256(content)
+
+    it.scopedLive("resumes a cut connection with Range (206) and verifies the whole digest", () =>
+      Effect.gen(function*() {
+        let cuts = 0
+        const server = yield* serve((req, res) => {
+          const range = req.headers.range
+          if (range === undefined) {
+            res.writeHead(200, { "content-length": content.length })
+            res.write(content.subarray(0, 1024 * 1024), () => {
+              cuts++
+              setTimeout(() => res.socket?.destroy(), 20)
+            })
+            return
+          }
+          const start = Number(/bytes=(\d+)-/.exec(range)![1])
+          res.writeHead(206, {
+            "content-length": content.length - start,
+            "content-range": `bytes ${start}-${content.length - 1}/${content.length}`
+          })
+          res.end(content.subarray(start))
+        })
+        const rc = yield* client({}, anonymous, lane.http)
+        const blob = yield* rc.blobs.get(ref(server.host, "app"), digest, { size: content.length })
+        const bytes = yield* lane.read(blob)
+        assert.strictEqual(bytes.length, content.length)
+        assert.isTrue(bytes.equals(content))
+        assert.strictEqual(cuts, 1)
+        const ranged = server.requests.filter((r) => r.headers.range !== undefined)
+        assert.strictEqual(ranged.length, 1)
+        assert.match(ranged[0]!.headers.range!, /^bytes=\d+-$/)
+      }))
+
+    it.scopedLive("resumes against a server that answers 200 to Range, skipping what it already has", () =>
+      Effect.gen(function*() {
+        let first = true
+        const server = yield* serve((_req, res) => {
+          res.writeHead(200, { "content-length": content.length })
+          if (first) {
+            first = false
+            res.write(content.subarray(0, 1024 * 1024 + 17), () => setTimeout(() => res.socket?.destroy(), 20))
+            return
+          }
+          res.end(content)
+        })
+        const rc = yield* client({}, anonymous, lane.http)
+        const blob = yield* rc.blobs.get(ref(server.host, "app"), digest)
+        const bytes = yield* lane.read(blob)
+        assert.isTrue(bytes.equals(content))
+        assert.strictEqual(server.requests.length, 2)
+      }))
+
+    it.scopedLive("resumes a download that stalls (no data within the timeout)", () =>
+      Effect.gen(function*() {
+        const server = yield* serve((req, res) => {
+          const range = req.headers.range
+          if (range === undefined) {
+            res.writeHead(200, { "content-length": content.length })
+            res.write(content.subarray(0, 512 * 1024)) // then nothing, connection left open
+            return
+          }
+          const start = Number(/bytes=(\d+)-/.exec(range)![1])
+          res.writeHead(206, { "content-range": `bytes ${start}-${content.length - 1}/${content.length}` })
+          res.end(content.subarray(start))
+        })
+        const rc = yield* client({ timeout: "300 millis" }, anonymous, lane.http)
+        const blob = yield* rc.blobs.get(ref(server.host, "app"), digest)
+        const bytes = yield* lane.read(blob)
+        assert.isTrue(bytes.equals(content))
+        assert.strictEqual(server.requests.length, 2)
+      }))
+
+    it.scopedLive("rejects a 206 whose Content-Range does not start where asked", () =>
+      Effect.gen(function*() {
+        const server = yield* serve((req, res) => {
+          if (req.headers.range === undefined) {
+            res.writeHead(200, { "content-length": content.length })
+            res.write(content.subarray(0, 65536), () => setTimeout(() => res.socket?.destroy(), 20))
+            return
+          }
+          res.writeHead(206, { "content-range": `bytes 0-${content.length - 1}/${content.length}` })
+          res.end(content)
+        })
+        const rc = yield* client({}, anonymous, lane.http)
+        const blob = yield* rc.blobs.get(ref(server.host, "app"), digest)
+        const error = yield* Effect.flip(lane.read(blob))
+        assert.strictEqual((error as { _tag: string })._tag, "InvalidResponse")
+      }))
+
+    it.scopedLive("starts at an offset with a primed hasher and still verifies the digest", () =>
+      Effect.gen(function*() {
+        const server = yield* serve((req, res) => {
+          const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? "bytes=0-")![1])
+          res.writeHead(start === 0 ? 200 : 206, {
+            "content-range": `bytes ${start}-${content.length - 1}/${content.length}`
+          })
+          res.end(content.subarray(start))
+        })
+        const rc = yield* client({}, anonymous, lane.http)
+        const hasher = NodeHash.service.make("sha256")
+        hasher.update(content.subarray(0, 1000))
+        const blob = yield* rc.blobs.get(ref(server.host, "app"), digest, { offset: 1000, hasher })
+        const rest = yield* lane.read(blob)
+        assert.isTrue(rest.equals(content.subarray(1000)))
+        assert.strictEqual(blob.size, content.length)
+      }))
+  })
+}
 
 describe("errors", () => {
   it.scopedLive("decodes the error envelope into typed errors with registry, repository and operation", () =>

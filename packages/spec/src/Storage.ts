@@ -197,9 +197,13 @@ export const dropBytes = (count: number) => <E, R>(stream: Stream.Stream<Uint8Ar
     })
   })
 
-/** Private: the failure that stops a stream when its sink answered `false`. */
-const Stop = { _tag: "ChunkSinkStop" } as const
-const isStop = (u: unknown): u is typeof Stop => u === Stop
+/**
+ * Private: the failure that stops a stream when its sink answered `false`. Recognised by its tag, not by
+ * identity: under a tracing span Effect hands errors on as copies carrying the span.
+ */
+const Stop = { _tag: "@ocidist/spec/ChunkSinkStop" } as const
+const isStop = (u: unknown): u is typeof Stop =>
+  typeof u === "object" && u !== null && (u as { readonly _tag?: unknown })._tag === Stop._tag
 
 /**
  * Runs a stream into a {@link ChunkSink}: one effect per chunk of buffers (not per buffer), waiting only

@@ -46,10 +46,17 @@ const isEventReadable = (u: unknown): u is EventReadable =>
  * @internal
  */
 export const nodeBody = (response: HttpClientResponse.HttpClientResponse): EventReadable | undefined => {
-  const source: unknown = (response as { readonly source?: unknown }).source
-  if (typeof source !== "object" || source === null) return undefined
-  const body: unknown = "body" in source ? source.body : source
-  return isEventReadable(body) && !body.readableEnded && !body.destroyed ? body : undefined
+  // `@effect/platform` may wrap a response (`original`) to abort it with its request
+  let current: unknown = response
+  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
+    const source: unknown = (current as { readonly source?: unknown }).source
+    if (typeof source === "object" && source !== null) {
+      const body: unknown = "body" in source ? source.body : source
+      return isEventReadable(body) && !body.readableEnded && !body.destroyed ? body : undefined
+    }
+    current = (current as { readonly original?: unknown }).original
+  }
+  return undefined
 }
 
 /**
