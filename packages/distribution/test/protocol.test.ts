@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Digest, Reference } from "@ocidist/reference"
+import { Digest, Hash, Reference, ReferenceError } from "@ocidist/reference"
+import * as NodeHash from "@ocidist/reference/NodeHash"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
 import * as MediaType from "@ocidist/spec/MediaType"
+import type { ChunkSink } from "@ocidist/spec/Storage"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -145,6 +147,109 @@ describe("uploads", () => {
       assert.strictEqual(wrong._tag, "DigestMismatch")
       assert.strictEqual(ok.requests.filter((r) => r.method === "DELETE").length, 1)
       assert.strictEqual(ok.blobs.size, 0)
+    }))
+})
+
+describe("uploads from a pump (iterable bodies over NodeRegistryClient's undici)", () => {
+  /** A pump over `bytes` in uneven pieces, counting its runs; `failAt` makes it fail after that many bytes. */
+  const pumpOf = (bytes: Buffer, options: { readonly failAt?: number; readonly piece?: number } = {}) => {
+    const state = { runs: 0 }
+    const piece = options.piece ?? 7777
+    const pump = (sink: ChunkSink): Effect.Effect<void, "source broke"> =>
+      Effect.gen(function*() {
+        state.runs++
+        for (let at = 0; at < bytes.length; at += piece) {
+          if (options.failAt !== undefined && at >= options.failAt) return yield* Effect.fail("source broke" as const)
+          const answer = sink(bytes.subarray(at, at + piece))
+          if (answer === false) return
+          if (answer !== true) yield* Effect.promise(() => Promise.resolve(answer))
+        }
+      })
+    return { state, pump }
+  }
+  const never = Stream.die("the stream is not read when the pump is")
+
+  it.scopedLive("sends the pump's bytes (the stream is not run), monolithic, streamed and after a dropped connection", () =>
+    Effect.gen(function*() {
+      const content = pattern(3 * 1024 * 1024 + 5)
+      for (const strategy of ["monolithic", "stream"] as const) {
+        const registry = yield* FakeRegistry.start({ cutFirstPut: strategy === "monolithic" })
+        const rc = yield* client({}, undefined, "node")
+        const { pump, state } = pumpOf(content)
+        const result = yield* rc.blobs.upload(ref(registry.host, "app"), {
+          stream: never,
+          pump,
+          digest: sha256(content),
+          size: content.length
+        }, { strategy })
+        assert.strictEqual(result.digest, sha256(content))
+        assert.isTrue(registry.blobs.get(sha256(content))?.equals(content), strategy)
+        assert.strictEqual(state.runs, strategy === "monolithic" ? 2 : 1, strategy)
+      }
+    }))
+
+  it.scopedLive("a pump that fails is reported as the source's failure; its session is cancelled", () =>
+    Effect.gen(function*() {
+      const registry = yield* FakeRegistry.start()
+      const rc = yield* client({}, undefined, "node")
+      const content = pattern(2 * 1024 * 1024)
+      const { pump } = pumpOf(content, { failAt: 1024 * 1024 })
+      const error = yield* Effect.flip(
+        rc.blobs.upload(ref(registry.host, "app"), {
+          stream: never,
+          pump,
+          digest: sha256(content),
+          size: content.length
+        })
+      )
+      assert.strictEqual(error._tag, "InvalidArgument")
+      assert.include(error.message, "source broke")
+      assert.isAbove(registry.requests.filter((r) => r.method === "DELETE").length, 0)
+      assert.strictEqual(registry.blobs.size, 0)
+    }))
+
+  it.scopedLive("a verified source is counted, not hashed: its own failure after the last byte stops the upload", () =>
+    Effect.gen(function*() {
+      let hashed = 0
+      const counting: Hash.Service = {
+        make: (algorithm) => {
+          const inner = NodeHash.service.make(algorithm)
+          return {
+            ...inner,
+            update: (chunk) => {
+              hashed += chunk.length
+              inner.update(chunk)
+            }
+          }
+        }
+      }
+      const registry = yield* FakeRegistry.start()
+      const rc = yield* Effect.provideService(client({}, undefined, "node"), Hash.Hash, counting)
+      const content = pattern(256 * 1024)
+      const upload = (
+        pump: (sink: ChunkSink) => Effect.Effect<void, ReferenceError.DigestMismatch>,
+        digest: Digest.Digest,
+        verified: boolean
+      ) => rc.blobs.upload(ref(registry.host, "app"), { stream: never, pump, digest, size: content.length, verified })
+      yield* upload((sink) => Effect.sync(() => sink(content)), sha256(content), true)
+      assert.strictEqual(hashed, 0)
+      assert.isTrue(registry.blobs.get(sha256(content))?.equals(content))
+      yield* upload((sink) => Effect.sync(() => sink(content)), sha256(content), false)
+      assert.strictEqual(hashed, content.length)
+
+      // a verifying source fails after its last byte when the bytes are not the digest's
+      const lie = sha256("something else")
+      const error = yield* Effect.flip(upload(
+        (sink) =>
+          Effect.zipRight(
+            Effect.sync(() => sink(content)),
+            Effect.fail(new ReferenceError.DigestMismatch({ expected: lie, actual: sha256(content), subject: "test" }))
+          ),
+        lie,
+        true
+      ))
+      assert.strictEqual(error._tag, "DigestMismatch")
+      assert.isFalse(registry.blobs.has(lie))
     }))
 })
 

@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as NodeRegistryClient from "../../src/NodeRegistryClient.js"
 import * as RegistryClient from "../../src/RegistryClient.js"
 
 export interface Recorded {
@@ -98,11 +99,18 @@ export const credentials = (entries: Readonly<Record<string, Credentials.Credent
   Credentials.layer({ explicit: entries, sources: [] })
 
 /** The HTTP clients the client is tested over. */
-export type Http = "undici" | "fetch"
+export type Http = "undici" | "fetch" | "node"
 
-/** undici (`NodeHttpClient.layerUndici`), or the global `fetch` as a user would plug it (`FetchHttpClient.layer`). */
+/**
+ * undici (`NodeHttpClient.layerUndici`), the global `fetch` as a user would plug it (`FetchHttpClient.layer`),
+ * or the undici client of `NodeRegistryClient` (which also sends iterable upload bodies).
+ */
 export const httpLayer = (http: Http): Layer.Layer<HttpClient.HttpClient> =>
-  http === "undici" ? NodeHttpClient.layerUndici : FetchHttpClient.layer
+  http === "undici"
+    ? NodeHttpClient.layerUndici
+    : http === "fetch"
+    ? FetchHttpClient.layer
+    : NodeRegistryClient.layerHttpClient()
 
 /** The client over undici (or fetch), with the real Authenticator and the given credentials. */
 export const clientLayer = (
