@@ -32,9 +32,10 @@ import type * as Reference from "@ocidist/reference/Reference"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
 import type * as Platform from "@ocidist/spec/Platform"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as internal from "./internal/ocidist.js"
 import type * as Location from "./Location.js"
@@ -201,6 +202,14 @@ export interface LayerOptions extends Options {
   readonly registry?: RegistryClient.Options | undefined
   /** Credential sources (explicit credentials, which config files). */
   readonly credentials?: Credentials.Options | undefined
+  /**
+   * Threads that hash blob content, for the Node layers (`NodeOcidist`): `"auto"` (the default: worker
+   * threads only where this machine hashes slower than 1 GiB/s per core), `0` (the calling thread), or a
+   * number of worker threads. See `NodeHash` of `@ocidist/reference`.
+   *
+   * @since 0.3.0
+   */
+  readonly hashThreads?: number | "auto" | undefined
 }
 
 /**
@@ -268,6 +277,7 @@ export const layerConfig = (
  * - `OCIDIST_TIMEOUT`: response-header timeout (e.g. `30 seconds`)
  * - `OCIDIST_USER_AGENT`
  * - `OCIDIST_CACHE_DIR`: the cache directory (see {@link Options})
+ * - `OCIDIST_HASH_THREADS`: `auto`, `0` or a number of worker threads (see {@link LayerOptions})
  *
  * A value that cannot be read (`OCIDIST_TIMEOUT=banana`) fails with a `ConfigError` naming the variable.
  *
@@ -279,8 +289,20 @@ export const config: Config.Config<LayerOptions> = Config.all({
   insecure: Config.withDefault(Config.array(Config.string(), "OCIDIST_INSECURE"), []),
   timeout: Config.option(Config.duration("OCIDIST_TIMEOUT")),
   userAgent: Config.option(Config.string("OCIDIST_USER_AGENT")),
-  cacheDirectory: Config.option(Config.string("OCIDIST_CACHE_DIR"))
-}).pipe(Config.map(({ cacheDirectory, insecure, plainHttp, timeout, userAgent }): LayerOptions => {
+  cacheDirectory: Config.option(Config.string("OCIDIST_CACHE_DIR")),
+  hashThreads: Config.option(
+    Config.string("OCIDIST_HASH_THREADS").pipe(
+      Config.mapOrFail((value): Either.Either<number | "auto", ConfigError.ConfigError> => {
+        const trimmed = value.trim()
+        if (trimmed === "auto") return Either.right("auto" as const)
+        if (/^\d{1,3}$/.test(trimmed)) return Either.right(Number(trimmed))
+        return Either.left(
+          ConfigError.InvalidData([], `Expected "auto" or a number of threads (0 for none), but received "${value}"`)
+        )
+      })
+    )
+  )
+}).pipe(Config.map(({ cacheDirectory, hashThreads, insecure, plainHttp, timeout, userAgent }): LayerOptions => {
   const registries: Record<string, RegistryClient.RegistryOptions> = {}
   for (const r of plainHttp.map((s) => s.trim()).filter((s) => s !== "")) registries[r] = { plainHttp: true }
   for (const r of insecure.map((s) => s.trim()).filter((s) => s !== "")) {
@@ -292,7 +314,8 @@ export const config: Config.Config<LayerOptions> = Config.all({
       ...(timeout._tag === "Some" ? { timeout: timeout.value } : {}),
       ...(userAgent._tag === "Some" ? { userAgent: userAgent.value } : {})
     },
-    ...(cacheDirectory._tag === "Some" ? { cacheDirectory: cacheDirectory.value } : {})
+    ...(cacheDirectory._tag === "Some" ? { cacheDirectory: cacheDirectory.value } : {}),
+    ...(hashThreads._tag === "Some" ? { hashThreads: hashThreads.value } : {})
   }
 }))
 

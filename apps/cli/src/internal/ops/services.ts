@@ -118,12 +118,20 @@ export const context = (globals: Globals): Effect.Effect<Context.Context<Service
   Effect.gen(function*() {
     const options = yield* layerOptions
     const registry = withGlobals(globals, options)
+    const hashThreads = options.hashThreads ?? "auto"
+    const hash = hashThreads === 0
+      ? NodeHash.service
+      : yield* NodeHash.makeWorkers({
+        ...(hashThreads === "auto" ? { onlyBelowMiBps: 1024 } : { threads: hashThreads })
+      })
     // File system, paths, and child processes for credential helpers (not NodeContext's workers and terminal).
-    const node = yield* Layer.build(Layer.mergeAll(
+    const platform = yield* Layer.build(Layer.mergeAll(
       NodeFileSystem.layer,
       NodePath.layer,
       NodeCommandExecutor.layer.pipe(Layer.provide(NodeFileSystem.layer))
     ))
+    // the hash first: the registry client takes it when it is made
+    const node = Context.add(platform, Hash.Hash, hash)
     const transport = yield* NodeRegistryClient.makeHttpClient(registry)
     const http = globals.verbose ? logRequests(transport) : transport
     const credentials = yield* Effect.provide(Credentials.make(), node)
@@ -148,9 +156,7 @@ export const provide = <A, E>(
   globals: Globals,
   effect: Effect.Effect<A, E, Services>
 ): Effect.Effect<A, E | UsageError> =>
-  Effect.scoped(Effect.flatMap(context(globals), (services) => Effect.provide(effect, services))).pipe(
-    Effect.provideService(Hash.Hash, NodeHash.service)
-  )
+  Effect.scoped(Effect.flatMap(context(globals), (services) => Effect.provide(effect, services)))
 
 /** @internal */
 export const concurrency = (globals: Globals): number | undefined => Option.getOrUndefined(globals.jobs)
