@@ -17,6 +17,7 @@
 // /usr/bin/time (bash scripts/install-test-deps.sh), and about 8 GiB free under os.tmpdir() at the default sizes.
 // Usage: node packages/ocidist/bench/transfer.mjs [KEY=VALUE ...]   (settings as arguments or environment:
 //   SIZE_MIB=512 BIG_MIB=2048 RUNS=5 BIG_RUNS=3 STARTUP_RUNS=21 JOBS=pull,push,copy,big,library,startup)
+// NO_SHA_NI=1 runs ocidist with OpenSSL's SHA extensions off (OPENSSL_ia32cap), as on a CPU without them.
 // Quick run: SIZE_MIB=64 BIG_MIB=128 RUNS=2 BIG_RUNS=1 JOBS=pull,copy node packages/ocidist/bench/transfer.mjs
 import { DockerRegistry, Fixtures, Tools } from "@ocidist/testing"
 import { Effect } from "effect"
@@ -57,6 +58,9 @@ const readSettings = (argv, env) => {
     runs: int("RUNS", 5, 1),
     bigRuns: int("BIG_RUNS", 3, 1),
     startupRuns: int("STARTUP_RUNS", 21, 1),
+    // the machine without SHA extensions, for ocidist: OpenSSL (Node's hash) is told not to use them; skopeo
+    // (Go's own SHA-256) is unaffected, so this compares ocidist on a slow-hash machine with skopeo on this one
+    noShaNi: given.NO_SHA_NI === "1",
     jobs: ALL_JOBS.filter((j) => jobs.includes(j)),
     resultsDir: path.resolve(repoRoot, given.RESULTS_DIR ?? "bench/results")
   }
@@ -233,10 +237,10 @@ const libraryJob = (ctx, image) => ({
   },
   clients: {
     library: () =>
-      Effect.map(layoutRun(ctx, image.bytes, (out) => [process.execPath, pullChild, image.ref, out]), (sample) => ({
-        ...sample,
-        ownSeconds: JSON.parse(sample.stdout.trim().split("\n").at(-1)).seconds
-      })),
+      Effect.map(layoutRun(ctx, image.bytes, (out) => [process.execPath, pullChild, image.ref, out]), (sample) => {
+        const own = JSON.parse(sample.stdout.trim().split("\n").at(-1))
+        return { ...sample, ownSeconds: own.seconds, loadedRssKiB: own.loadedRssKiB }
+      }),
     skopeo: () => layoutRun(ctx, image.bytes, skopeoPull(image.ref))
   }
 })
@@ -304,6 +308,9 @@ const summarizeClient = (samples, bytes) => {
   const seconds = samples.map((s) => s.seconds)
   const med = median(seconds)
   const own = samples.every((s) => s.ownSeconds !== undefined) ? median(samples.map((s) => s.ownSeconds)) : undefined
+  const loaded = samples.every((s) => s.loadedRssKiB !== undefined)
+    ? Math.round(Math.max(...samples.map((s) => s.loadedRssKiB)) / 1024)
+    : undefined
   return {
     medianSeconds: round3(med),
     minSeconds: round3(Math.min(...seconds)),
@@ -312,7 +319,9 @@ const summarizeClient = (samples, bytes) => {
     peakRssMiB: Math.round(Math.max(...samples.map((s) => s.rssKiB)) / 1024),
     seconds: seconds.map(round3),
     rssMiB: samples.map((s) => Math.round(s.rssKiB / 1024)),
-    ...(own === undefined ? {} : { ownMedianSeconds: round3(own), ownMiBps: Math.round(bytes / MiB / own) })
+    ...(own === undefined ? {} : { ownMedianSeconds: round3(own), ownMiBps: Math.round(bytes / MiB / own) }),
+    // RSS after loading the modules, before the pull (library job)
+    ...(loaded === undefined ? {} : { loadedRssMiB: loaded })
   }
 }
 
@@ -359,7 +368,7 @@ const tableRows = (jobs) =>
         `${cell(b, asMs)}${theirs === "skopeo" ? "" : ` ${label[theirs]}`}`,
         ratio.toFixed(2),
         asMs ? "–" : `${a.MiBps} / ${b.MiBps}`,
-        `${a.peakRssMiB} / ${b.peakRssMiB} MiB`
+        `${a.peakRssMiB}${a.loadedRssMiB === undefined ? "" : ` (${a.loadedRssMiB} loaded)`} / ${b.peakRssMiB} MiB`
       ]
     })
   )
@@ -377,7 +386,7 @@ const markdown = (report) => {
   const lines = [header, header.map(() => "---"), ...tableRows(report.jobs)].map((r) => `| ${r.join(" | ")} |`)
   return [
     `## Transfer benchmark, ${report.date.slice(0, 16).replace("T", " ")} UTC: ${m.cpus} × ${m.cpu}${
-      m.shaNi ? " (sha_ni)" : ""
+      m.shaNi ? (report.settings?.noShaNi === true ? " (sha_ni, turned off for ocidist)" : " (sha_ni)") : ""
     }, Node ${report.node}, ${report.skopeo}`,
     "",
     ...lines,
@@ -438,7 +447,13 @@ const program = (settings) =>
     const registry = yield* DockerRegistry.start()
     const work = yield* Tools.tempDir("ocidist-bench-transfer-")
     yield* Tools.requireBinary("skopeo")
-    const env = { ...process.env, HOME: work, XDG_CACHE_HOME: path.join(work, "cache"), NO_COLOR: "1" }
+    const env = {
+      ...process.env,
+      HOME: work,
+      XDG_CACHE_HOME: path.join(work, "cache"),
+      NO_COLOR: "1",
+      ...(settings.noShaNi ? { OPENSSL_ia32cap: ":~0x20000000" } : {})
+    }
     const ctx = { settings, work, env }
     const wants = (...ids) => ids.some((id) => settings.jobs.includes(id))
 
