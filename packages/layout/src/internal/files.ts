@@ -16,6 +16,14 @@ import { layoutFileBytes } from "./indexJson.js"
 import { withLock } from "./locks.js"
 
 /**
+ * How blob files are read: 1 MiB reads, at most 2 of them read ahead. (`FileSystem.stream` reads 16 chunks
+ * ahead by default: 16 MiB per blob held in memory, ~15 MiB of peak RSS per concurrent upload of a push.)
+ *
+ * @internal
+ */
+export const READ = { chunkSize: 1024 * 1024, bufferSize: 2 } as const
+
+/**
  * A random suffix for temporary files (`<name>.<suffix>`), created with `wx` so a collision fails.
  *
  * @internal

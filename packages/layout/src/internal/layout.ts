@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Layout, PushManifestBytesOptions } from "../Layout.js"
 import { fromPlatformError, type LayoutError, type LayoutFailure, NotALayout } from "../LayoutError.js"
-import { makeFiles, tempSuffix } from "./files.js"
+import { makeFiles, READ, tempSuffix } from "./files.js"
 import { gc as collectGarbage } from "./gc.js"
 import { formatIndex, layoutFileBytes, MAX_INDEX_BYTES, parseIndex } from "./indexJson.js"
 import { withLock } from "./locks.js"
@@ -130,7 +130,7 @@ const make = (options: {
       entries,
       blobSize: (digest) => files.statSize(files.blobPath(digest), digest),
       readBlob: (digest, offset) =>
-        Stream.mapError(fs.stream(files.blobPath(digest), { offset, chunkSize: 1024 * 1024 }), files.io(digest))
+        Stream.mapError(fs.stream(files.blobPath(digest), { ...READ, offset }), files.io(digest))
     })
     const writer = makeBlobWriter(files)
 

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as posix from "node:path/posix"
 import { fromPlatformError, InvalidArchive, type LayoutError } from "../LayoutError.js"
+import { READ } from "./files.js"
 
 /** @internal */
 export const BLOCK = 512
@@ -228,7 +229,7 @@ export const entryStream = (
   const start = Math.min(Math.max(offset, 0), entry.size)
   if (start === entry.size) return Stream.empty
   return Stream.mapError(
-    fs.stream(archive, { offset: entry.offset + start, bytesToRead: entry.size - start, chunkSize: 1024 * 1024 }),
+    fs.stream(archive, { ...READ, offset: entry.offset + start, bytesToRead: entry.size - start }),
     fromPlatformError(archive, digest)
   )
 }

@@ -19,11 +19,9 @@ import * as Stream from "effect/Stream"
 import * as NodeFs from "node:fs"
 import type { WriteResult } from "../Layout.js"
 import { FileSystemError, type LayoutError, type LayoutFailure, PartialMissing } from "../LayoutError.js"
-import { isNotFound, type LayoutFiles } from "./files.js"
+import { isNotFound, type LayoutFiles, READ } from "./files.js"
 import { withLock } from "./locks.js"
 import { checkDigest } from "./reader.js"
-
-const CHUNK = 1024 * 1024
 
 /** Content that turned out not to be the blob: its partial file is gone. */
 type WrongContent = SizeMismatch | DigestMismatch
@@ -67,7 +65,7 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
       const hasher = hash.make(Digest.algorithm(digest))
       if (start > 0) {
         let have = 0
-        yield* fs.stream(partial, { bytesToRead: start, chunkSize: CHUNK }).pipe(
+        yield* fs.stream(partial, { ...READ, bytesToRead: start }).pipe(
           Stream.runForEach((chunk) =>
             Effect.sync(() => {
               hasher.update(chunk)
