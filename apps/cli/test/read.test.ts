@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ocidist } from "./cli.js"
@@ -283,6 +285,23 @@ describe.concurrent("config and blob", () => {
       path: file
     })
     expect(sha256(fs.readFileSync(file))).toBe(layer.digest)
+    expect(fs.existsSync(`${file}.partial`)).toBe(false)
+  })
+
+  it("blob -o from a registry that serves other bytes: exit 5, neither the file nor its partial left", async () => {
+    const wrong = Buffer.from("not the blob that was asked for")
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { "content-length": req.url === "/v2/" ? 0 : wrong.length })
+      res.end(req.url === "/v2/" ? undefined : wrong)
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as AddressInfo).port
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-")), "layer.bin")
+    const r = await ocidist(["blob", "-o", file, `127.0.0.1:${port}/app@${sha256(Buffer.from("the real blob"))}`])
+    server.close()
+    expect(r.code).toBe(5)
+    expect(r.stderr).toContain("digest mismatch")
+    expect(fs.existsSync(file)).toBe(false)
     expect(fs.existsSync(`${file}.partial`)).toBe(false)
   })
 

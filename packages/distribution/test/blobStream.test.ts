@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import { coalesce, failWhenIdle } from "../src/internal/blobStream.js"
 
@@ -42,5 +44,33 @@ describe("blob stream plumbing", () => {
       const steady = Stream.fromIterable(pieces(5, 1)).pipe(Stream.tap(() => Effect.sleep("30 millis")))
       const count = yield* Stream.runCount(failWhenIdle("100 millis", () => "idle" as const)(steady))
       assert.strictEqual(count, 5)
+    }))
+
+  it.live("failWhenIdle with an abort: the watchdog stops the source, the stream fails as idle", () =>
+    Effect.gen(function*() {
+      // a source whose pending read fails once it is aborted, as a destroyed socket does
+      const gate = yield* Deferred.make<never, "aborted">()
+      const stalled = Stream.concat(Stream.make(new Uint8Array(1)), Stream.fromEffect(Deferred.await(gate)))
+      let aborts = 0
+      const abort = () => {
+        aborts++
+        Deferred.unsafeDone(gate, Exit.fail("aborted" as const))
+        return true
+      }
+      const idle = yield* Effect.either(
+        Stream.runDrain(failWhenIdle("100 millis", () => "idle" as const, abort)(stalled))
+      )
+      assert.deepStrictEqual(idle, Either.left("idle"))
+      assert.strictEqual(aborts, 1)
+      // a steady source is never aborted, and its own failures pass through
+      const steady = Stream.fromIterable(pieces(5, 1)).pipe(Stream.tap(() => Effect.sleep("30 millis")))
+      const count = yield* Stream.runCount(failWhenIdle("100 millis", () => "idle" as const, abort)(steady))
+      assert.strictEqual(count, 5)
+      const failing = Stream.concat(steady, Stream.fail("cut" as const))
+      const cut = yield* Effect.either(
+        Stream.runDrain(failWhenIdle("100 millis", () => "idle" as const, abort)(failing))
+      )
+      assert.deepStrictEqual(cut, Either.left("cut"))
+      assert.strictEqual(aborts, 1)
     }))
 })

@@ -58,25 +58,38 @@ export const coalesce = (minBytes: number) => <E, R>(stream: Stream.Stream<Uint8
 
 /**
  * Fails the stream with `onIdle()` when no bytes arrive for `timeout`. One watchdog fiber per stream that
- * wakes up rarely, instead of a timer per read.
+ * wakes up rarely, instead of a timer per read. With `abort` (it stops the source under the stream, making
+ * its pending read fail, and tells whether it could) the stream is left as it is and the watchdog aborts it:
+ * each chunk then only records the time. Without it, the stream is raced with the watchdog
+ * (`Stream.interruptWhen`: a fiber per pull).
  *
  * @internal
  */
 export const failWhenIdle =
-  <E2>(timeout: Duration.DurationInput, onIdle: () => E2) =>
+  <E2>(timeout: Duration.DurationInput, onIdle: () => E2, abort?: () => boolean) =>
   <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | E2, R> =>
     Stream.suspend(() => {
       const millis = Duration.toMillis(Duration.decode(timeout))
       let last = Date.now()
+      let fired = false
       const touched = Stream.mapChunks(stream, (chunk) => {
         last = Date.now()
         return chunk
       })
-      const watchdog: Effect.Effect<never, E2> = Effect.suspend(function loop(): Effect.Effect<never, E2> {
+      const watchdog: Effect.Effect<void> = Effect.suspend(function loop(): Effect.Effect<void> {
         const idle = Date.now() - last
-        return idle >= millis ? Effect.fail(onIdle()) : Effect.flatMap(Effect.sleep(millis - idle + 1), loop)
+        return idle >= millis ? Effect.void : Effect.flatMap(Effect.sleep(millis - idle + 1), loop)
       })
-      return Stream.interruptWhen(touched, watchdog)
+      if (abort === undefined) return Stream.interruptWhen(touched, Effect.zipRight(watchdog, Effect.fail(onIdle())))
+      return Stream.unwrapScoped(Effect.as(
+        Effect.forkScoped(Effect.zipRight(
+          watchdog,
+          Effect.sync(() => {
+            fired = abort()
+          })
+        )),
+        Stream.mapError(touched, (error): E | E2 => fired ? onIdle() : error)
+      ))
     })
 
 /** Size of the buffers blob streams emit (see `coalesce`). @internal */
@@ -157,16 +170,20 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
                 response.request.method,
                 response.request.url,
                 `no data for ${Duration.format(options.idleTimeout!)}`
-              )
+              ),
+            () => BodyPump.abortNodeBody(response)
           )(stream),
         dropBytes(skip),
         coalesce(CHUNK_BYTES),
-        Stream.mapEffect((chunk) => {
-          received += chunk.length
-          if (size !== undefined && received > size) {
-            return Effect.fail(Response.sizeExceeded(ctx, `blob ${digest}`, size, received))
+        // one effect per chunk of buffers, not per buffer
+        Stream.mapChunksEffect((chunk) => {
+          for (const buffer of chunk) {
+            received += buffer.length
+            if (size !== undefined && received > size) {
+              return Effect.fail(Response.sizeExceeded(ctx, `blob ${digest}`, size, received))
+            }
+            if (verifyWhole) hasher.update(buffer)
           }
-          if (verifyWhole) hasher.update(chunk)
           return Effect.succeed(chunk)
         })
       )

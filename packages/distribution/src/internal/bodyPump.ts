@@ -60,6 +60,18 @@ export const nodeBody = (response: HttpClientResponse.HttpClientResponse): Event
 }
 
 /**
+ * Stops reading a Node body from under its stream (a pending read fails); false when `response` has none.
+ *
+ * @internal
+ */
+export const abortNodeBody = (response: HttpClientResponse.HttpClientResponse): boolean => {
+  const body = nodeBody(response)
+  if (body === undefined) return false
+  body.destroy(new Error("no data within the idle timeout"))
+  return true
+}
+
+/**
  * Reads `response`'s body into `handle` until it ends, `handle` answers `false`, or it fails: a transport
  * failure (including no data for `idle`) is returned as `Left`, to be resumed by the caller. Interruption
  * drops the body.
