@@ -250,6 +250,22 @@ describe("uploads from a pump (iterable bodies over NodeRegistryClient's undici)
       ))
       assert.strictEqual(error._tag, "DigestMismatch")
       assert.isFalse(registry.blobs.has(lie))
+
+      // the source has the last word even when the registry accepted the bytes before the source's own check
+      const other = Buffer.from(content).reverse()
+      const late = yield* Effect.flip(upload(
+        (sink) =>
+          Effect.zipRight(
+            Effect.sync(() => sink(other)),
+            Effect.zipRight(
+              Effect.sleep("100 millis"),
+              Effect.fail(new ReferenceError.DigestMismatch({ expected: sha256(other), actual: lie, subject: "late" }))
+            )
+          ),
+        sha256(other),
+        true
+      ))
+      assert.strictEqual(late._tag, "DigestMismatch")
     }))
 })
 

@@ -326,7 +326,8 @@ const lanes: ReadonlyArray<{
 }> = [
   { name: "stream", http: "undici", read: (blob) => collect(blob.stream) },
   { name: "pump over undici", http: "undici", read: (blob) => pumped(blob) },
-  { name: "pump over fetch", http: "fetch", read: (blob) => pumped(blob) }
+  { name: "pump over fetch", http: "fetch", read: (blob) => pumped(blob) },
+  { name: "stream over fetch", http: "fetch", read: (blob) => collect(blob.stream) }
 ]
 
 for (const lane of lanes) {
@@ -356,8 +357,28 @@ for (const lane of lanes) {
       }))
   })
 
-  if (lane.name !== "stream") {
-    it.scopedLive("a sink that waits gets every byte in order; one that stops ends the read early", () =>
+  if (lane.name.startsWith("pump")) {
+    it.scopedLive(`a sink that waits longer than the idle timeout is not taken for a stall (${lane.name})`, () =>
+      Effect.gen(function*() {
+        const content = Buffer.alloc(512 * 1024, 7)
+        const server = yield* serve((_req, res) => {
+          res.writeHead(200, { "content-length": content.length })
+          res.end(content)
+        })
+        const rc = yield* client({ timeout: "150 millis" }, anonymous, lane.http)
+        let received = 0
+        let waited = false
+        yield* rc.blobs.pump(ref(server.host, "app"), sha256(content), (chunk) => {
+          received += chunk.length
+          if (waited) return true
+          waited = true
+          return new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 500))
+        })
+        assert.strictEqual(received, content.length)
+        assert.strictEqual(server.requests.length, 1)
+      }))
+
+    it.scopedLive(`a sink that waits gets every byte in order; one that stops ends the read early (${lane.name})`, () =>
       Effect.gen(function*() {
         const content = Buffer.alloc(2 * 1024 * 1024 + 123)
         for (let i = 0; i < content.length; i++) content[i] = (i * 31 + (i >> 9)) & 0xff

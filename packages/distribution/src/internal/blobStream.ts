@@ -171,7 +171,7 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
                 response.request.url,
                 `no data for ${Duration.format(options.idleTimeout!)}`
               ),
-            () => BodyPump.abortNodeBody(response)
+            BodyPump.aborter(response)
           )(stream),
         dropBytes(skip),
         coalesce(CHUNK_BYTES),

@@ -60,15 +60,18 @@ export const nodeBody = (response: HttpClientResponse.HttpClientResponse): Event
 }
 
 /**
- * Stops reading a Node body from under its stream (a pending read fails); false when `response` has none.
+ * For a response with a Node body: a function that stops reading it from under its stream (a pending read
+ * then fails). `undefined` for other responses, whose streams must be raced instead.
  *
  * @internal
  */
-export const abortNodeBody = (response: HttpClientResponse.HttpClientResponse): boolean => {
+export const aborter = (response: HttpClientResponse.HttpClientResponse): (() => boolean) | undefined => {
   const body = nodeBody(response)
-  if (body === undefined) return false
-  body.destroy(new Error("no data within the idle timeout"))
-  return true
+  if (body === undefined) return undefined
+  return () => {
+    body.destroy(new Error("no data within the idle timeout"))
+    return true
+  }
 }
 
 /**
@@ -123,6 +126,13 @@ export const read = (
         if (deferred !== undefined) return deferred()
         last = Date.now()
         body.resume()
+      }, (cause: unknown) => {
+        // a sink must not reject: a defect, not a transport failure to resume
+        if (done) return
+        done = true
+        cleanup()
+        body.destroy()
+        resume(Effect.die(cause))
       })
     }
     const onEnd = () => settle(Either.right("end"), false)
@@ -130,8 +140,9 @@ export const read = (
     // a body closed without `end` was cut short (aborted socket) even when no `error` was emitted
     const onClose = () =>
       settle(Either.left(Response.transportError(ctx, method, url, undefined, "the connection closed mid-body")), true)
+    // idle is the registry's silence, not the sink making us wait
     const timer = idleMillis === undefined ? undefined : setInterval(() => {
-      if (Date.now() - last >= idleMillis) finish(Either.left(idleError()), true)
+      if (!waiting && Date.now() - last >= idleMillis) finish(Either.left(idleError()), true)
     }, Math.max(10, Math.min(1000, Math.floor(idleMillis / 4))))
     const cleanup = () => {
       if (timer !== undefined) clearInterval(timer)
@@ -158,10 +169,18 @@ const readStream = (
   idleError: () => RegistryError.TransportError
 ): Effect.Effect<Either.Either<Outcome, RegistryError.TransportError>> => {
   let stopped = false
+  let waiting = false
   const sink = (chunk: Uint8Array): Answer => {
     const answer = handle(chunk)
     if (answer === false) stopped = true
-    return answer
+    if (typeof answer === "boolean") return answer
+    waiting = true
+    return Promise.resolve(answer).then((go) => {
+      waiting = false
+      last = Date.now()
+      if (!go) stopped = true
+      return go
+    })
   }
   const body = Stream.mapError(
     response.stream,
@@ -178,7 +197,7 @@ const readStream = (
   // one watchdog per body, not a timer per buffer
   const watchdog = (millis: number) =>
     Effect.suspend(function loop(): Effect.Effect<never, RegistryError.TransportError> {
-      const quiet = Date.now() - last
+      const quiet = waiting ? 0 : Date.now() - last
       return quiet >= millis ? Effect.fail(idleError()) : Effect.flatMap(Effect.sleep(millis - quiet + 1), loop)
     })
   const timed = idle === undefined ? run : Effect.raceFirst(run, watchdog(Duration.toMillis(idle)))

@@ -38,6 +38,11 @@ export interface PumpedBody<E> {
   readonly failure: () => { readonly error: E } | undefined
   /** Stops the last run (it is interrupted and awaited). */
   readonly stop: Effect.Effect<void>
+  /**
+   * After a response: waits for the last run to end when everything it gave was sent (it may still be
+   * checking its bytes, as a verifying download does after its last one), else stops it.
+   */
+  readonly finish: Effect.Effect<void>
 }
 
 /**
@@ -51,10 +56,12 @@ export const fromPump = <E>(
 ): PumpedBody<E> => {
   let failure: { readonly error: E } | undefined
   let running: Fiber.RuntimeFiber<void, E> | undefined
+  let unsent: () => number = () => 0
   const iterable: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]() {
       failure = undefined
       const queue: Array<Uint8Array> = []
+      unsent = () => queue.length
       let queued = 0
       let finished = false
       let cancelled = false
@@ -114,9 +121,14 @@ export const fromPump = <E>(
       return { next, return: cancel }
     }
   }
+  const stop = Effect.suspend(() => running === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(running)))
   return {
     iterable,
     failure: () => failure,
-    stop: Effect.suspend(() => running === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(running)))
+    stop,
+    // with nothing left in the queue the run cannot be waiting for room: it ends by itself
+    finish: Effect.suspend(() =>
+      running === undefined ? Effect.void : unsent() === 0 ? Effect.asVoid(Fiber.await(running)) : stop
+    )
   }
 }

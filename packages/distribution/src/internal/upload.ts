@@ -176,6 +176,8 @@ interface Hashing {
   readonly failure: () => { readonly error: unknown } | undefined
   /** Stops a pump still running (a request that ended before its body). */
   readonly stop: Effect.Effect<void>
+  /** After a response: lets a pump whose bytes were all sent finish its own checks, else stops it. */
+  readonly finish: Effect.Effect<void>
 }
 
 /**
@@ -218,12 +220,23 @@ const hashing = <E>(up: UploadContext, source: Source<E>, runtime: Runtime.Runti
     ? IterableBody.fromPump(runtime, (sink) =>
       Effect.suspend(() => {
         reset()
+        // a pump stopped by its sink (the request went away) did not end
+        let stopped = false
         return source.pump!((buffer) => {
           count(buffer)
-          return sink(buffer)
+          const answer = sink(buffer)
+          if (answer === true) return true
+          if (answer === false) {
+            stopped = true
+            return false
+          }
+          return Promise.resolve(answer).then((go) => {
+            if (!go) stopped = true
+            return go
+          })
         }).pipe(
           Effect.tapError((error) => Effect.sync(() => (failure = { error }))),
-          Effect.tap(() => Effect.sync(() => (ended = true)))
+          Effect.tap(() => Effect.sync(() => (ended = !stopped)))
         )
       }))
     : undefined
@@ -240,7 +253,8 @@ const hashing = <E>(up: UploadContext, source: Source<E>, runtime: Runtime.Runti
     bytes: () => counted,
     ended: () => ended,
     failure: () => failure,
-    stop: pumped === undefined ? Effect.void : pumped.stop
+    stop: pumped === undefined ? Effect.void : pumped.stop,
+    finish: pumped === undefined ? Effect.void : pumped.finish
   }
 }
 
@@ -254,25 +268,35 @@ const sendBody = <E>(
   request: HttpClientRequest.HttpClientRequest,
   h: Hashing,
   source: Source<E>
-): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError> =>
-  Effect.catchTag(
-    Effect.ensuring(up.transport.send(up.ctx, request, { scopes: up.scopes, retry: false }), h.stop),
-    "TransportError",
-    (error): Effect.Effect<never, RegistryError.RegistryClientError> => {
-      const failed = h.failure()
-      if (failed !== undefined) {
-        const inner = failed.error
-        return Effect.fail(
-          RegistryError.isRegistryError(inner) || isContentError(inner) ? inner : sourceError(up, inner)
-        )
-      }
+): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError> => {
+  /** The source's own failure, reported as itself (not as a retryable transport error). */
+  const sourceFailure = (): RegistryError.RegistryClientError | undefined => {
+    const failed = h.failure()
+    if (failed === undefined) return undefined
+    const inner = failed.error
+    return RegistryError.isRegistryError(inner) || isContentError(inner) ? inner : sourceError(up, inner)
+  }
+  return up.transport.send(up.ctx, request, { scopes: up.scopes, retry: false }).pipe(
+    Effect.onError(() => h.stop),
+    Effect.catchTag("TransportError", (error): Effect.Effect<never, RegistryError.RegistryClientError> => {
+      const failed = sourceFailure()
+      if (failed !== undefined) return Effect.fail(failed)
       const n = h.bytes()
       if (source.size !== undefined && (n > source.size || (h.ended() && n !== source.size))) {
         return Effect.fail(sizeMismatch(up, source.size, n))
       }
       return Effect.fail(error)
-    }
+    }),
+    // a verifying source checks its bytes after the last one: a registry may answer before that check ends,
+    // and must not have the last word on bytes the source itself refused
+    Effect.tap((response) =>
+      Effect.flatMap(h.finish, () => {
+        const failed = sourceFailure()
+        return failed === undefined ? Effect.void : Effect.zipRight(Response.discard(response), Effect.fail(failed))
+      })
+    )
   )
+}
 
 const isContentError = (u: unknown): u is ReferenceError.DigestMismatch | SizeMismatch =>
   ReferenceError.isReferenceError(u) && u._tag === "DigestMismatch" ||

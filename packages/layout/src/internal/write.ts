@@ -10,8 +10,10 @@ import { DigestMismatch } from "@ocidist/reference/ReferenceError"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
 import { SizeMismatch } from "@ocidist/spec/SpecError"
 import * as Storage from "@ocidist/spec/Storage"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
@@ -92,6 +94,10 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
       const result = yield* Effect.scoped(Effect.gen(function*() {
         const scope = yield* Effect.scope
         const runtime = yield* Effect.runtime<never>()
+        // set when the scope closes (the file with it): an open that completes after an interruption must not
+        // write to its descriptor, which the scope has closed and the process may have reused
+        let closed = false
+        yield* Effect.addFinalizer(() => Effect.sync(() => (closed = true)))
         let file: FileSystem.File | undefined
         const openFile = Effect.gen(function*() {
           if (start === 0) yield* files.ensureCreated
@@ -125,12 +131,16 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
             return false
           }
           if (file !== undefined) return writeAt(file, chunk)
-          return Runtime.runPromise(runtime)(Effect.either(Scope.extend(openFile, scope))).then((opened) => {
-            if (Either.isLeft(opened)) {
-              failure = opened.left
+          return Runtime.runPromiseExit(runtime)(Scope.extend(openFile, scope)).then((opened) => {
+            if (closed) return false
+            if (Exit.isFailure(opened)) {
+              // a failure to open is the write's failure; an interruption or defect ends the pump as well
+              const error = Cause.failureOption(opened.cause)
+              if (error._tag === "Some") failure = error.value
+              else failure = new FileSystemError({ path: partial, digest, detail: Cause.pretty(opened.cause) })
               return false
             }
-            file = opened.right
+            file = opened.value
             return writeAt(file, chunk)
           })
         }

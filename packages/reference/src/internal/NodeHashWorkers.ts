@@ -172,6 +172,13 @@ export const make = (options: Options = {}): Pool => {
       })
       thread.unref()
       const handle: WorkerHandle = { bell: new Int32Array(doorbell), thread, active: 0, failed: false }
+      // a worker that dies (or is stopped) takes no more hashers; one waiting on it gives up after
+      // STALL_MILLIS with a digest that matches nothing. Listening keeps its error from ending the process.
+      const fail = () => {
+        handle.failed = true
+      }
+      thread.on("error", fail)
+      thread.on("exit", fail)
       workers.push(handle)
       for (const s of shared) {
         slots.push({
