@@ -316,8 +316,9 @@ export const pump = (
   options: BlobStreamOptions,
   sink: ChunkSink,
   deliverFrom: number
-): Effect.Effect<void, RegistryError.RegistryClientError> =>
-  Effect.gen(function*() {
+): Effect.Effect<void, RegistryError.RegistryClientError> => {
+  let current: HttpClientResponse.HttpClientResponse | undefined
+  return Effect.gen(function*() {
     const { ctx, digest, size } = options
     const verifyWhole = options.offset === 0 || options.hasher !== undefined
     const hasher = options.hasher ?? options.hash.make(Digest.algorithm(digest))
@@ -365,10 +366,16 @@ export const pump = (
       }
       const next = yield* resumeAt(options, received, ++attempts)
       response = next.response
+      current = response
       skip = next.skip
     }
     yield* verify(options, hasher, verifyWhole, () => received)
-  }).pipe(Effect.ensuring(options.release))
+  }).pipe(
+    // a resumed response is not scoped: one interrupted before its body was read is dropped here
+    Effect.onInterrupt(() => current === undefined ? Effect.void : Response.abort(current)),
+    Effect.ensuring(options.release)
+  )
+}
 
 /** @internal */
 export const rangeRequest = (url: string, offset: number) =>
