@@ -148,6 +148,17 @@ export const makeHttpClient = (
   Effect.map(makeDispatcher(options), (dispatcher) => IterableBody.mark(NodeHttpClient.makeUndici(dispatcher)))
 
 /**
+ * Marks a client that wraps the one of {@link makeHttpClient} (with `HttpClient.tapRequest`, `HttpClient.tap`,
+ * …) as still sending iterable request bodies as streams, so that uploads from a pump keep that fast lane:
+ * the wrappers return new clients, which are otherwise given stream bodies. Mark only wrappers whose
+ * requests end up at undici unchanged.
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const withIterableBodies: <A extends HttpClient.HttpClient>(client: A) => A = IterableBody.mark
+
+/**
  * An `HttpClient` (undici) honouring the per-registry TLS options and the proxy environment. Give the
  * same one to the `Authenticator` so token requests use the same TLS and proxy settings.
  *

@@ -1,16 +1,22 @@
+import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Authenticator from "@ocidist/auth/Authenticator"
 import { Digest, Hash, Reference, ReferenceError } from "@ocidist/reference"
 import * as NodeHash from "@ocidist/reference/NodeHash"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
 import * as MediaType from "@ocidist/spec/MediaType"
 import type { ChunkSink } from "@ocidist/spec/Storage"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
+import * as NodeRegistryClient from "../src/NodeRegistryClient.js"
+import * as RegistryClient from "../src/RegistryClient.js"
 import * as FakeRegistry from "./support/fakeRegistry.js"
-import { client, serve } from "./support/server.js"
+import { anonymous, client, fastRetry, serve } from "./support/server.js"
 
 const sha256 = (bytes: Uint8Array | string) =>
   `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest.Digest
@@ -266,6 +272,46 @@ describe("uploads from a pump (iterable bodies over NodeRegistryClient's undici)
         true
       ))
       assert.strictEqual(late._tag, "DigestMismatch")
+    }))
+})
+
+describe("wrapped clients", () => {
+  it.scopedLive("a wrapper marked withIterableBodies keeps uploading from the pump; an unmarked one reads the stream", () =>
+    Effect.gen(function*() {
+      const content = pattern(300_000)
+      const base = yield* NodeRegistryClient.makeHttpClient()
+      for (const marked of [true, false]) {
+        const registry = yield* FakeRegistry.start()
+        let requests = 0
+        const tapped = HttpClient.tapRequest(base, () => Effect.sync(() => requests++))
+        const http = marked ? NodeRegistryClient.withIterableBodies(tapped) : tapped
+        const rc = yield* Effect.map(
+          Layer.build(
+            RegistryClient.layerWithoutDependencies({ retry: fastRetry }).pipe(
+              Layer.provide(Authenticator.layerWithoutDependencies()),
+              Layer.provide(Layer.mergeAll(Layer.succeed(HttpClient.HttpClient, http), anonymous))
+            )
+          ),
+          Context.get(RegistryClient.RegistryClient)
+        )
+        const runs = { stream: 0, pump: 0 }
+        yield* rc.blobs.upload(ref(registry.host, "app"), {
+          stream: Stream.suspend(() => {
+            runs.stream++
+            return piecewise(content)
+          }),
+          pump: (sink) =>
+            Effect.sync(() => {
+              runs.pump++
+              sink(content)
+            }),
+          digest: sha256(content),
+          size: content.length
+        })
+        assert.deepStrictEqual(runs, marked ? { stream: 0, pump: 1 } : { stream: 1, pump: 0 })
+        assert.isTrue(registry.blobs.get(sha256(content))?.equals(content))
+        assert.isAbove(requests, 0)
+      }
     }))
 })
 

@@ -133,7 +133,7 @@ export const context = (globals: Globals): Effect.Effect<Context.Context<Service
     // the hash first: the registry client takes it when it is made
     const node = Context.add(platform, Hash.Hash, hash)
     const transport = yield* NodeRegistryClient.makeHttpClient(registry)
-    const http = globals.verbose ? logRequests(transport) : transport
+    const http = globals.verbose ? NodeRegistryClient.withIterableBodies(logRequests(transport)) : transport
     const credentials = yield* Effect.provide(Credentials.make(), node)
     const withHttp = Context.add(Context.add(node, HttpClient.HttpClient, http), Credentials.Credentials, credentials)
     const auth = yield* Effect.provide(Authenticator.make(), withHttp)
