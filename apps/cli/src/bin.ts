@@ -60,13 +60,18 @@ else v8.setFlagsFromString("--semi-space-growth-factor=1")
  * not keep the process alive.
  */
 function paceCollections(): void {
-  v8.setFlagsFromString("--expose-gc")
-  const gc: unknown = vm.runInNewContext("gc")
-  if (typeof gc !== "function") return
-  const collect = gc as (options: { readonly type: "minor" }) => void
+  // taken at the first need (exposing it builds a context: ~1 ms), never during a short start-up
+  let collect: ((options: { readonly type: "minor" }) => void) | null | undefined
+  const minorGc = () => {
+    v8.setFlagsFromString("--expose-gc")
+    const gc: unknown = vm.runInNewContext("gc")
+    return typeof gc === "function" ? gc as (options: { readonly type: "minor" }) => void : null
+  }
   // only while buffers are piling up: not during start-up (a collection every 10 ms there cost ~30 ms)
   setInterval(() => {
-    if (process.memoryUsage().arrayBuffers > 4 * 1024 * 1024) collect({ type: "minor" })
+    if (process.memoryUsage().arrayBuffers <= 4 * 1024 * 1024) return
+    collect ??= minorGc()
+    collect?.({ type: "minor" })
   }, 10).unref()
 }
 

@@ -39,23 +39,13 @@ export const defaultCacheDirectory = (env: Readonly<Record<string, string | unde
   return path.join(xdg !== undefined && xdg !== "" ? xdg : path.join(os.homedir(), ".cache"), "ocidist")
 }
 
-/**
- * The hash implementation for `hashThreads` (see `Ocidist.LayerOptions`): `"auto"` (the default) starts worker
- * threads only where they pay, `0` hashes in the calling thread, a number starts that many workers.
- *
- * @since 0.3.0
- * @category layers
- */
-export const layerHash = (threads: number | "auto" = "auto"): Layer.Layer<never> =>
-  threads === "auto" ? NodeHash.layerAuto() : threads === 0 ? NodeHash.layer : NodeHash.layerWorkers({ threads })
-
 /** The platform services of the Node stack: file system, paths, child processes (credential helpers), hash. */
 const platform = (options: Ocidist.LayerOptions) =>
   Layer.mergeAll(
     NodeFileSystem.layer,
     NodePath.layer,
     NodeCommandExecutor.layer.pipe(Layer.provide(NodeFileSystem.layer)),
-    layerHash(options.hashThreads)
+    NodeHash.layerThreads(options.hashThreads)
   )
 
 /**

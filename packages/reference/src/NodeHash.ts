@@ -14,7 +14,6 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { createHash } from "node:crypto"
 import * as Hash from "./Hash.js"
 import * as Workers from "./internal/NodeHashWorkers.js"
 
@@ -22,10 +21,7 @@ import * as Workers from "./internal/NodeHashWorkers.js"
  * @since 0.2.0
  * @category implementations
  */
-export const service: Hash.Service = Hash.fromRaw((algorithm) => {
-  const hash = createHash(algorithm)
-  return { update: (chunk) => void hash.update(chunk), digestHex: () => hash.digest("hex") }
-})
+export const service: Hash.Service = Hash.fromRaw(Workers.inline)
 
 /**
  * @since 0.2.0
@@ -86,13 +82,44 @@ export const layerWorkers = (options?: WorkerOptions): Layer.Layer<never> =>
  */
 export const measureMiBps: () => number = Workers.measureMiBps
 
+/** Below this `node:crypto` throughput (MiB/s, one thread) `"auto"` starts worker threads. */
+const AUTO_BELOW_MIBPS = 1024
+
 /**
- * Worker threads where they pay: {@link layerWorkers} with `onlyBelowMiBps` (default 1024 MiB/s). Content up
- * to 256 KiB (manifests, configs) is always hashed in the calling thread, and no thread starts before the
- * first larger content.
+ * The hash service for a number of threads: `"auto"` (worker threads only on a machine with more than one
+ * core whose calling thread hashes slower than 1024 MiB/s, unless `onlyBelowMiBps` says otherwise), `0`
+ * ({@link service}, the calling thread), or that many worker threads ({@link makeWorkers}). Content up to
+ * 256 KiB (manifests, configs) is always hashed in the calling thread, and no thread starts before the first
+ * larger content.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const make = (
+  threads: number | "auto" = "auto",
+  options?: WorkerOptions
+): Effect.Effect<Hash.Service, never, Scope.Scope> =>
+  threads === 0
+    ? Effect.succeed(service)
+    : makeWorkers(
+      threads === "auto"
+        ? { ...options, onlyBelowMiBps: options?.onlyBelowMiBps ?? AUTO_BELOW_MIBPS }
+        : { ...options, threads }
+    )
+
+/**
+ * {@link make} as the hash implementation.
  *
  * @since 0.3.0
  * @category layers
  */
-export const layerAuto = (options?: WorkerOptions): Layer.Layer<never> =>
-  layerWorkers({ ...options, onlyBelowMiBps: options?.onlyBelowMiBps ?? 1024 })
+export const layerThreads = (threads: number | "auto" = "auto", options?: WorkerOptions): Layer.Layer<never> =>
+  Layer.unwrapScoped(Effect.map(make(threads, options), Hash.layer))
+
+/**
+ * Worker threads where they pay: `layerThreads("auto", options)`.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerAuto = (options?: WorkerOptions): Layer.Layer<never> => layerThreads("auto", options)

@@ -59,14 +59,14 @@ export const coalesce = (minBytes: number) => <E, R>(stream: Stream.Stream<Uint8
 /**
  * Fails the stream with `onIdle()` when no bytes arrive for `timeout`. One watchdog fiber per stream that
  * wakes up rarely, instead of a timer per read. With `abort` (it stops the source under the stream, making
- * its pending read fail, and tells whether it could) the stream is left as it is and the watchdog aborts it:
+ * its pending read fail) the stream is left as it is and the watchdog aborts it:
  * each chunk then only records the time. Without it, the stream is raced with the watchdog
  * (`Stream.interruptWhen`: a fiber per pull).
  *
  * @internal
  */
 export const failWhenIdle =
-  <E2>(timeout: Duration.DurationInput, onIdle: () => E2, abort?: () => boolean) =>
+  <E2>(timeout: Duration.DurationInput, onIdle: () => E2, abort?: () => void) =>
   <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | E2, R> =>
     Stream.suspend(() => {
       const millis = Duration.toMillis(Duration.decode(timeout))
@@ -76,16 +76,14 @@ export const failWhenIdle =
         last = Date.now()
         return chunk
       })
-      const watchdog: Effect.Effect<void> = Effect.suspend(function loop(): Effect.Effect<void> {
-        const idle = Date.now() - last
-        return idle >= millis ? Effect.void : Effect.flatMap(Effect.sleep(millis - idle + 1), loop)
-      })
+      const watchdog = BodyPump.whenIdle(millis, () => Date.now() - last)
       if (abort === undefined) return Stream.interruptWhen(touched, Effect.zipRight(watchdog, Effect.fail(onIdle())))
       return Stream.unwrapScoped(Effect.as(
         Effect.forkScoped(Effect.zipRight(
           watchdog,
           Effect.sync(() => {
-            fired = abort()
+            fired = true
+            abort()
           })
         )),
         Stream.mapError(touched, (error): E | E2 => fired ? onIdle() : error)

@@ -60,18 +60,26 @@ export const nodeBody = (response: HttpClientResponse.HttpClientResponse): Event
 }
 
 /**
+ * Completes once `quietFor()` (milliseconds since the last activity) reaches `millis`: one loop that sleeps
+ * until the earliest moment that can happen, instead of a timer per buffer.
+ *
+ * @internal
+ */
+export const whenIdle = (millis: number, quietFor: () => number): Effect.Effect<void> =>
+  Effect.suspend(function loop(): Effect.Effect<void> {
+    const quiet = quietFor()
+    return quiet >= millis ? Effect.void : Effect.flatMap(Effect.sleep(millis - quiet + 1), loop)
+  })
+
+/**
  * For a response with a Node body: a function that stops reading it from under its stream (a pending read
  * then fails). `undefined` for other responses, whose streams must be raced instead.
  *
  * @internal
  */
-export const aborter = (response: HttpClientResponse.HttpClientResponse): (() => boolean) | undefined => {
+export const aborter = (response: HttpClientResponse.HttpClientResponse): (() => void) | undefined => {
   const body = nodeBody(response)
-  if (body === undefined) return undefined
-  return () => {
-    body.destroy(new Error("no data within the idle timeout"))
-    return true
-  }
+  return body === undefined ? undefined : () => void body.destroy(new Error("no data within the idle timeout"))
 }
 
 /**
@@ -194,13 +202,11 @@ const readStream = (
     }),
     sink
   )
-  // one watchdog per body, not a timer per buffer
-  const watchdog = (millis: number) =>
-    Effect.suspend(function loop(): Effect.Effect<never, RegistryError.TransportError> {
-      const quiet = waiting ? 0 : Date.now() - last
-      return quiet >= millis ? Effect.fail(idleError()) : Effect.flatMap(Effect.sleep(millis - quiet + 1), loop)
-    })
-  const timed = idle === undefined ? run : Effect.raceFirst(run, watchdog(Duration.toMillis(idle)))
+  // one watchdog per body, not a timer per buffer; the sink making us wait is not the registry's silence
+  const timed = idle === undefined ? run : Effect.raceFirst(
+    run,
+    Effect.zipRight(whenIdle(Duration.toMillis(idle), () => waiting ? 0 : Date.now() - last), Effect.fail(idleError()))
+  )
   return Effect.either(Effect.as(timed, undefined)).pipe(
     Effect.map((result): Either.Either<Outcome, RegistryError.TransportError> =>
       Either.isLeft(result) ? Either.left(result.left) : Either.right(stopped ? "stopped" : "end")

@@ -67,15 +67,17 @@ export const fromPump = <E>(
       let cancelled = false
       let wake: (() => void) | undefined
       let room: ((go: boolean) => void) | undefined
+      /** Lets a waiting `next` look again. */
+      const wakeUp = () => {
+        const w = wake
+        wake = undefined
+        w?.()
+      }
       const sink: ChunkSink = (chunk) => {
         if (cancelled) return false
         queue.push(chunk)
         queued += chunk.length
-        if (wake !== undefined) {
-          const w = wake
-          wake = undefined
-          w()
-        }
+        wakeUp()
         return queued < HIGH_WATER ? true : new Promise<boolean>((resolve) => (room = resolve))
       }
       const fiber = Runtime.runFork(runtime)(pump(sink))
@@ -86,11 +88,7 @@ export const fromPump = <E>(
           const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
           if (error !== undefined) failure = { error }
         }
-        if (wake !== undefined) {
-          const w = wake
-          wake = undefined
-          w()
-        }
+        wakeUp()
       })
       const next = async (): Promise<IteratorResult<Uint8Array>> => {
         for (;;) {

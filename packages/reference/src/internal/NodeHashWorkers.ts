@@ -138,7 +138,8 @@ interface RawHash {
 /** Content up to this size is hashed in the calling thread. */
 const SMALL_BYTES = 256 * 1024
 
-const inline = (algorithm: Algorithm): RawHash => {
+/** `node:crypto` in the calling thread (what `NodeHash.service` is made of). @internal */
+export const inline = (algorithm: Algorithm): RawHash => {
   const hash = createHash(algorithm)
   return { update: (chunk: Uint8Array) => void hash.update(chunk), digestHex: () => hash.digest("hex") }
 }

@@ -118,12 +118,7 @@ export const context = (globals: Globals): Effect.Effect<Context.Context<Service
   Effect.gen(function*() {
     const options = yield* layerOptions
     const registry = withGlobals(globals, options)
-    const hashThreads = options.hashThreads ?? "auto"
-    const hash = hashThreads === 0
-      ? NodeHash.service
-      : yield* NodeHash.makeWorkers({
-        ...(hashThreads === "auto" ? { onlyBelowMiBps: 1024 } : { threads: hashThreads })
-      })
+    const hash = yield* NodeHash.make(options.hashThreads)
     // File system, paths, and child processes for credential helpers (not NodeContext's workers and terminal).
     const platform = yield* Layer.build(Layer.mergeAll(
       NodeFileSystem.layer,
