@@ -1,7 +1,8 @@
 // Bundles the CLI: dist/ocidist.cjs, a small launcher (answers `ocidist version` itself), and
 // dist/main.cjs, the program (main.ts: command tree, registry client, auth, layouts), which the launcher
 // compiles with a V8 code cache (see src/bin.ts). Tree-shaken and minified; the command implementations sit
-// behind a lazy `import()`, so `ref` and `--help` do not evaluate the registry client.
+// behind a lazy `import()`, so `ref` and `--help` do not evaluate the registry client, and the embedded
+// registry of `registry serve` (@ocidist/registry) behind one of its own.
 import { build } from "esbuild"
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -97,6 +98,27 @@ module.exports = Object.defineProperties({}, { ${getters.join(", ")} })
 })
 const requireHere = createRequire(import.meta.url)
 
+// `ocidist registry serve` runs @effect/platform-node's HTTP server, which imports `ws` (~50 KB minified) for
+// WebSocket upgrades and makes its WebSocketServer on the first upgrade only. The registry never upgrades a
+// connection, so `ws` is replaced by a stub that fails if it ever were.
+const noWebSocketServer = {
+  name: "no-ws",
+  setup(build) {
+    build.onResolve({ filter: /^ws$/ }, () => ({ path: "ws", namespace: "no-ws" }))
+    build.onLoad({ filter: /.*/, namespace: "no-ws" }, () => ({
+      loader: "js",
+      contents: `"use strict"
+class WebSocketServer {
+  constructor() {
+    throw new Error("ocidist does not serve WebSocket upgrades")
+  }
+}
+module.exports = { WebSocketServer }
+`
+    }))
+  }
+}
+
 // undici embeds its two llhttp WebAssembly builds (SIMD and plain) as base64 strings: 155 KB, 16% of the
 // bundle, read and kept in the code cache by every start though a run compiles at most one of them. They are
 // written next to the bundle as .wasm files instead, and read when undici first needs one.
@@ -155,6 +177,7 @@ const program = await build({
   plugins: [
     ...(process.env.OCIDIST_FULL_UNDICI === undefined ? [undiciLite] : []),
     lazyUndiciH2,
+    noWebSocketServer,
     llhttpFiles,
     lazyBuiltins(["child_process", "crypto", "readline", "tls", "zlib"])
   ]

@@ -51,6 +51,7 @@ export const forError = (error: unknown): ExitCode => {
     case "InvalidDigest":
     case "UnsupportedOperation":
     case "UsageError":
+    case "InvalidOptions":
     case "ValidationError":
     case "MissingValue":
     case "InvalidValue":

@@ -17,6 +17,7 @@ import { run } from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
 import { hoistGlobals, isJson, isVerbose } from "./internal/argv.js"
 import { withStderrLogger } from "./internal/logger.js"
+import { interruptedExitCode } from "./internal/signals.js"
 
 const verbose = isVerbose(process.argv)
 const json = isJson(process.argv)
@@ -52,6 +53,11 @@ const hintFor = (error: unknown, message: string): string => {
       return "; the registry may speak plain HTTP: add --plain-http"
     }
   }
+  if (tag === "ListenFailed") {
+    if (/EADDRINUSE/.test(message)) return "; another program listens there: choose another --port (0: any free port)"
+    if (/EACCES/.test(message)) return "; ports below 1024 need privileges: choose another --port"
+    if (/EADDRNOTAVAIL/.test(message)) return "; the address is not one of this machine's: check --address"
+  }
   return ""
 }
 
@@ -59,7 +65,7 @@ const main = run(hoistGlobals(process.argv)).pipe(
   Effect.as(ExitCode.ExitCode.Ok as number),
   Effect.catchAllCause((cause) =>
     Effect.sync(() => {
-      if (Cause.isInterruptedOnly(cause)) return 130
+      if (Cause.isInterruptedOnly(cause)) return interruptedExitCode()
       const failure = Cause.failureOption(cause)
       const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
       const code = ExitCode.forError(error)
@@ -87,7 +93,8 @@ NodeRuntime.runMain(main, {
   // Log lines go to stderr through withStderrLogger, not through Effect's pretty logger as well.
   disablePrettyLogger: true,
   teardown: (exit, onExit) => {
-    if (Exit.isFailure(exit)) return onExit(Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+    // 130 for an interrupted command; 0 for `registry serve`, which Ctrl-C and SIGTERM stop normally
+    if (Exit.isFailure(exit)) return onExit(Cause.isInterruptedOnly(exit.cause) ? interruptedExitCode() : 1)
     const code = typeof exit.value === "number" ? exit.value : 0
     if (code !== 0) return onExit(code)
     // Exit now rather than when the event loop has drained: Node would otherwise wait for V8's background

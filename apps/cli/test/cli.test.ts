@@ -1,5 +1,5 @@
-// The command line itself: help with examples, version, completions, global option placement, usage errors,
-// `registry serve` (not available yet: exit 2).
+// The command line itself: help with examples, version, completions, global option placement, usage errors
+// (`registry serve` has its own file: serve.test.ts).
 import { describe, expect, it } from "@effect/vitest"
 import { ocidist } from "./cli.js"
 
@@ -103,12 +103,6 @@ describe.concurrent("ocidist", () => {
     expect((await ocidist(["digest", "--frobnicate", "x"])).code).toBe(2)
     expect((await ocidist(["pull", "only-one-arg"])).code).toBe(2)
     expect((await ocidist(["--jobs", "many", "version"])).code).toBe(2)
-  })
-
-  it("registry serve is not available yet: exit 2 with a clear line", async () => {
-    const r = await ocidist(["registry", "serve"])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^ocidist: registry serve is not available yet/)
   })
 
   it("ref accepts --json after the argument too", async () => {

@@ -60,6 +60,9 @@ describe("exit codes", () => {
     [{ _tag: "UsageError" }, 2],
     [{ _tag: "CliFailure", exitCode: 2 }, 2],
     [{ _tag: "TransportError" }, 1],
+    [{ _tag: "InvalidOptions" }, 2],
+    [{ _tag: "ListenFailed" }, 1],
+    [{ _tag: "StorageUnavailable" }, 1],
     [new Error("boom"), 1]
   ])("%o → %i", (error, code) => {
     expect(ExitCode.forError(error)).toBe(code)

@@ -195,6 +195,13 @@ export interface Layout extends Reader {
   /** Removes all `index.json` entries of a digest (tagged or not); returns how many. */
   readonly removeEntries: (digest: Digest.Digest) => Effect.Effect<number, LayoutFailure>
   /**
+   * Deletes a blob file (a layer, a config or a manifest's bytes), whatever references it; true when it was
+   * there. `index.json` is not changed: remove the entries of a manifest first (`removeEntries`).
+   *
+   * @since 0.4.0
+   */
+  readonly removeBlob: (digest: Digest.Digest) => Effect.Effect<boolean, LayoutError>
+  /**
    * Atomic read-modify-write of the `index.json` entries, serialized with every other index update. An
    * update that leaves a layout without `index.json` empty writes nothing.
    */

@@ -40,12 +40,26 @@ export type MemoryStoreError = ContentNotFound | InvalidManifest | SizeMismatch 
  * @category models
  */
 export interface MemoryStore extends Storage.Storage<MemoryStoreError> {
+  readonly tags: Effect.Effect<ReadonlyArray<string>>
+  readonly referrers: (
+    subject: Descriptor,
+    options?: Storage.ReferrersOptions
+  ) => Effect.Effect<ReadonlyArray<Descriptor>>
   /** Tags and the descriptors they point at. */
   readonly tagged: Effect.Effect<ReadonlyMap<string, Descriptor>>
   /** Manifests pushed as roots (see `PushManifestOptions.root`), in push order. */
   readonly roots: Effect.Effect<ReadonlyArray<Descriptor>>
   /** Digests of everything stored. */
   readonly digests: Effect.Effect<ReadonlyArray<Digest.Digest>>
+  /** The size of stored content (a blob or a manifest's bytes), if stored. */
+  readonly sizeOf: (digest: Digest.Digest) => Effect.Effect<number | undefined>
+  /** Removes a tag; true when there was one. */
+  readonly untag: (tag: string) => Effect.Effect<boolean>
+  /**
+   * Removes content by digest: a blob, or a manifest with the tags and root entry that point at it. True
+   * when something was removed.
+   */
+  readonly remove: (digest: Digest.Digest) => Effect.Effect<boolean>
 }
 
 /**
@@ -192,7 +206,20 @@ export const make = (options?: { readonly name?: string | undefined }): Effect.E
       tag,
       tagged: Effect.sync(() => new Map(tagged)),
       roots: Effect.sync(() => [...roots]),
-      digests: Effect.sync(() => [...content.keys()])
+      digests: Effect.sync(() => [...content.keys()]),
+      sizeOf: (digest) => Effect.sync(() => content.get(digest)?.length),
+      untag: (t) => Effect.sync(() => tagged.delete(t)),
+      remove: (digest) =>
+        Effect.sync(() => {
+          const had = content.delete(digest)
+          if (manifests.delete(digest)) {
+            for (const [t, d] of tagged) if (d.digest === digest) tagged.delete(t)
+            const at = roots.findIndex((d) => d.digest === digest)
+            if (at !== -1) roots.splice(at, 1)
+            return true
+          }
+          return had
+        })
     }
     return store
   })

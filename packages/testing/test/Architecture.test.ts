@@ -1,6 +1,7 @@
 /**
  * The package graph of the workspace, checked from the package manifests and from every import in the
- * packages' sources: reference → spec → auth → distribution / layout → ocidist → cli, and nothing else.
+ * packages' sources: reference → spec → auth → distribution / layout → ocidist / registry → cli, and nothing
+ * else.
  * A package may use a package of an earlier layer only (distribution and layout never use each other), the
  * platform-neutral packages import no Node.js module, and only the `Node*` modules of a package import
  * `@effect/platform-node`.
@@ -19,6 +20,7 @@ const layers: Record<string, number> = {
   "@ocidist/distribution": 3,
   "@ocidist/layout": 3,
   "ocidist": 4,
+  "@ocidist/registry": 4,
   "@ocidist/cli": 5
 }
 
@@ -138,6 +140,8 @@ describe("the package graph", () => {
     assert.isFalse(edges("@ocidist/distribution").includes("@ocidist/layout"))
     assert.isFalse(edges("@ocidist/layout").includes("@ocidist/distribution"))
     assert.includeMembers(edges("ocidist"), ["@ocidist/distribution", "@ocidist/layout"])
+    // the embedded registry serves content stores; it is not a client of registries
+    assert.deepStrictEqual(edges("@ocidist/registry"), ["@ocidist/layout", "@ocidist/reference", "@ocidist/spec"])
   })
 
   it("neutral packages import no Node.js module; only Node* modules use @effect/platform-node or Node wiring", () => {

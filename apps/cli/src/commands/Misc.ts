@@ -5,8 +5,8 @@
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
-import { CliFailure } from "../CliError.js"
 import { root } from "../GlobalOptions.js"
 import { describe, withOps } from "../internal/lazy.js"
 import { version as versionString } from "../Version.js"
@@ -25,21 +25,69 @@ export const version = Command.make("version", {}, () =>
       )
     }))).pipe(Command.withDescription(describe("Print the version.", ["ocidist version", "ocidist version --json"])))
 
-const serve = Command.make("serve", {}, () =>
-  Effect.fail(
-    new CliFailure({
-      detail: "registry serve is not available yet: the embedded registry has not been built (use docker-registry or " +
-        "`crane registry serve` meanwhile)",
-      exitCode: 2
-    })
-  )).pipe(Command.withDescription("Start the embedded registry (not available yet: exits with code 2)."))
+const serve = Command.make(
+  "serve",
+  {
+    port: Options.integer("port").pipe(
+      Options.withDefault(5000),
+      Options.withDescription("TCP port (default 5000; 0: any free port, printed on start-up)")
+    ),
+    address: Options.text("address").pipe(
+      Options.withDefault("127.0.0.1"),
+      Options.withDescription("address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)")
+    ),
+    dir: Options.text("dir").pipe(
+      Options.withDescription(
+        "keep the content in this directory, one OCI layout per repository (created if needed; survives restarts)"
+      ),
+      Options.optional
+    ),
+    memory: Options.boolean("memory").pipe(
+      Options.withDescription("keep the content in memory, gone when the registry stops (the default)")
+    ),
+    auth: Options.text("auth").pipe(
+      Options.withDescription(
+        "require credentials: basic:USER:PASSWORD-FILE (HTTP Basic) or token:USER:PASSWORD-FILE (bearer tokens " +
+          "from the registry's /token endpoint); the password is the file's content without its trailing " +
+          "newline. Repeat for more users."
+      ),
+      Options.repeated
+    ),
+    anonymousPull: Options.boolean("anonymous-pull").pipe(
+      Options.withDescription("with --auth: let requests without credentials pull (pushes still need a user)")
+    )
+  },
+  (args) =>
+    Effect.flatMap(root, (globals) =>
+      Effect.flatMap(
+        // loaded on its own: not a registry-client command (see withOps), and the others never load the server
+        Effect.promise(() => import("../internal/ops/serve.js")),
+        (impl) => impl.serve(globals, args)
+      ))
+).pipe(Command.withDescription(describe(
+  "Start the embedded OCI registry (OCI Distribution v1.1: push, pull, mounts, tags, catalog, referrers, " +
+    "deletes) and serve until Ctrl-C or SIGTERM, then exit 0. Prints one line with its address on stdout " +
+    "(`ocidist registry: serving HOST:PORT (memory)`; with --json `{host, url, port, storage, auth}`; with " +
+    "--quiet the host alone). Registries on loopback addresses speak plain HTTP, which ocidist uses for them " +
+    "by default. A port that is taken is one line and exit 1.",
+  [
+    "ocidist registry serve",
+    "ocidist registry serve --port 0 --json",
+    "ocidist registry serve --port 5001 --dir ./registry-data",
+    "ocidist registry serve --auth basic:admin:./admin.password --anonymous-pull",
+    "ocidist -v registry serve   # logs every request"
+  ]
+)))
 
 /**
  * @since 0.1.0
  * @category commands
  */
 export const registry = Command.make("registry").pipe(
-  Command.withDescription("The embedded registry."),
+  Command.withDescription(describe("The embedded OCI registry: `ocidist registry serve`.", [
+    "ocidist registry serve --port 0",
+    "ocidist registry serve --dir ./registry-data"
+  ])),
   Command.withSubcommands([serve])
 )
 

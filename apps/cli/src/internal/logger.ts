@@ -1,6 +1,6 @@
 /**
  * Where the program's log lines go: stderr only (stdout carries results), one `ocidist: <level>: <message>`
- * line each; warnings and errors, everything with `--verbose`.
+ * line each (with its annotations as `key=value`); warnings and errors, everything with `--verbose`.
  */
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -9,9 +9,12 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 
 /** A logger writing to stderr, so that stdout only carries results. */
-export const stderrLogger = Logger.make(({ logLevel, message }) => {
+export const stderrLogger = Logger.make(({ annotations, logLevel, message }) => {
   const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-  process.stderr.write(`ocidist: ${logLevel.label.toLowerCase()}: ${text}\n`)
+  // annotations (the embedded registry's request log: method, path, status, bytes, ms) as key=value
+  let fields = ""
+  for (const [key, value] of annotations) fields += ` ${key}=${typeof value === "string" ? value : String(value)}`
+  process.stderr.write(`ocidist: ${logLevel.label.toLowerCase()}: ${text}${fields}\n`)
 })
 
 /** Runs `self` with {@link stderrLogger} as the only logger. */

@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Layout, PushManifestBytesOptions } from "../Layout.js"
 import { fromPlatformError, type LayoutError, type LayoutFailure, NotALayout } from "../LayoutError.js"
-import { makeFiles, READ, tempSuffix } from "./files.js"
+import { isNotFound, makeFiles, READ, tempSuffix } from "./files.js"
 import { gc as collectGarbage } from "./gc.js"
 import { formatIndex, layoutFileBytes, MAX_INDEX_BYTES, parseIndex } from "./indexJson.js"
 import { withLock } from "./locks.js"
@@ -124,6 +124,16 @@ const make = (options: {
         return removed
       })
 
+    const removeBlob = (digest: Digest.Digest) =>
+      Effect.gen(function*() {
+        yield* checkDigest(root, digest)
+        return yield* files.fs.remove(files.blobPath(digest)).pipe(
+          Effect.as(true),
+          Effect.catchIf(isNotFound, () => Effect.succeed(false)),
+          Effect.mapError(files.io(digest))
+        )
+      })
+
     const reader = makeReader({
       name,
       path: root,
@@ -198,6 +208,7 @@ const make = (options: {
       untag,
       addEntry,
       removeEntries,
+      removeBlob,
       updateIndex,
       verify: (verifyOptions) => verifyLayout(reader, entries, hash, verifyOptions),
       gc: (gcOptions) =>
