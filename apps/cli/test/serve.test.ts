@@ -257,7 +257,8 @@ describe.concurrent("registry serve", () => {
   it("an unreadable password file and a taken port: exit 1 with one line", async () => {
     const missing = await ocidist(["registry", "serve", "--port", "0", "--auth", "basic:alice:/nonexistent/pw"])
     expect(missing.code).toBe(1)
-    expect(missing.stderr).toMatch(/^ocidist: --auth basic:alice: cannot read the password file: ENOENT/)
+    expect(missing.stderr).toMatch(/^ocidist: --auth basic:alice: cannot read the password file \(ENOENT\)/)
+    expect(missing.stderr).not.toContain("/nonexistent/pw") // it may be a password typed in the wrong place
 
     const served = await serve(["--port", "0"])
     const port = hostOf(served.line).split(":")[1]!

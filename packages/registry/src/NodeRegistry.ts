@@ -63,13 +63,21 @@ const listen = (address: string, port: number) =>
 
 const platform = (address: string): Registry.Platform => ({
   abortConnection: (request) => NodeHttpServerRequest.toIncomingMessage(request).socket.destroy(),
-  fileBody: (path, start, end) => fs.createReadStream(path, { start, end, highWaterMark: 1024 * 1024 }),
+  fileBody: (path, start, end) => {
+    const stream = fs.createReadStream(path, { start, end, highWaterMark: 1024 * 1024 })
+    // the server pipes it a moment later and reports its error (a blob deleted meanwhile) then; until it does,
+    // an error must not go unhandled
+    stream.on("error", () => undefined)
+    return stream
+  },
   serveBlobOrigin: (app) =>
     Effect.gen(function*() {
       const server = yield* listen(address, 0)
       yield* server.serve(app)
       const bound = server.address
-      return bound._tag === "TcpAddress" ? `http://${bound.hostname}:${bound.port}` : "http://localhost"
+      if (bound._tag !== "TcpAddress") return "http://localhost"
+      const host = bound.hostname.includes(":") ? `[${bound.hostname}]` : bound.hostname
+      return `http://${host}:${bound.port}`
     })
 })
 

@@ -11,6 +11,7 @@
  *
  * @since 0.4.0
  */
+import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Layout from "@ocidist/layout/Layout"
@@ -62,8 +63,18 @@ export interface RepositoryStore<E> {
  * @category models
  */
 export interface UploadSpool<E> {
-  /** Appends a stream to a session's bytes (creating them); returns the number of bytes appended. */
-  readonly append: <E2>(id: string, bytes: Stream.Stream<Uint8Array, E2>) => Effect.Effect<number, E | E2>
+  /**
+   * Writes a stream to a session's bytes from `offset` on (creating them; anything stored past `offset`, as
+   * a chunk cut off mid-write leaves, is dropped first). `written` is called after each buffer is stored, so
+   * a caller counting and hashing there stays consistent with what is stored whenever the stream fails or is
+   * interrupted.
+   */
+  readonly append: <E2>(
+    id: string,
+    offset: number,
+    bytes: Stream.Stream<Uint8Array, E2>,
+    written: (chunk: Uint8Array) => void
+  ) => Effect.Effect<void, E | E2>
   /** A session's bytes so far. */
   readonly read: (id: string) => Stream.Stream<Uint8Array, E>
   /** Forgets a session's bytes. */
@@ -84,8 +95,15 @@ export interface UploadSpool<E> {
 export interface RegistryStorage<E> {
   /** For logs and the CLI: `memory` or the directory. */
   readonly description: string
-  /** The store of a repository (a valid name), created when first written. */
-  readonly repository: (name: string) => Effect.Effect<RepositoryStore<E>, E>
+  /**
+   * The store of a repository (a valid name). With `create`, the store is kept for writes (a directory's
+   * layout is still only created by its first write); without, a repository that does not exist reads as
+   * empty and nothing is kept for it.
+   */
+  readonly repository: (
+    name: string,
+    options?: { readonly create?: boolean | undefined }
+  ) => Effect.Effect<RepositoryStore<E>, E>
   /** Whether a repository holds anything. */
   readonly hasRepository: (name: string) => Effect.Effect<boolean, E>
   /** Every repository that holds something (any order). */
@@ -146,12 +164,12 @@ export const memory = (): Effect.Effect<RegistryStorage<MemoryStore.MemoryStoreE
 
     return {
       description: "memory",
-      repository: (name) =>
+      repository: (name, options) =>
         Effect.gen(function*() {
           const existing = repositories.get(name)
           if (existing !== undefined) return repositoryStore(existing)
           const store = yield* MemoryStore.make({ name })
-          repositories.set(name, store)
+          if (options?.create === true) repositories.set(name, store)
           return repositoryStore(store)
         }),
       hasRepository: (name) =>
@@ -168,19 +186,15 @@ export const memory = (): Effect.Effect<RegistryStorage<MemoryStore.MemoryStoreE
         )
       ),
       uploads: {
-        append: (id, bytes) =>
+        append: (id, offset, bytes, written) =>
           Effect.suspend(() => {
-            const chunks = sessions.get(id) ?? []
+            const chunks = truncate(sessions.get(id) ?? [], offset)
             sessions.set(id, chunks)
-            let appended = 0
-            return Effect.map(
-              Stream.runForEach(bytes, (chunk) =>
-                Effect.sync(() => {
-                  chunks.push(chunk)
-                  appended += chunk.length
-                })),
-              () => appended
-            )
+            return Stream.runForEach(bytes, (chunk) =>
+              Effect.sync(() => {
+                chunks.push(chunk)
+                written(chunk)
+              }))
           }),
         read: (id) => Stream.suspend(() => Stream.fromIterable(sessions.get(id) ?? [])),
         remove: (id) =>
@@ -190,6 +204,18 @@ export const memory = (): Effect.Effect<RegistryStorage<MemoryStore.MemoryStoreE
       }
     }
   })
+
+/** The first `length` bytes of a list of chunks. */
+const truncate = (chunks: ReadonlyArray<Uint8Array>, length: number): Array<Uint8Array> => {
+  const kept: Array<Uint8Array> = []
+  let left = length
+  for (const chunk of chunks) {
+    if (left <= 0) break
+    kept.push(chunk.length <= left ? chunk : chunk.subarray(0, left))
+    left -= chunk.length
+  }
+  return kept
+}
 
 const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
   if (chunks.length === 1) return chunks[0]!
@@ -211,6 +237,10 @@ const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
 export type DirectoryError = LayoutFailure
 
 const UPLOADS = ".uploads"
+/** Names of an OCI layout's own files and directories: never a repository path component. */
+const RESERVED: ReadonlySet<string> = new Set(["blobs", "ingest", "oci-layout", "index.json"])
+/** A path component of a repository name (the spec's grammar). */
+const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
 const READ = { chunkSize: 1024 * 1024 } as const
 
 /**
@@ -236,13 +266,14 @@ export const directory = (
     }
     const provide = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path>) =>
       Effect.provideService(Effect.provideService(effect, FileSystem.FileSystem, fs), Path.Path, path)
+    // layouts kept for writes; reads of repositories that do not exist keep nothing
     const layouts = new Map<string, Layout.Layout>()
-    const layoutOf = (name: string) =>
+    const layoutOf = (name: string, create = true) =>
       Effect.suspend(() => {
         const existing = layouts.get(name)
         if (existing !== undefined) return Effect.succeed(existing)
         return Effect.map(provide(Layout.openOrCreate(path.join(root, ...name.split("/")))), (layout) => {
-          layouts.set(name, layout)
+          if (create) layouts.set(name, layout)
           return layout
         })
       })
@@ -302,20 +333,35 @@ export const directory = (
       }
     }
 
-    const isLayout = (dirPath: string) => Effect.orElseSucceed(fs.exists(path.join(dirPath, "oci-layout")), () => false)
+    const isLayout = (dirPath: string) => Effect.mapError(fs.exists(path.join(dirPath, "oci-layout")), io)
 
-    const walk = (dirPath: string, prefix: string): Effect.Effect<ReadonlyArray<string>> =>
+    const notFound = (e: PlatformError.PlatformError) => e._tag === "SystemError" && e.reason === "NotFound"
+
+    /** Repositories under a directory; the depth bound stops symbolic-link loops. */
+    const walk = (
+      dirPath: string,
+      prefix: string,
+      depth: number
+    ): Effect.Effect<ReadonlyArray<string>, DirectoryError> =>
       Effect.gen(function*() {
-        const names = yield* Effect.orElseSucceed(fs.readDirectory(dirPath), () => [] as Array<string>)
+        if (depth > 32) return []
+        const names = yield* fs.readDirectory(dirPath).pipe(
+          Effect.catchIf(notFound, () => Effect.succeed([] as Array<string>)),
+          Effect.mapError(io)
+        )
         const found: Array<string> = []
         for (const entry of names.sort()) {
-          if (entry.startsWith(".") || entry === "blobs" || entry === "ingest") continue
+          if (!COMPONENT.test(entry) || RESERVED.has(entry)) continue
           const child = path.join(dirPath, entry)
-          const info = yield* Effect.option(fs.stat(child))
+          const info = yield* fs.stat(child).pipe(
+            Effect.map(Option.some),
+            Effect.catchIf(notFound, () => Effect.succeed(Option.none())),
+            Effect.mapError(io)
+          )
           if (Option.isNone(info) || info.value.type !== "Directory") continue
           const name = prefix === "" ? entry : `${prefix}/${entry}`
           if (yield* isLayout(child)) found.push(name)
-          found.push(...(yield* walk(child, name)))
+          found.push(...(yield* walk(child, name, depth + 1)))
         }
         return found
       })
@@ -323,18 +369,17 @@ export const directory = (
     const sessionPath = (id: string) => path.join(uploadsDir, id)
 
     const uploads: UploadSpool<DirectoryError> = {
-      append: (id, bytes) =>
+      append: (id, offset, bytes, written) =>
         Effect.scoped(Effect.gen(function*() {
-          const file = yield* Effect.mapError(fs.open(sessionPath(id), { flag: "a" }), io)
-          let appended = 0
+          const file = yield* Effect.mapError(fs.open(sessionPath(id), { flag: offset === 0 ? "w" : "r+" }), io)
+          // what a write cut off mid-chunk left past `offset` goes
+          yield* Effect.mapError(file.truncate(FileSystem.Size(offset)), io)
+          yield* Effect.mapError(file.seek(FileSystem.Size(offset), "start"), io)
           yield* Stream.runForEach(bytes, (chunk) =>
             Effect.mapError(
-              Effect.tap(file.writeAll(chunk), () => {
-                appended += chunk.length
-              }),
+              Effect.tap(file.writeAll(chunk), () => written(chunk)),
               io
             ))
-          return appended
         })),
       read: (id) => Stream.mapError(fs.stream(sessionPath(id), READ), io),
       remove: (id) => Effect.ignore(fs.remove(sessionPath(id))),
@@ -379,12 +424,12 @@ export const directory = (
       linkBlob,
       // a repository inside another's layout files would mix the two
       refuseName: (name) =>
-        name.split("/").slice(1).some((part) => part === "blobs" || part === "ingest")
-          ? "a path component after the first is `blobs` or `ingest`, which OCI layouts use for their own files"
+        name.split("/").some((part) => RESERVED.has(part))
+          ? `a path component is one of ${[...RESERVED].join(", ")}, which OCI layouts use for their own files`
           : undefined,
-      repository: (name) => Effect.map(layoutOf(name), repositoryStore),
+      repository: (name, options) => Effect.map(layoutOf(name, options?.create === true), repositoryStore),
       hasRepository: (name) => isLayout(path.join(root, ...name.split("/"))),
-      repositories: walk(root, ""),
+      repositories: walk(root, "", 0),
       uploads
     }
   })

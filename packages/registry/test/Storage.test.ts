@@ -172,7 +172,7 @@ describe("directory storage", () => {
       assert.deepStrictEqual([...tags].sort(), ["3.0", "3.1"])
     }))
 
-  it.scopedLive("aborted and failed uploads leave nothing under the repository's blobs, nor in .uploads", () =>
+  it.scopedLive("aborted and failed uploads leave nothing under the repository's blobs, nor in .uploads; a cut body resumes", () =>
     Effect.gen(function*() {
       const dir = yield* Tools.tempDir("ocidist-registry-storage-")
       const root = path.join(dir, "registry")
@@ -222,10 +222,11 @@ describe("directory storage", () => {
         "the client cancelled its session"
       )
 
-      // a body cut off mid-request: the session is dropped
+      // a body cut off mid-request: the session keeps what was stored, and the upload resumes from its Range
       const session = yield* Tools.request(`${registry.url}/v2/half/done/blobs/uploads/`, { method: "POST" })
+      const sessionUrl = `${registry.url}${session.header("location")}`
       yield* Effect.async<void>((resume) => {
-        const req = http.request(`${registry.url}${session.header("location")}`, {
+        const req = http.request(sessionUrl, {
           method: "PATCH",
           headers: { "content-length": "100000", "content-type": "application/octet-stream" }
         })
@@ -234,6 +235,24 @@ describe("directory storage", () => {
         req.on("close", () => resume(Effect.void))
       })
       yield* Effect.sleep("200 millis")
+      const status = yield* Tools.request(sessionUrl)
+      assert.strictEqual(status.status, 204)
+      const stored = Number(/^0-(\d+)$/.exec(status.header("range") ?? "")![1]) + 1
+      assert.isAtMost(stored, 30_000)
+      assert.isAtLeast(stored, 1)
+      const rest = yield* Tools.request(sessionUrl, {
+        method: "PATCH",
+        headers: { "content-type": "application/octet-stream", "content-range": `${stored}-99999` },
+        body: bytes.subarray(stored)
+      })
+      assert.strictEqual(rest.status, 202)
+      assert.strictEqual(rest.header("range"), "0-99999")
+      const resumed = yield* Tools.request(`${sessionUrl}?digest=${sha256(bytes)}`, { method: "PUT" })
+      assert.strictEqual(resumed.status, 201, resumed.text)
+      const resumedFiles = [...keptFiles, path.join("sha256", sha256(bytes).slice(7))].sort()
+      assert.deepStrictEqual(filesUnder(repoBlobs), resumedFiles)
+      const served = yield* readAll(rc.blobs.stream(ref(registry, "half/done"), sha256(bytes), { size: bytes.length }))
+      assert.isTrue(served.equals(Buffer.from(bytes)))
 
       // a complete upload whose digest is wrong
       const wrong = yield* Tools.request(`${registry.url}/v2/half/done/blobs/uploads/?digest=${sha256(bytes)}`, {
@@ -248,9 +267,9 @@ describe("directory storage", () => {
       )
 
       assert.deepStrictEqual(filesUnder(uploads), [])
-      assert.deepStrictEqual(filesUnder(repoBlobs), keptFiles, "no other blob of the repository was written")
+      assert.deepStrictEqual(filesUnder(repoBlobs), resumedFiles, "no other blob of the repository was written")
       assert.deepStrictEqual(filesUnder(path.join(root, "half", "done", "ingest")), [])
-      assert.isFalse(yield* rc.blobs.exists(ref(registry, "half/done"), sha256(bytes)))
+      assert.isFalse(yield* rc.blobs.exists(ref(registry, "half/done"), sha256(bytes.subarray(0, 99_999))))
       assert.isFalse(yield* rc.blobs.exists(ref(registry, "half/done"), sha256(bytes.subarray(0, 40_000))))
     }))
 

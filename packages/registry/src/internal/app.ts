@@ -22,6 +22,7 @@ import type { RegistryStorage, RepositoryStore } from "../RegistryStorage.js"
 import * as Auth from "./auth.js"
 import * as Faults from "./faults.js"
 import {
+  type Code,
   type Failure,
   failure,
   isFailure,
@@ -41,6 +42,10 @@ interface Session {
   readonly id: string
   readonly repository: string
   size: number
+  /** When a request last used it (ms): idle sessions are swept. */
+  used: number
+  /** Requests working on it now. */
+  busy: number
   readonly hasher: Hash.Hasher
   readonly lock: Effect.Semaphore
 }
@@ -65,6 +70,11 @@ export interface App {
   readonly blobOrigin: Effect.Effect<Response, never, Request>
 }
 
+/** Upload sessions idle this long are forgotten (with their bytes) when a new one starts. */
+const SESSION_IDLE_MS = 60 * 60_000
+/** Open upload sessions at most. */
+const MAX_SESSIONS = 1024
+
 const API_VERSION = { "docker-distribution-api-version": "registry/2.0" }
 const OCTET = "application/octet-stream"
 
@@ -79,7 +89,7 @@ const empty = (status: number, headers: Record<string, string>): Response =>
   HttpServerResponse.empty({ status, headers: { ...API_VERSION, "content-length": "0", ...headers } })
 
 /** Reads a request body into memory, failing past `limit` bytes (manifests). */
-const readLimited = (request: Request, limit: number): Effect.Effect<Uint8Array, Failure> =>
+const readLimited = (request: Request, limit: number, what: Code): Effect.Effect<Uint8Array, Failure> =>
   Effect.gen(function*() {
     const declared = request.headers["content-length"]
     if (declared !== undefined && Number(declared) > limit) {
@@ -98,7 +108,7 @@ const readLimited = (request: Request, limit: number): Effect.Effect<Uint8Array,
       total += chunk.length
       chunks.push(chunk)
       return Effect.void
-    }).pipe(Effect.mapError((e) => isFailure(e) ? e : failure("BLOB_UPLOAD_INVALID", "the request body failed")))
+    }).pipe(Effect.mapError((e) => isFailure(e) ? e : failure(what, "the request body failed before its end")))
     if (seen > limit) return yield* Effect.fail(tooLarge())
     const bytes = new Uint8Array(total)
     let at = 0
@@ -123,19 +133,30 @@ const takeBytes = <E>(stream: Stream.Stream<Uint8Array, E>, count: number): Stre
     )
   })
 
-const internal = (what: string) => (cause: unknown) =>
-  failure("UNKNOWN", `${what}: ${cause instanceof Error ? cause.message : String(cause)}`)
+/** A failure of the registry itself: the client gets what failed; the cause (paths, errno) is logged. */
+const internal = (what: string) => (cause: unknown): Failure => ({
+  ...failure("UNKNOWN", `internal error (${what}); the registry's log has the details`),
+  cause
+})
 
 export const make = <E>(config: AppConfig<E>): App => {
   const { options, storage } = config
   const deletes = options.deletes !== false
   const autoMount = options.automaticCrossMount !== false
   const faults = Faults.make(options.faults)
-  const access = Auth.make(options.auth, () => `${config.baseUrl()}/token`)
+  // the realm on the host the client reached (a registry listening on 0.0.0.0 has no single address)
+  const access = Auth.make(options.auth, (headers) => {
+    const host = headers["host"]
+    return host !== undefined && /^[A-Za-z0-9.\-_:[\]]+$/.test(host)
+      ? `http://${host}/token`
+      : `${config.baseUrl()}/token`
+  })
   const sessions = new Map<string, Session>()
   const redirects = new Map<string, { readonly repository: string; readonly digest: Digest.Digest; expires: number }>()
 
-  const repo = (name: string) => Effect.mapError(storage.repository(name), internal(`storage of ${name}`))
+  /** A repository's store; `create` for writes (reads of a repository that does not exist keep nothing). */
+  const repo = (name: string, create = false) =>
+    Effect.mapError(storage.repository(name, { create }), internal(`storage of ${name}`))
   const orInternal = <A>(what: string) => (effect: Effect.Effect<A, E>) => Effect.mapError(effect, internal(what))
 
   const parseDigest = (value: string | null | undefined, what = "digest"): Effect.Effect<Digest.Digest, Failure> =>
@@ -197,7 +218,7 @@ export const make = <E>(config: AppConfig<E>): App => {
       if (!byDigest && !isTag(reference)) {
         return yield* Effect.fail(failure("TAG_INVALID", `invalid tag ${JSON.stringify(reference)}`))
       }
-      const bytes = yield* readLimited(request, Manifest.MAX_BYTES)
+      const bytes = yield* readLimited(request, Manifest.MAX_BYTES, "MANIFEST_INVALID")
       const contentType = request.headers["content-type"]
       const manifest = yield* Either.match(
         Manifest.decode(bytes, {
@@ -222,7 +243,7 @@ export const make = <E>(config: AppConfig<E>): App => {
           failure("DIGEST_INVALID", `the manifest's digest is ${manifest.digest}, not ${reference}`)
         )
       }
-      const store = yield* repo(name)
+      const store = yield* repo(name, true)
       const missing: Array<string> = []
       for (const child of Manifest.children(manifest)) {
         if ((child.urls?.length ?? 0) > 0) continue // non-distributable layers live elsewhere
@@ -326,6 +347,11 @@ export const make = <E>(config: AppConfig<E>): App => {
         const size = yield* orInternal<Option.Option<number>>("stat a blob")(store.blobSize(digest))
         if (Option.isNone(size)) return yield* Effect.fail(failure("BLOB_UNKNOWN", `blob unknown: ${name}@${digest}`))
         const key = randomId()
+        const now = Date.now()
+        for (const [old, target] of redirects) {
+          if (target.expires >= now) break // insertion order is expiry order
+          redirects.delete(old)
+        }
         redirects.set(key, { repository: name, digest, expires: Date.now() + 10 * 60_000 })
         return empty(307, { location: `${origin}/blobs/${key}?X-Amz-Signature=${key}` })
       }
@@ -336,6 +362,13 @@ export const make = <E>(config: AppConfig<E>): App => {
     Effect.gen(function*() {
       if (!deletes) return yield* Effect.fail(failure("UNSUPPORTED", "deletes are disabled on this registry"))
       const store = yield* repo(name)
+      if (
+        Option.isSome(yield* orInternal<Option.Option<Manifest.Manifest>>("read a manifest")(store.manifest(digest)))
+      ) {
+        return yield* Effect.fail(
+          failure("UNSUPPORTED", `${digest} is a manifest: delete it with DELETE /v2/${name}/manifests/${digest}`)
+        )
+      }
       const removed = yield* orInternal<boolean>("delete a blob")(store.deleteBlob(digest))
       if (!removed) return yield* Effect.fail(failure("BLOB_UNKNOWN", `blob unknown: ${name}@${digest}`))
       return empty(202, {})
@@ -349,12 +382,26 @@ export const make = <E>(config: AppConfig<E>): App => {
     "docker-upload-uuid": session.id
   })
 
+  /** Forgets sessions idle for an hour (their bytes too); refuses a new one past MAX_SESSIONS open. */
   const newSession = (name: string) =>
     Effect.gen(function*() {
+      const now = Date.now()
+      for (const old of [...sessions.values()]) {
+        if (now - old.used > SESSION_IDLE_MS && old.busy === 0) yield* dropSession(old)
+      }
+      if (sessions.size >= MAX_SESSIONS) {
+        return yield* Effect.fail(
+          failure("TOOMANYREQUESTS", `${sessions.size} uploads are open; finish or cancel some first`, {
+            headers: { "retry-after": "60" }
+          })
+        )
+      }
       const session: Session = {
         id: randomId(),
         repository: name,
         size: 0,
+        used: now,
+        busy: 0,
         hasher: config.hash.make("sha256"),
         lock: yield* Effect.makeSemaphore(1)
       }
@@ -365,10 +412,39 @@ export const make = <E>(config: AppConfig<E>): App => {
   const findSession = (name: string, id: string) =>
     Effect.suspend(() => {
       const session = sessions.get(id)
-      return session === undefined || session.repository !== name
-        ? Effect.fail(failure("BLOB_UPLOAD_UNKNOWN", `upload unknown: ${id}`))
-        : Effect.succeed(session)
+      if (session === undefined || session.repository !== name) {
+        return Effect.fail(failure("BLOB_UPLOAD_UNKNOWN", `upload unknown: ${id}`))
+      }
+      session.used = Date.now()
+      return Effect.succeed(session)
     })
+
+  /** Runs `f` on a session alone (one request at a time), once it is known to be still open. */
+  const withSession = <A>(
+    name: string,
+    id: string,
+    f: (session: Session) => Effect.Effect<A, Failure>
+  ): Effect.Effect<A, Failure> =>
+    Effect.flatMap(
+      findSession(name, id),
+      (session) =>
+        session.lock.withPermits(1)(
+          Effect.suspend(() =>
+            sessions.get(id) === session
+              ? Effect.ensuring(
+                Effect.suspend(() => {
+                  session.busy++
+                  return f(session)
+                }),
+                Effect.sync(() => {
+                  session.busy--
+                  session.used = Date.now()
+                })
+              )
+              : Effect.fail(failure("BLOB_UPLOAD_UNKNOWN", `upload unknown: ${id} (it has just ended)`))
+          )
+        )
+    )
 
   /** Appends the request body to a session, checking `Content-Range` against what it has. */
   const appendBody = (request: Request, name: string, session: Session) =>
@@ -402,18 +478,21 @@ export const make = <E>(config: AppConfig<E>): App => {
           )
         }
       }
-      const body = Stream.map(request.stream, (chunk) => {
+      // counted and hashed once stored: a body cut off leaves the session consistent, to be resumed from its
+      // Range (GET of the session) or cancelled
+      yield* storage.uploads.append(session.id, session.size, request.stream, (chunk) => {
         session.hasher.update(chunk)
         session.size += chunk.length
-        return chunk
-      })
-      yield* storage.uploads.append(session.id, body).pipe(
+      }).pipe(
         Effect.mapError((e) =>
           (e as { readonly _tag?: unknown })._tag === "RequestError"
-            ? failure("BLOB_UPLOAD_INVALID", "the upload's body failed; start the upload again")
+            ? failure(
+              "BLOB_UPLOAD_INVALID",
+              `the upload's body failed after ${session.size} bytes; resume from there or start again`,
+              { headers: sessionHeaders(name, session) }
+            )
             : internal("store the upload")(e)
-        ),
-        Effect.tapError(() => dropSession(session))
+        )
       )
     })
 
@@ -435,10 +514,9 @@ export const make = <E>(config: AppConfig<E>): App => {
           )
         )
       if (actual !== digest) {
-        yield* dropSession(session)
         return yield* Effect.fail(failure("DIGEST_INVALID", `the upload's digest is ${actual}, not ${digest}`))
       }
-      const store = yield* repo(name)
+      const store = yield* repo(name, true)
       const existing = yield* orInternal<Option.Option<number>>("stat a blob")(store.blobSize(digest))
       let done = Option.isSome(existing)
       if (!done && storage.uploads.adopt !== undefined) {
@@ -454,7 +532,7 @@ export const make = <E>(config: AppConfig<E>): App => {
       }
       yield* dropSession(session)
       return empty(201, { "location": `/v2/${name}/blobs/${digest}`, "docker-content-digest": digest })
-    })
+    }).pipe(Effect.onError(() => dropSession(session)))
 
   const mount = (name: string, digest: Digest.Digest, from: string | undefined, request: Request) =>
     Effect.gen(function*() {
@@ -478,7 +556,7 @@ export const make = <E>(config: AppConfig<E>): App => {
         const sourceStore = yield* repo(source)
         const size = yield* orInternal<Option.Option<number>>("stat a blob")(sourceStore.blobSize(digest))
         if (Option.isNone(size)) continue
-        const target = yield* repo(name)
+        const target = yield* repo(name, true)
         const linked =
           Option.isSome(yield* orInternal<Option.Option<number>>("stat a blob")(target.blobSize(digest))) ||
           (storage.linkBlob !== undefined &&
@@ -518,33 +596,25 @@ export const make = <E>(config: AppConfig<E>): App => {
     })
 
   const patchUpload = (request: Request, name: string, id: string) =>
-    Effect.gen(function*() {
-      const session = yield* findSession(name, id)
-      return yield* session.lock.withPermits(1)(Effect.gen(function*() {
+    withSession(name, id, (session) =>
+      Effect.gen(function*() {
         yield* appendBody(request, name, session)
         return empty(202, sessionHeaders(name, session))
       }))
-    })
 
   const putUpload = (request: Request, name: string, id: string, query: URLSearchParams) =>
-    Effect.gen(function*() {
-      const session = yield* findSession(name, id)
-      return yield* session.lock.withPermits(1)(Effect.gen(function*() {
+    withSession(name, id, (session) =>
+      Effect.gen(function*() {
         const digest = yield* parseDigest(query.get("digest"))
         yield* appendBody(request, name, session)
         return yield* commit(name, session, digest)
       }))
-    })
 
   const uploadStatus = (name: string, id: string) =>
     Effect.map(findSession(name, id), (session) => empty(204, sessionHeaders(name, session)))
 
   const cancelUpload = (name: string, id: string) =>
-    Effect.gen(function*() {
-      const session = yield* findSession(name, id)
-      yield* dropSession(session)
-      return empty(204, {})
-    })
+    withSession(name, id, (session) => Effect.as(dropSession(session), empty(204, {})))
 
   // ---- listings --------------------------------------------------------------------------------------
 
@@ -763,7 +833,12 @@ export const make = <E>(config: AppConfig<E>): App => {
   const handle: Effect.Effect<Response, never, Request> = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const url = new URL(request.url, "http://registry")
-    const path = decodeURIComponent(url.pathname)
+    let path: string
+    try {
+      path = decodeURIComponent(url.pathname)
+    } catch {
+      return respond(failure("NAME_INVALID", "the request path is not valid percent-encoding", { status: 400 }))
+    }
     const query = url.searchParams
     const run = Effect.gen(function*() {
       if (path === "/token" && access.tokenEndpoint !== undefined) {
@@ -776,8 +851,15 @@ export const make = <E>(config: AppConfig<E>): App => {
       const injected = yield* faults.before(route.kind, request.method)
       if (injected !== undefined) return respond(injected)
       return yield* route.run.pipe(
-        Effect.catchAll((f) => Effect.succeed(respond(f))),
-        Effect.catchAllDefect((defect) => Effect.succeed(respond(internal("internal error")(defect))))
+        Effect.catchAllDefect((defect) => Effect.fail(internal("an unexpected defect")(defect))),
+        Effect.catchAll((f) =>
+          Effect.as(
+            f.cause === undefined ? Effect.void : Effect.logWarning("registry internal error", f.cause).pipe(
+              Effect.annotateLogs({ method: request.method, path })
+            ),
+            respond(f)
+          )
+        )
       )
     })
     return yield* withLog(request, path, run)

@@ -101,7 +101,10 @@ export interface Access {
     | undefined
 }
 
-export const make = (options: AuthOptions | undefined, realm: () => string): Access => {
+/** Tokens kept at most: past it, expired ones go, then the oldest. */
+const MAX_TOKENS = 10_000
+
+export const make = (options: AuthOptions | undefined, realm: (headers: Headers.Headers) => string): Access => {
   if (options === undefined) return { check: () => undefined, tokenEndpoint: undefined }
   const anonymousPull = options.anonymousPull === true
   const users = options.users
@@ -134,8 +137,8 @@ export const make = (options: AuthOptions | undefined, realm: () => string): Acc
 
   const ttl = options.tokenTtlSeconds ?? 300
   const tokens = new Map<string, Token>()
-  const challengeFor = (need: Need, error?: string) => ({
-    "www-authenticate": `Bearer realm="${realm()}",service="${SERVICE}"` +
+  const challengeFor = (need: Need, headers: Headers.Headers, error?: string) => ({
+    "www-authenticate": `Bearer realm="${realm(headers)}",service="${SERVICE}"` +
       (need._tag === "None" ? "" : `,scope="${scopeOf(need)}"`) +
       (error === undefined ? "" : `,error="${error}"`)
   })
@@ -146,11 +149,13 @@ export const make = (options: AuthOptions | undefined, realm: () => string): Acc
     const header = headers["authorization"]
     if (header === undefined || !/^bearer /i.test(header)) {
       if (need._tag === "Repository" && anonymousPull && need.actions.every((a) => a === "pull")) return undefined
-      return failure("UNAUTHORIZED", "authentication required", { headers: challengeFor(need) })
+      return failure("UNAUTHORIZED", "authentication required", { headers: challengeFor(need, headers) })
     }
     const token = tokens.get(header.slice(7).trim())
     if (token === undefined || token.expires < Date.now()) {
-      return failure("UNAUTHORIZED", "invalid or expired token", { headers: challengeFor(need, "invalid_token") })
+      return failure("UNAUTHORIZED", "invalid or expired token", {
+        headers: challengeFor(need, headers, "invalid_token")
+      })
     }
     if (need._tag === "None") return undefined
     const ok = need._tag === "Catalog"
@@ -161,7 +166,7 @@ export const make = (options: AuthOptions | undefined, realm: () => string): Acc
         )
       )
     return ok ? undefined : failure("UNAUTHORIZED", `the token does not grant ${scopeOf(need)}`, {
-      headers: challengeFor(need, "insufficient_scope")
+      headers: challengeFor(need, headers, "insufficient_scope")
     })
   }
 
@@ -195,9 +200,18 @@ export const make = (options: AuthOptions | undefined, realm: () => string): Acc
         if (granted.length > 0) grants.push({ type, name, actions: granted })
       }
       const now = Date.now()
-      for (const [key, t] of tokens) if (t.expires < now) tokens.delete(key)
       const token = randomToken()
-      tokens.set(token, { grants, expires: now + ttl * 1000 })
+      // a token that grants nothing to nobody is not worth keeping: it answers as an invalid one
+      if (grants.length > 0 || user !== undefined) {
+        if (tokens.size >= MAX_TOKENS) {
+          for (const [key, t] of tokens) if (t.expires < now) tokens.delete(key)
+          for (const key of tokens.keys()) {
+            if (tokens.size < MAX_TOKENS) break
+            tokens.delete(key)
+          }
+        }
+        tokens.set(token, { grants, expires: now + ttl * 1000 })
+      }
       return HttpServerResponse.unsafeJson({
         token,
         access_token: token,

@@ -39,6 +39,8 @@ export interface Failure {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly detail?: unknown
+  /** What went wrong inside the registry (logged, never sent). */
+  readonly cause?: unknown
 }
 
 export const failure = (
@@ -85,6 +87,7 @@ export const parseRange = (
   if (match === null) return undefined // multiple or malformed ranges: the whole blob (RFC 9110 §14.2)
   const [, first, last] = match
   if (first === "" && last === "") return undefined
+  if (size === 0) return "unsatisfiable" // an empty blob has no byte to range over (RFC 9110 §14.1.1)
   if (first === "") {
     const suffix = Number(last)
     if (suffix === 0) return "unsatisfiable"

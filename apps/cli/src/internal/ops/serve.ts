@@ -36,9 +36,10 @@ const userOf = (spec: string) =>
       try: () => fs.readFileSync(file, "utf8"),
       catch: (e) =>
         new CliFailure({
-          detail: `--auth ${type}:${username}: cannot read the password file: ${
-            e instanceof Error ? e.message : String(e)
-          }`
+          // the reason without the path, which may be a password typed where the file belongs
+          detail: `--auth ${type}:${username}: cannot read the password file (${
+            typeof e === "object" && e !== null && "code" in e ? String(e.code) : "unreadable"
+          })`
         })
     })
     const password = text.replace(/[\r\n]+$/, "")
