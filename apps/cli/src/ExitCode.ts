@@ -33,8 +33,12 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
  *   (no such tag or blob in a layout or archive), `ContentNotFound`
  * - 4 authentication: `Unauthorized`, `Denied`, `InsufficientScope`, `CredentialsRejected`; `TokenExchangeError`
  *   and `LoginError` with HTTP 401/403
- * - 5 verification: `DigestMismatch`, `SizeMismatch`, `InvalidManifest`
- * - 1 everything else; a `CliFailure` carries its own code
+ * - 5 verification: content that is not what it should be: `DigestMismatch`, `SizeMismatch`, `InvalidManifest`
+ *   (a layout's or archive's), and a manifest a registry serves that cannot be used: not JSON (an HTML page),
+ *   an unknown or refused media type, over 4 MiB (@ocidist/distribution reports these as `InvalidResponse` with
+ *   an `InvalidManifest` cause, `UnsupportedMediaType` and `SizeExceeded`; `SizeExceeded` also for a blob
+ *   longer than its descriptor)
+ * - 1 everything else, a command stopped by `--timeout` among them; a `CliFailure` carries its own code
  *
  * @since 0.1.0
  * @category mapping
@@ -83,7 +87,16 @@ export const forError = (error: unknown): ExitCode => {
     case "DigestMismatch":
     case "SizeMismatch":
     case "InvalidManifest":
+    case "UnsupportedMediaType":
+    case "SizeExceeded":
       return ExitCode.Verification
+    case "InvalidResponse": {
+      // other protocol breaks (an upload without Location, a bad Content-Range, endless pages) stay failures
+      const cause = "cause" in error ? error.cause : undefined
+      return typeof cause === "object" && cause !== null && "_tag" in cause && cause._tag === "InvalidManifest"
+        ? ExitCode.Verification
+        : ExitCode.Failure
+    }
     case "CliFailure": {
       const code = "exitCode" in error ? error.exitCode : undefined
       return typeof code === "number" ? code as ExitCode : ExitCode.Failure

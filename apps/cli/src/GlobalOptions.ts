@@ -5,8 +5,12 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Timeout from "./internal/timeout.js"
 
 /**
  * @since 0.1.0
@@ -41,6 +45,21 @@ export const options = {
     Options.withAlias("j"),
     Options.withDescription("Blobs transferred in parallel (default 4)."),
     Options.optional
+  ),
+  timeout: Options.text("timeout").pipe(
+    Options.withDescription(
+      "Stop the whole command after this long (30s, 2m, 1h30m; a bare number is seconds): it is interrupted as " +
+        "by Ctrl-C and exits 1 with `timed out after … (--timeout)`. Default: no limit."
+    ),
+    Options.mapEffect((text) => {
+      const parsed = Timeout.parse(text)
+      return parsed === undefined
+        ? Effect.fail(ValidationError.invalidValue(HelpDoc.p(
+          `--timeout: expected a duration such as 30s, 2m or 1h30m (a bare number is seconds), got "${text}"`
+        )))
+        : Effect.succeed(parsed)
+    }),
+    Options.optional
   )
 }
 
@@ -58,6 +77,7 @@ export interface Globals {
   readonly plainHttp: boolean
   readonly platform: Option.Option<string>
   readonly jobs: Option.Option<number>
+  readonly timeout: Option.Option<Timeout.Timeout>
 }
 
 /**

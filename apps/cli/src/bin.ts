@@ -32,7 +32,7 @@ const commandOf = (argv: ReadonlyArray<string>): string | undefined => {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === "--") return argv[i + 1]
-    if (arg === "--platform" || arg === "--jobs" || arg === "-j") i++
+    if (arg === "--platform" || arg === "--jobs" || arg === "-j" || arg === "--timeout") i++
     else if (!arg.startsWith("-")) return arg
   }
   return undefined

@@ -17,7 +17,9 @@ import { run } from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
 import { hoistGlobals, isJson, isVerbose } from "./internal/argv.js"
 import { withStderrLogger } from "./internal/logger.js"
+import { redactUrls } from "./internal/redact.js"
 import { interruptedExitCode } from "./internal/signals.js"
+import { sanitize } from "./internal/terminal.js"
 
 const verbose = isVerbose(process.argv)
 const json = isJson(process.argv)
@@ -61,6 +63,22 @@ const hintFor = (error: unknown, message: string): string => {
   return ""
 }
 
+/** One line per line break. */
+const flatten = (text: string): string => text.replace(/\s*\n\s*/g, " ")
+
+/**
+ * The failures of a cause with their stack frames, for `--verbose`: each message on one line (it may quote a
+ * registry: a line feed in it must not start a line of its own), every line redacted and escaped.
+ */
+const verboseCause = (cause: Cause.Cause<unknown>): string =>
+  Cause.prettyErrors(cause).map((error) => {
+    const stack = error.stack ?? ""
+    const at = stack.indexOf(error.message)
+    const frames = (at === -1 ? stack : stack.slice(at + error.message.length)).split("\n")
+      .filter((l) => /^\s+at /.test(l))
+    return [`${error.name}: ${flatten(error.message)}`, ...frames].map((l) => sanitize(redactUrls(l))).join("\n")
+  }).join("\n")
+
 const main = run(hoistGlobals(process.argv)).pipe(
   Effect.as(ExitCode.ExitCode.Ok as number),
   Effect.catchAllCause((cause) =>
@@ -71,15 +89,16 @@ const main = run(hoistGlobals(process.argv)).pipe(
       const code = ExitCode.forError(error)
       // @effect/cli has already printed its help or usage text for validation errors.
       if (ValidationError.isValidationError(error)) return code
-      const text = messageOf(error).replace(/\s*\n\s*/g, " ")
+      const text = flatten(messageOf(error))
       const message = text + hintFor(error, text)
       if (json) {
         const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "Error"
         process.stderr.write(JSON.stringify({ event: "Error", error: tag, message, exitCode: code }) + "\n")
       } else {
-        process.stderr.write(`ocidist: ${message}\n`)
+        // the message quotes registries, layouts and archives: one line, control characters escaped
+        process.stderr.write(`ocidist: ${sanitize(redactUrls(message))}\n`)
       }
-      if (verbose) process.stderr.write(Cause.pretty(cause) + "\n")
+      if (verbose) process.stderr.write(verboseCause(cause) + "\n")
       return code
     })
   ),

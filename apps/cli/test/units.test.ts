@@ -10,6 +10,9 @@ import { hoistGlobals, isJson, isVerbose } from "../src/internal/argv.js"
 import * as Format from "../src/internal/format.js"
 import * as Services from "../src/internal/ops/services.js"
 import * as Renderer from "../src/internal/progress.js"
+import * as Redact from "../src/internal/redact.js"
+import { sanitize } from "../src/internal/terminal.js"
+import * as Timeout from "../src/internal/timeout.js"
 
 const digest = (c: string) => `sha256:${c.repeat(64)}` as Progress.BlobDone["digest"]
 
@@ -55,6 +58,10 @@ describe("exit codes", () => {
     [{ _tag: "DigestMismatch" }, 5],
     [{ _tag: "SizeMismatch" }, 5],
     [{ _tag: "InvalidManifest" }, 5],
+    [{ _tag: "UnsupportedMediaType" }, 5],
+    [{ _tag: "SizeExceeded" }, 5],
+    [{ _tag: "InvalidResponse", cause: { _tag: "InvalidManifest" } }, 5],
+    [{ _tag: "InvalidResponse", reason: "missing Location" }, 1],
     [{ _tag: "InvalidReference" }, 2],
     [{ _tag: "InvalidLocation" }, 2],
     [{ _tag: "UsageError" }, 2],
@@ -144,6 +151,32 @@ describe("progress", () => {
     expect(f.text()).toBe(text)
   })
 
+  it("what events carry from a registry is escaped, on a pipe and on a terminal", () => {
+    const hostile: ReadonlyArray<Progress.Event> = [
+      { _tag: "BlobStarted", digest: digest("a"), mediaType: "x/\x1b]0;owned\x07", size: 10, offset: 0 },
+      { _tag: "BlobDone", digest: digest("a"), mediaType: "x/\x1b]0;owned\x07", size: 10, transferred: 10 },
+      { _tag: "BlobMounted", digest: digest("b"), mediaType: "x/y", size: 1, from: "repo\nDigest: sha256:0000" },
+      { _tag: "ManifestDone", digest: digest("c"), mediaType: "x/\u009b2J", size: 1, tags: ["1\x1b[2J", "\u202eb"] }
+    ]
+    for (const mode of ["lines", "tty"] as const) {
+      const f = fakeOutput()
+      const r = Renderer.make(mode, f.out)
+      for (const e of hostile) r.emit(e)
+      r.close()
+      const text = f.text()
+      // the renderer's own sequences (cursor, redraw, carriage returns) are the only controls
+      const own = ["\x1b[?25l", "\x1b[?25h", "\x1b[J", "\x1b[1A", "\x1b[2A", "\x1b[3A", "\r"]
+      const rest = own.reduce((t, sequence) => t.split(sequence).join(""), text)
+      expect([...rest].filter((c) => {
+        const code = c.charCodeAt(0)
+        return (code < 0x20 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f) || (code >= 0x202a && code <= 0x202e)
+      })).toEqual([])
+      expect(text).toContain("x/\\x1b]0;owned\\x07")
+      expect(text).toContain("repo\\x0aDigest: sha256:0000")
+      expect(text).toContain("tagged 1\\x1b[2J, \\u202eb")
+    }
+  })
+
   it("none: nothing", () => {
     const f = fakeOutput()
     const r = Renderer.make("none", f.out)
@@ -168,7 +201,8 @@ describe("format", () => {
     expect(Format.duration(75)).toBe("1m15s")
     expect(Format.duration(Number.NaN)).toBe("--")
     expect(Format.shortDigest(digest("f"))).toBe("sha256:ffffffffffff")
-    expect(Format.table([["a", "bb", "c"], ["ccc", "d", "e"]])).toBe("a    bb  c\nccc  d   e")
+    expect(Format.table([["a", "bb", "c"], ["ccc", "d", "e"]])).toEqual(["a    bb  c", "ccc  d   e"])
+    expect(Format.table([["a\x1b[2J", "b"], ["c", "d"]])).toEqual(["a\\x1b[2J  b", "c         d"])
   })
 })
 
@@ -180,7 +214,8 @@ describe("services", () => {
     insecure: false,
     plainHttp: false,
     platform: Option.none(),
-    jobs: Option.none()
+    jobs: Option.none(),
+    timeout: Option.none()
   }
 
   it("--insecure and --plain-http apply to every registry; OCIDIST_* per registry", async () => {
@@ -212,9 +247,68 @@ describe("services", () => {
     expect(error.message).toContain("banana")
     expect(ExitCode.forError(error)).toBe(2)
   })
+})
 
-  it("redacts secret-looking query parameters in logged URLs", () => {
-    expect(Services.redactUrl("https://s3.example.com/blob?X-Amz-Signature=abc&X-Amz-Date=1&token=t"))
-      .toBe("https://s3.example.com/blob?X-Amz-Signature=%3Credacted%3E&X-Amz-Date=1&token=%3Credacted%3E")
+describe("terminal", () => {
+  it("escapes C0, DEL, C1 and bidi controls visibly; a line escapes line feeds, a text keeps them", () => {
+    expect(sanitize("\x1b]0;owned\x07")).toBe("\\x1b]0;owned\\x07")
+    expect(sanitize("a\nDigest: sha256:0000\r")).toBe("a\\x0aDigest: sha256:0000\\x0d")
+    expect(sanitize("x\x7f\u009b\u202eabc\u2066\u2069\u200f\u2028")).toBe(
+      "x\\x7f\\x9b\\u202eabc\\u2066\\u2069\\u200f\\u2028"
+    )
+    expect(sanitize("{\n\t\"a\": \"\x1b[2J\r\"\n}", "text")).toBe("{\n\t\"a\": \"\\x1b[2J\\x0d\"\n}")
+    expect(sanitize("café ✔ 日本 \\x1b")).toBe("café ✔ 日本 \\x1b")
+    const once = sanitize("\x1b\x00\u202e")
+    expect(sanitize(once)).toBe(once)
+  })
+})
+
+describe("redaction", () => {
+  it("every query value of a URL but ocidist's own parameters; user info and fragments", () => {
+    expect(Redact.redactUrl("https://s3.example.com/blob?X-Amz-Signature=abc&X-Amz-Date=1&token=t"))
+      .toBe("https://s3.example.com/blob?X-Amz-Signature=<redacted>&X-Amz-Date=<redacted>&token=<redacted>")
+    expect(Redact.redactUrl("http://r/v2/app/tags/list?n=100&last=b&scope=repository:a:pull"))
+      .toBe("http://r/v2/app/tags/list?n=100&last=b&scope=repository:a:pull")
+    expect(Redact.redactUrl("/v2/app/blobs/uploads/1?_state=abc&digest=sha256:00"))
+      .toBe("/v2/app/blobs/uploads/1?_state=<redacted>&digest=sha256:00")
+    expect(Redact.redactUrl("https://user:pass@h/token?x#frag")).toBe(
+      "https://<redacted>@h/token?x=<redacted>#<redacted>"
+    )
+    expect(Redact.redactUrl("https://h/p")).toBe("https://h/p")
+  })
+
+  it("headers: credentials and cookies whole, URLs in Location, Content-Location, Link and elsewhere", () => {
+    expect(Redact.redactHeader("Set-Cookie", "session=abc; Path=/")).toBe("<redacted>")
+    expect(Redact.redactHeader("cookie", "a=b")).toBe("<redacted>")
+    expect(Redact.redactHeader("authorization", "Bearer x")).toBe("<redacted>")
+    expect(Redact.redactHeader("x-amz-security-token", "x")).toBe("<redacted>")
+    expect(Redact.redactHeader("location", "https://cdn/b?X-Amz-Credential=AKIA&X-Amz-Signature=s"))
+      .toBe("https://cdn/b?X-Amz-Credential=<redacted>&X-Amz-Signature=<redacted>")
+    expect(Redact.redactHeader("content-location", "/v2/a/blobs/uploads/u?_state=s"))
+      .toBe("/v2/a/blobs/uploads/u?_state=<redacted>")
+    expect(Redact.redactHeader("link", "<https://cdn/next?sig=s&n=10>; rel=\"next\", </v2/x?last=a>; rel=\"prev\""))
+      .toBe("<https://cdn/next?sig=<redacted>&n=10>; rel=\"next\", </v2/x?last=a>; rel=\"prev\"")
+    expect(Redact.redactHeader("www-authenticate", "Bearer realm=\"https://u:p@auth/token?k=v\",service=\"r\""))
+      .toBe("Bearer realm=\"https://<redacted>@auth/token?k=<redacted>\",service=\"r\"")
+    expect(Redact.redactHeader("content-type", "application/json")).toBe("application/json")
+  })
+})
+
+describe("--timeout", () => {
+  it("parses durations; refuses anything else", () => {
+    expect(Timeout.parse("30s")).toEqual({ millis: 30_000, text: "30s" })
+    expect(Timeout.parse("2m")?.millis).toBe(120_000)
+    expect(Timeout.parse("1h30m")?.millis).toBe(5_400_000)
+    expect(Timeout.parse("1.5s")?.millis).toBe(1500)
+    expect(Timeout.parse("500ms")?.millis).toBe(500)
+    expect(Timeout.parse("45")?.millis).toBe(45_000)
+    for (const bad of ["", "0", "0s", "-1s", "abc", "1d", "s", "1 s", "1s2"]) expect(Timeout.parse(bad)).toBeUndefined()
+  })
+
+  it("moves with the other global options", () => {
+    expect(hoistGlobals(["node", "ocidist", "pull", "a", "b", "--timeout", "30s"]))
+      .toEqual(["node", "ocidist", "--timeout", "30s", "pull", "a", "b"])
+    expect(hoistGlobals(["node", "ocidist", "tags", "r", "--timeout=2m"]))
+      .toEqual(["node", "ocidist", "--timeout", "2m", "tags", "r"])
   })
 })

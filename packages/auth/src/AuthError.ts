@@ -99,7 +99,21 @@ export class TokenExchangeError
     status: Schema.optional(Schema.Number),
     reason: Schema.String,
     /** The transport or decoding failure behind `reason`, when there is one. */
-    cause: Schema.optional(Schema.Defect)
+    cause: Schema.optional(Schema.Defect),
+    /**
+     * Whether the failure may pass on its own: the token server could not be reached, cut its response, did
+     * not answer in time, or answered 408, 429 or 5xx. Such exchanges are retried with
+     * `AuthorizeOptions.retry`.
+     *
+     * @since 0.4.0
+     */
+    transient: Schema.optional(Schema.Boolean),
+    /**
+     * The delay the token server asked for (`Retry-After` of a 429 or 503), in milliseconds.
+     *
+     * @since 0.4.0
+     */
+    retryAfterMillis: Schema.optional(Schema.Number)
   })
 {
   /**

@@ -9,7 +9,12 @@
  *   given; 60 s when absent). A token is refreshed in the background once it enters the last fifth of its
  *   life (at most 30 s before expiry), so callers keep getting a valid token.
  * - Concurrent `authorize` calls needing the same token share one exchange.
- * - The realm must be `https`; `http` is accepted only when the target is marked `insecure`.
+ * - Realm policy: credentials go only where the registry's own connection would take them. The realm must be
+ *   `https`; an `http` realm is accepted only for a registry that is itself reached over plain HTTP
+ *   (`Target.plainHttp`), never for an HTTPS registry, whatever its host (loopback too) and whether TLS
+ *   verification is off. A realm with user info (`https://user:pass@host/token`) is refused: credentials are
+ *   sent in the `Authorization` header only, never in a URL. A refused realm is a `TokenExchangeError` whose
+ *   reason says why and what to do, before any request to it.
  * - Token responses over 128 KiB are rejected. Tokens and passwords are `Redacted` and never appear in
  *   errors, logs or span attributes.
  *
@@ -27,8 +32,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import type * as Schedule from "effect/Schedule"
 import type * as EffectScope from "effect/Scope"
-import type { AuthenticatorError } from "./AuthError.js"
+import type { AuthenticatorError, TokenExchangeError } from "./AuthError.js"
 import * as Credentials from "./Credentials.js"
 import * as internal from "./internal/authenticator.js"
 import type * as Scope from "./Scope.js"
@@ -44,8 +50,19 @@ export interface Target {
   readonly registry: string
   /** The scopes the request needs, e.g. `repository:library/ubuntu:pull`. */
   readonly scopes: ReadonlyArray<Scope.Scope>
-  /** The registry was explicitly allowed over plain HTTP; then an `http` realm is accepted too. */
+  /**
+   * The registry was explicitly allowed over plain HTTP (or, for callers that do not set `plainHttp`, marked
+   * insecure). Read as `plainHttp` when that is absent.
+   */
   readonly insecure: boolean
+  /**
+   * Whether the registry itself is reached over plain HTTP. Only then is an `http` token realm accepted: the
+   * credentials of an HTTPS registry never go to a plain-HTTP realm (TLS verification being off does not
+   * change that). When absent, `insecure` decides, as before 0.4.0.
+   *
+   * @since 0.4.0
+   */
+  readonly plainHttp?: boolean | undefined
 }
 
 /**
@@ -63,6 +80,16 @@ export interface AuthorizeOptions {
    * exchange, so pass it whenever the request carried a header from `cached`.
    */
   readonly rejected?: Redacted.Redacted<string>
+  /**
+   * How to retry a token exchange that failed transiently (a `TokenExchangeError` with `transient`: the token
+   * server unreachable, its response cut, no answer in time, 408, 429 or 5xx), fed with those errors; a
+   * failure's `retryAfterMillis` is there for the schedule to honour. Callers waiting for the same exchange
+   * share it, retries included (the schedule of the caller that started it applies). Without it, a failed
+   * exchange is not retried. A 401/403 from the token server (`CredentialsRejected`) is never retried.
+   *
+   * @since 0.4.0
+   */
+  readonly retry?: Schedule.Schedule<unknown, TokenExchangeError> | undefined
 }
 
 /**

@@ -156,7 +156,7 @@ export const verify: (
     if (first.status !== 401) return yield* fail("expected 200 or 401", first.status)
     const challenge = first.headers["www-authenticate"]
     if (challenge === undefined) return yield* fail("a 401 without a WWW-Authenticate challenge", 401)
-    const target: Authenticator.Target = { registry: options.registry, scopes: [], insecure }
+    const target: Authenticator.Target = { registry: options.registry, scopes: [], insecure, plainHttp: insecure }
     yield* Effect.scoped(Effect.gen(function*() {
       const authenticator = yield* Authenticator.make(options.authenticator)
       const header = yield* authenticator.authorize(target, [challenge])

@@ -336,10 +336,57 @@ describe("Authenticator: security and faults", () => {
       const auth = yield* makeAuth(Credentials.none)
       const error = yield* Effect.flip(auth.authorize(target([], false), [challenge(server)]))
       expect(error).toMatchObject({ _tag: "TokenExchangeError" })
-      assert.include(error.message, "plain http")
+      assert.include(error.message, "plain-http token server")
       assert.strictEqual((yield* server.stats).requests, 0)
       const odd = yield* Effect.flip(auth.authorize(target([], true), ["Bearer realm=\"ftp://x/token\""]))
       assert.include(odd.message, "unsupported realm scheme")
+    }).pipe(withHttp))
+
+  it.scopedLive("an HTTPS registry never sends credentials to an http realm, loopback or TLS-unverified alike", () =>
+    Effect.gen(function*() {
+      const server = yield* TokenServer.start({ users: [{ username: "alice", password: "s3cret" }] })
+      const auth = yield* makeAuth(withCredential(Credentials.basic("alice", "s3cret")))
+      // `insecure` (TLS verification off) but `plainHttp: false`: the registry is HTTPS
+      const https: Authenticator.Target = { registry: REGISTRY, scopes: [], insecure: true, plainHttp: false }
+      const error = yield* Effect.flip(auth.authorize(https, [challenge(server)]))
+      expect(error).toMatchObject({ _tag: "TokenExchangeError", realm: server.url })
+      assert.include(error.message, "reached over HTTPS but names a plain-http token server")
+      assert.include(error.message, "serve the realm over https")
+      assert.notInclude(error.message, "s3cret")
+      assert.strictEqual((yield* server.stats).requests, 0, "nothing was sent to the realm")
+      // the same realm for a registry reached over plain HTTP: accepted
+      const plain: Authenticator.Target = { registry: REGISTRY, scopes: [], insecure: false, plainHttp: true }
+      assert.match(value(yield* auth.authorize(plain, [challenge(server)])), /^Bearer /)
+      assert.strictEqual((yield* server.stats).issued, 1)
+    }).pipe(withHttp))
+
+  it.scopedLive("without plainHttp, insecure decides (callers before 0.4.0)", () =>
+    Effect.gen(function*() {
+      const server = yield* TokenServer.start({})
+      const auth = yield* makeAuth(Credentials.none)
+      assert.isTrue(Option.isSome(yield* auth.authorize(target([], true), [challenge(server)])))
+      const refused = yield* Effect.flip(auth.authorize(target([], false), [challenge(server)]))
+      expect(refused).toMatchObject({ _tag: "TokenExchangeError" })
+      assert.strictEqual((yield* server.stats).requests, 1)
+    }).pipe(withHttp))
+
+  it.scopedLive("a realm with user info is refused before any request, the password never shown", () =>
+    Effect.gen(function*() {
+      const server = yield* TokenServer.start({})
+      const auth = yield* makeAuth(withCredential(Credentials.basic("alice", "s3cret")))
+      const plain: Authenticator.Target = { registry: REGISTRY, scopes: [], insecure: true, plainHttp: true }
+      const withUser = server.url.replace("http://", "http://mallory:hunter2@")
+      const error = yield* Effect.flip(auth.authorize(plain, [challenge({ url: withUser })]))
+      expect(error).toMatchObject({ _tag: "TokenExchangeError", realm: server.url })
+      assert.include(error.message, "user name or password in its URL")
+      assert.notInclude(error.message, "hunter2")
+      assert.notInclude(error.message, "mallory")
+      const https = yield* Effect.flip(
+        auth.authorize(plain, ["Bearer realm=\"https://token:abc@127.0.0.1:1/token\",service=\"svc\""])
+      )
+      assert.include(https.message, "user name or password in its URL")
+      assert.notInclude(https.message, "abc@")
+      assert.strictEqual((yield* server.stats).requests, 0)
     }).pipe(withHttp))
 
   it.scopedLive("token responses over 128 KiB are rejected", () =>

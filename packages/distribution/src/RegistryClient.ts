@@ -12,12 +12,25 @@
  * One retry policy (`Options.retry`) paces every retry: per-request retries, blob-download resumes and
  * whole-upload retries wait a jittered exponential backoff (from `base`, doubling, capped at `max`, at most
  * `times` retries; resumes at most `maxResumes`), or the `Retry-After` the registry sent; a `Retry-After`
- * above `maxRetryAfter` fails at once with `TooManyRequests`. Stream bodies are never replayed: an upload is
- * retried as a whole, in a new session, re-running its source.
+ * above `maxRetryAfter` fails at once with `TooManyRequests`. Stream bodies are never replayed: a `stream`,
+ * `chunked` or `monolithic` upload is resumed in its session from the registry's `Range` (`GET` of the
+ * session); a single `POST`, or one the registry lost, is retried as a whole, in a new session, re-running
+ * its source.
  *
- * Operations against one registry hold one of its `concurrency` permits while they run. A blob download
- * (`blobs.get`) holds its permit, and its connection, in the caller's scope: until its stream ends or the
- * scope closes (the response is then aborted). `blobs.stream` is the same as a stream owning its scope.
+ * Waiting is bounded. Response headers must come within `timeout` (60 s). A blob body that delivers nothing
+ * for `idleTimeout` (30 s), or fewer than `minThroughput` (1 KiB/s) over its window (60 s), fails with a
+ * `TransportError` naming the host and the blob (`no data for 30s from <host> (blob sha256:…, 512 KiB of
+ * 3 MiB received)`, `fewer than 1 KiB/s for 60s from <host> (…)`) and is resumed; only the time the body
+ * waits for the registry counts, not the time the consumer makes it wait. Resumes stop once the download has
+ * lost `retry.blobBudget` (2 minutes) to stalls and resumes, so a registry that stalls for good fails a
+ * download about 2 minutes after its last byte.
+ *
+ * Operations against one registry hold one of its `concurrency` permits while they run, response bodies
+ * included, so the connections open to a registry are bounded by it. A blob download (`blobs.get`) holds its
+ * permit, and its connection, in the caller's scope: until its body is read to the end (or the read stops or
+ * fails) or the scope closes (the response is then aborted). `blobs.stream` is the same as a stream owning
+ * its scope, `blobs.pump` an effect owning it. A listing (`tags`, `catalog`) holds a permit per page, none
+ * between pages. Concurrent operations that need a token for the same scopes share one token exchange.
  *
  * Layers: `layer(options)` wires the default `Authenticator` (and credentials); `layerWithoutDependencies`
  * leaves the `Authenticator` to the caller. `NodeRegistryClient.layer` adds the Node transport.
@@ -56,7 +69,7 @@ import type * as RegistryError from "./RegistryError.js"
 export interface RegistryOptions {
   /** Use `http://`. Default: `true` for loopback registries (`localhost`, `127.x`, `::1`), else `false`. */
   readonly plainHttp?: boolean | undefined
-  /** Skip TLS certificate verification (Node layer only; also lets token realms use plain HTTP). */
+  /** Skip TLS certificate verification (Node layer only). Token realms of an HTTPS registry stay HTTPS. */
   readonly insecure?: boolean | undefined
   /** Extra CA certificates, PEM (Node layer only). */
   readonly ca?: string | ReadonlyArray<string> | undefined
@@ -65,10 +78,30 @@ export interface RegistryOptions {
   /** @see cert */
   readonly key?: string | undefined
   /**
-   * Time to wait for the response headers of a request (uploads of more than 1 MiB excepted), and the
-   * longest pause allowed in a blob download before it is resumed. Default 60 seconds.
+   * Time to wait for the response headers of a request (uploads of more than 1 MiB excepted). Default 60
+   * seconds.
    */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * The longest pause allowed in a blob download body (no byte received while the consumer waits for one)
+   * before it fails with `TransportError` ("no data for 30s from <host> …") and is resumed. Default: `timeout`
+   * when that is set, else 30 seconds.
+   *
+   * @since 0.4.0
+   */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * The slowest a blob download body may be: when fewer than `bytesPerSecond` on average arrive over `window`
+   * (of time spent waiting for the registry) it fails with `TransportError` ("fewer than 1 KiB/s for 60s from
+   * <host> …") and is resumed, like a stall. Catches a registry that drips bytes too slowly for `idleTimeout`
+   * to trip. Default `{ bytesPerSecond: 1024, window: "60 seconds" }`; `false` disables it.
+   *
+   * @since 0.4.0
+   */
+  readonly minThroughput?:
+    | { readonly bytesPerSecond: number; readonly window?: Duration.DurationInput | undefined }
+    | false
+    | undefined
   /** Time to establish a connection (Node layer only). Default 30 seconds. */
   readonly connectTimeout?: Duration.DurationInput | undefined
   /** `User-Agent`. Default `ocidist/<version>`. */
@@ -88,7 +121,7 @@ export interface Options extends RegistryOptions {
   readonly registries?: Readonly<Record<string, RegistryOptions>> | undefined
   /** The retry policy of every call site (see the module documentation). */
   readonly retry?: {
-    /** Retries after the first attempt (per request, and of a whole upload). Default 4. */
+    /** Retries after the first attempt (per request, of a whole upload, and upload resumes per session). Default 4. */
     readonly times?: number | undefined
     /** First backoff delay, doubled each retry, jittered to between half and all of it. Default 200 ms. */
     readonly base?: Duration.DurationInput | undefined
@@ -96,6 +129,15 @@ export interface Options extends RegistryOptions {
     readonly max?: Duration.DurationInput | undefined
     /** A `Retry-After` longer than this fails at once with `TooManyRequests`. Default 60 seconds. */
     readonly maxRetryAfter?: Duration.DurationInput | undefined
+    /**
+     * The time one blob download may lose to failures before its resumes stop: the stalls (the idle timeout
+     * or throughput window each one spent) and the waits for the resumed responses. No resume starts once it
+     * is spent: with the defaults a download that stalls for good fails about 2 minutes after its last byte
+     * (4 idle timeouts) instead of 6 (6 attempts of 60 s). Default 2 minutes.
+     *
+     * @since 0.4.0
+     */
+    readonly blobBudget?: Duration.DurationInput | undefined
   } | undefined
   /** Redirect hops followed for GET/HEAD. Default 5. */
   readonly maxRedirects?: number | undefined
@@ -107,7 +149,10 @@ export interface Options extends RegistryOptions {
   readonly maxPages?: number | undefined
   /** Chunk size of chunked uploads (raised to the registry's `OCI-Chunk-Min-Length`). Default 4 MiB. */
   readonly chunkSize?: number | undefined
-  /** Times a blob download is resumed with `Range` after the connection drops. Default 5. */
+  /**
+   * Times a blob download is resumed with `Range` after the connection drops or the body stalls (within
+   * `retry.blobBudget`). Default 5.
+   */
   readonly maxResumes?: number | undefined
   /** Fall back to the `sha256-<hex>` tag schema when the referrers API is missing. Default `true`. */
   readonly referrersFallback?: boolean | undefined
@@ -286,6 +331,15 @@ export interface BlobSource<E = never> {
    * @since 0.3.0
    */
   readonly pump?: ((sink: ChunkSink) => Effect.Effect<void, E>) | undefined
+  /**
+   * The bytes of `stream` from `offset` on (as `Storage.BlobContent.open` gives them): a `stream` upload
+   * whose `PATCH` failed, or a `monolithic` one whose `PUT` failed after the registry kept part of its body,
+   * then resumes at the offset the registry reports for its session, instead of starting again from byte 0.
+   * Without it, such an upload is retried whole. (A `chunked` upload resumes without it.)
+   *
+   * @since 0.4.0
+   */
+  readonly open?: ((offset: number) => Stream.Stream<Uint8Array, E>) | undefined
 }
 
 /**
@@ -295,7 +349,12 @@ export interface BlobSource<E = never> {
 export interface UploadOptions {
   readonly strategy?: UploadStrategy | undefined
   readonly chunkSize?: number | undefined
-  /** Whole-upload retries (new session, stream re-run) on transient failures. Default: `retry.times`. */
+  /**
+   * Whole-upload retries (new session, stream re-run) on transient failures. Default: `retry.times`. A
+   * `stream` or `monolithic` (with `BlobSource.open`) or `chunked` upload is first resumed in its session from
+   * the registry's `Range`, at most `retry.times` times per session; it starts again in a new session when it
+   * cannot be.
+   */
   readonly retries?: number | undefined
 }
 

@@ -316,8 +316,8 @@ export class SizeExceeded extends Schema.TaggedError<SizeExceeded>("@ocidist/dis
    */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    const size = this.size === undefined ? "more" : `${this.size} bytes`
-    return `${this.operation}: ${this.what} from ${where(this)} is ${size}, above the limit of ${this.limit} bytes`
+    const size = this.size === undefined ? "larger than" : `${this.size} bytes, above`
+    return `${this.operation}: ${this.what} from ${where(this)} is ${size} the limit of ${this.limit} bytes`
   }
 }
 
@@ -344,6 +344,40 @@ export class TransportError extends Schema.TaggedError<TransportError>("@ocidist
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `${this.operation}: ${this.method} ${this.url} failed: ${this.reason}`
+  }
+}
+
+/**
+ * The registry's token server (the `realm` of its `Bearer` challenge) failed to issue a token for a reason
+ * other than refused credentials: unreachable, its response cut short, no answer in time, 408/429/5xx (after
+ * the client's retries), a malformed answer, or a realm refused by the realm policy. Not a credentials
+ * problem: a 401/403 from the token server is `Unauthorized`.
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class TokenServerError extends Schema.TaggedError<TokenServerError>("@ocidist/distribution/TokenServerError")(
+  "TokenServerError",
+  {
+    ...context,
+    /** The token server URL without its query string. */
+    realm: Schema.String,
+    /** The token server's HTTP status, when it answered. */
+    status: Schema.optional(Schema.Number),
+    reason: Schema.String,
+    /** Whether it may pass on its own (and was retried): unreachable, cut response, timeout, 408/429/5xx. */
+    transient: Schema.Boolean,
+    /** The `TokenExchangeError` of `@ocidist/auth` behind it. */
+    cause: Schema.optional(Schema.Defect)
+  }
+) {
+  /**
+   * @since 0.4.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
+    return `${this.operation}: the token server ${this.realm} of ${this.registry} failed${status}: ${this.reason}`
   }
 }
 
@@ -414,6 +448,7 @@ export type RegistryError =
   | TransportError
   | UnsupportedMediaType
   | InvalidArgument
+  | TokenServerError
 
 /**
  * What registry client operations fail with: the registry's errors, and content that does not match its
@@ -435,6 +470,8 @@ export const isTransient = (error: RegistryClientError): boolean => {
     case "TransportError":
     case "TooManyRequests":
       return true
+    case "TokenServerError":
+      return error.transient
     case "RegistryResponseError":
       return error.status === 408 || (error.status >= 500 && error.status !== 501 && error.status !== 505)
     default:

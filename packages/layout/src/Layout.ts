@@ -11,8 +11,8 @@
  * inside the layout, hashed while it is written, synced, and renamed to `blobs/<alg>/<hex>` only when its
  * size and digest match. An interrupted write resumes: the next `pushBlob` of the same blob re-hashes the
  * partial file and asks the content for the rest only. `index.json` is replaced atomically (temporary file
- * + rename) and its updates are serialized per layout directory within the process. Digests are validated
- * before they become paths.
+ * + rename) and its updates are serialized per layout directory, within the process and across processes (a
+ * lock file, `index.json.lock`, with stale-lock detection). Digests are validated before they become paths.
  *
  * `openOrCreate` creates nothing until the first write, and `index.json` only with the first entry: a copy
  * that fails before content moved leaves no trace, one that fails later leaves blobs and resumable partials
@@ -28,6 +28,7 @@ import type * as Manifest from "@ocidist/spec/Manifest"
 import type * as Platform from "@ocidist/spec/Platform"
 import type { ContentTooLarge } from "@ocidist/spec/SpecError"
 import type * as Storage from "@ocidist/spec/Storage"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
@@ -121,6 +122,32 @@ export interface GcResult {
   readonly bytes: number
   /** Partial files removed from `ingest/` (only with `partials: true`). */
   readonly partials: number
+  /**
+   * Unreachable blobs (and, with `partials: true`, files of `ingest/`) kept because they were modified within
+   * the grace period.
+   *
+   * @since 0.4.0
+   */
+  readonly recent: number
+}
+
+/**
+ * Options of `gc`.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface GcOptions {
+  /** Report what would be removed, remove nothing. */
+  readonly dryRun?: boolean | undefined
+  /** Also clear `ingest/` (partial files of interrupted writes). */
+  readonly partials?: boolean | undefined
+  /**
+   * Unreachable blobs and partial files modified within this period are kept (default 10 minutes): another
+   * process may be writing an image whose `index.json` entry does not exist yet. `0` collects everything
+   * unreachable.
+   */
+  readonly gracePeriod?: Duration.DurationInput | undefined
 }
 
 /**
@@ -161,8 +188,11 @@ export interface Layout extends Reader {
    * when the content fails or the fiber is interrupted, the partial file stays for the next `pushBlob`.
    * `content.verified` (the content itself fails unless its bytes match, as registry downloads do) makes a
    * fresh write count bytes without hashing them a second time; the file is still only renamed into place
-   * once the content has completed. Concurrent pushes of the same blob (in this process) are serialized: one
-   * writes, the others find it. Nothing is created on disk before the content's first byte.
+   * once the content has completed. Concurrent pushes of the same blob are serialized, within the process and
+   * across processes (the lock file `ingest/<alg>-<hex>.lock`, waited for as long as its holder lives): one
+   * writes, the others find it. Nothing is created on disk before the content's first byte (in a layout not
+   * created yet, the lock is taken then). A blob found already stored gets its modification time refreshed, so
+   * `gc`'s grace period covers it until it is tagged.
    */
   readonly pushBlob: <E2>(
     expected: Descriptor.Descriptor,
@@ -202,8 +232,11 @@ export interface Layout extends Reader {
    */
   readonly removeBlob: (digest: Digest.Digest) => Effect.Effect<boolean, LayoutError>
   /**
-   * Atomic read-modify-write of the `index.json` entries, serialized with every other index update. An
-   * update that leaves a layout without `index.json` empty writes nothing.
+   * Atomic read-modify-write of the `index.json` entries, serialized with every other index update of this
+   * process and, through the lock file `index.json.lock`, of other processes. An update that leaves a layout
+   * without `index.json` empty writes nothing. On a layout not created yet (`openOrCreate`), `f` runs on no
+   * entries first, and once more if another process wrote entries while the layout was created. An
+   * `index.json` that would exceed 16 MiB is not written (`ContentTooLarge`).
    */
   readonly updateIndex: <E = never>(
     f: (entries: ReadonlyArray<Descriptor.Descriptor>) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, E>
@@ -218,12 +251,15 @@ export interface Layout extends Reader {
   /**
    * Removes blobs not reachable from `index.json` (entries → manifests → configs, layers, child manifests;
    * referrers are kept only if they are in `index.json`). Fails, removing nothing, when a reachable
-   * manifest is missing or invalid. `partials: true` also clears `ingest/`. Do not run it while another
-   * fiber is writing an image that is not yet tagged: its blobs are unreachable until then.
+   * manifest is missing or invalid. `partials: true` also clears `ingest/`.
+   *
+   * Safe next to writers in other processes and fibers: it holds the layout lock (in-process and
+   * `index.json.lock`), so no index update interleaves, and keeps unreachable blobs and partial files modified
+   * within `gracePeriod` (default 10 minutes; counted in `recent`): the blobs of an image being written are
+   * unreachable until its `index.json` entry exists. (`pushBlob` refreshes the modification time of a blob it
+   * finds stored.) `gracePeriod: 0` collects everything unreachable: only when nothing else writes the layout.
    */
-  readonly gc: (
-    options?: { readonly dryRun?: boolean; readonly partials?: boolean }
-  ) => Effect.Effect<GcResult, LayoutFailure>
+  readonly gc: (options?: GcOptions) => Effect.Effect<GcResult, LayoutFailure>
   /** Size of the partial file of an interrupted write, if any. */
   readonly partialSize: (digest: Digest.Digest) => Effect.Effect<Option.Option<number>, LayoutError>
   /** Removes the partial file of an interrupted write, if any. */

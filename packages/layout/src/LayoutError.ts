@@ -243,6 +243,32 @@ export class UnsupportedContent extends Schema.TaggedError<UnsupportedContent>("
 }
 
 /**
+ * Another process held the layout's lock file (`index.json.lock`) for longer than a writer waits (5 minutes)
+ * and kept it fresh, so it was not taken over as stale. `owner` describes the holder as the lock file records
+ * it (pid, host, since when).
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class LayoutLocked extends Schema.TaggedError<LayoutLocked>("@ocidist/layout/LayoutLocked")("LayoutLocked", {
+  path: Schema.String,
+  lockFile: Schema.String,
+  owner: Schema.String,
+  /** How long this process waited, in milliseconds. */
+  waitedMillis: Schema.Number
+}) {
+  /**
+   * @since 0.4.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `layout ${this.path} is locked by ${this.owner}: gave up after waiting ${
+      Math.round(this.waitedMillis / 1000)
+    }s; if no ocidist process uses the layout any more, remove ${this.lockFile}`
+  }
+}
+
+/**
  * The file system failed. `cause` keeps the `PlatformError`.
  *
  * @since 0.2.0
@@ -283,6 +309,7 @@ export type LayoutError =
   | PartialMissing
   | InvalidArchive
   | UnsupportedContent
+  | LayoutLocked
   | FileSystemError
 
 /**

@@ -415,7 +415,7 @@ layer(NodeContext.layer)("Layout", (it) => {
         assert.isFalse(yield* layout.exists(descriptor))
         assert.strictEqual((yield* Effect.flip(Stream.runDrain(layout.fetchBlob(descriptor))))._tag, "BlobNotFound")
         assert.isTrue((yield* layout.verify()).ok)
-        assert.deepStrictEqual(yield* layout.gc({ partials: true }), { removed: [], bytes: 0, partials: 0 })
+        assert.deepStrictEqual(yield* layout.gc({ partials: true }), { removed: [], bytes: 0, partials: 0, recent: 0 })
         assert.isFalse(yield* layout.untag("x"))
         assert.strictEqual(yield* layout.removeEntries(descriptor.digest), 0)
         // failures before content moved: the source fails at once, or gives nothing
@@ -758,8 +758,8 @@ layer(NodeContext.layer)("Layout", (it) => {
         nodeFs.mkdirSync(nodePath.join(path, "ingest"), { recursive: true })
         nodeFs.writeFileSync(nodePath.join(path, "ingest", "sha256-abc.partial"), "x")
 
-        const dry = yield* layout.gc({ dryRun: true })
-        const result = yield* layout.gc()
+        const dry = yield* layout.gc({ dryRun: true, gracePeriod: 0 })
+        const result = yield* layout.gc({ gracePeriod: 0 })
         assert.deepStrictEqual([...dry.removed].sort(), [...result.removed].sort())
         const expectRemoved = [
           untaggedReferrer.manifestDigest,
@@ -777,7 +777,7 @@ layer(NodeContext.layer)("Layout", (it) => {
         const left = nodeFs.readdirSync(nodePath.join(path, "blobs", "sha256")).length
         assert.strictEqual(left, report.checked)
         assert.isTrue(nodeFs.existsSync(nodePath.join(path, "ingest", "sha256-abc.partial")))
-        const withPartials = yield* layout.gc({ partials: true })
+        const withPartials = yield* layout.gc({ partials: true, gracePeriod: 0 })
         assert.deepStrictEqual(withPartials.removed, [])
         assert.strictEqual(withPartials.partials, 1)
       }))

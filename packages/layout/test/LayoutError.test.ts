@@ -24,12 +24,22 @@ const samples: ReadonlyArray<readonly [string, LayoutError.LayoutError, string]>
   ["PartialMissing", new LayoutError.PartialMissing({ path, digest, detail: "gone" }), "cannot resume"],
   ["InvalidArchive", new LayoutError.InvalidArchive({ path, detail: "bad checksum" }), "invalid archive"],
   ["UnsupportedContent", new LayoutError.UnsupportedContent({ path, digest, detail: "zstd" }), "zstd"],
+  [
+    "LayoutLocked",
+    new LayoutError.LayoutLocked({
+      path,
+      lockFile: `${path}/index.json.lock`,
+      owner: "process 7 on \"host\"",
+      waitedMillis: 300_000
+    }),
+    "locked by process 7"
+  ],
   ["FileSystemError", new LayoutError.FileSystemError({ path, detail: "EACCES" }), "file system error"]
 ]
 
 describe("LayoutError", () => {
   it("one class per failure, each with its tag, the brand and a message naming the path", () => {
-    assert.strictEqual(new Set(samples.map(([tag]) => tag)).size, 11)
+    assert.strictEqual(new Set(samples.map(([tag]) => tag)).size, 12)
     for (const [tag, error, inMessage] of samples) {
       assert.strictEqual(error._tag, tag)
       assert.isTrue(LayoutError.isLayoutError(error), tag)

@@ -210,7 +210,7 @@ describe("faults", () => {
       )
       const bytes = bytesOf(100_000, 9)
       const d = yield* putBlob(registry, "faults/close", bytes)
-      // the default idle timeout (60 s) would keep the client waiting: only the registry's close ends it
+      // the default idle timeout (30 s) would keep the client waiting: only the registry's close ends it
       const rc = yield* client(registry, { client: { maxResumes: 0 } })
       const download = yield* Effect.fork(
         readAll(rc.blobs.stream(ref(registry, "faults/close"), d, { size: bytes.length }))

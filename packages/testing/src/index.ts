@@ -11,6 +11,11 @@
 export * as DockerRegistry from "./DockerRegistry.js"
 
 /**
+ * @since 0.4.0
+ */
+export * as FaultProxy from "./FaultProxy.js"
+
+/**
  * @since 0.1.0
  */
 export * as Fixtures from "./Fixtures.js"

@@ -9,6 +9,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import { root } from "../GlobalOptions.js"
 import { describe, withOps } from "../internal/lazy.js"
+import * as Timeout from "../internal/timeout.js"
 import { version as versionString } from "../Version.js"
 
 /**
@@ -63,7 +64,7 @@ const serve = Command.make(
         // loaded on its own: not a registry-client command (see withOps), and the others never load the server
         Effect.promise(() => import("../internal/ops/serve.js")),
         (impl) => impl.serve(globals, args)
-      ))
+      ).pipe(Timeout.limit(globals.timeout)))
 ).pipe(Command.withDescription(describe(
   "Start the embedded OCI registry (OCI Distribution v1.1: push, pull, mounts, tags, catalog, referrers, " +
     "deletes) and serve until Ctrl-C or SIGTERM, then exit 0. Prints one line with its address on stdout " +

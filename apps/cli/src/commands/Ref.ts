@@ -9,6 +9,7 @@ import { Reference } from "@ocidist/reference"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { root } from "../GlobalOptions.js"
+import { sanitize } from "../internal/terminal.js"
 
 const reference = Args.text({ name: "reference" }).pipe(
   Args.withDescription("an image reference, e.g. ubuntu:22.04 or ghcr.io/org/app@sha256:…")
@@ -38,7 +39,7 @@ export const command = Command.make("ref", { reference }, ({ reference }) =>
     }
     const width = Math.max(...Object.keys(fields).map((k) => k.length))
     for (const [key, value] of Object.entries(fields)) {
-      yield* Console.log(`${key.padEnd(width)}  ${value ?? "-"}`)
+      yield* Console.log(sanitize(`${key.padEnd(width)}  ${value ?? "-"}`))
     }
   })).pipe(
     Command.withDescription(

@@ -5,7 +5,7 @@
  */
 
 const flags = new Set(["--json", "--quiet", "-q", "--verbose", "-v", "--insecure", "--plain-http"])
-const withValue = new Set(["--platform", "--jobs", "-j"])
+const withValue = new Set(["--platform", "--jobs", "-j", "--timeout"])
 
 /**
  * @internal

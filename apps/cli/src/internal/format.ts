@@ -1,6 +1,7 @@
 /**
  * Small formatting helpers shared by the renderers.
  */
+import { sanitize } from "./terminal.js"
 
 /** @internal */
 export const bytes = (n: number): string => {
@@ -44,14 +45,17 @@ export const kind = (mediaType: string): string => {
   return mediaType
 }
 
-/** Rows of columns, padded to the widest cell of each column (the last column is not padded). */
-export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+/**
+ * Rows of columns, padded to the widest cell of each column (the last column is not padded): one line per row,
+ * each cell sanitized first (so that the padding counts what is shown).
+ */
+export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): Array<string> => {
+  const cells = rows.map((row) => row.map((cell) => sanitize(cell)))
   const widths: Array<number> = []
-  for (const row of rows) {
+  for (const row of cells) {
     row.forEach((cell, i) => {
       widths[i] = Math.max(widths[i] ?? 0, cell.length)
     })
   }
-  return rows.map((row) => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i]!)).join("  "))
-    .join("\n")
+  return cells.map((row) => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i]!)).join("  "))
 }

@@ -4,8 +4,12 @@
 import * as Effect from "effect/Effect"
 import { type Globals, root } from "../GlobalOptions.js"
 import type * as Ops from "./ops/index.js"
+import * as Timeout from "./timeout.js"
 
-/** Runs `f` with the global options and the (dynamically imported) command implementations. */
+/**
+ * Runs `f` with the global options and the (dynamically imported) command implementations, within
+ * `--timeout`.
+ */
 export const withOps = <A, E>(f: (ops: typeof Ops, globals: Globals) => Effect.Effect<A, E>) =>
   Effect.flatMap(root, (globals) =>
     Effect.flatMap(
@@ -15,10 +19,10 @@ export const withOps = <A, E>(f: (ops: typeof Ops, globals: Globals) => Effect.E
         return import("./ops/index.js")
       }),
       (ops) => f(ops, globals)
-    ))
+    ).pipe(Timeout.limit(globals.timeout)))
 
 /** A description followed by examples and a reminder of the global options, for `--help`. */
 export const describe = (text: string, examples: ReadonlyArray<string>): string =>
   `${text}\n\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}\n\n` +
   "Global options, before or after the command: --json, -q/--quiet, -v/--verbose, --insecure, --plain-http, " +
-  "--platform os/arch[/variant], -j/--jobs N (see ocidist --help)."
+  "--platform os/arch[/variant], -j/--jobs N, --timeout DURATION (see ocidist --help)."

@@ -9,6 +9,14 @@
  */
 import type * as Progress from "ocidist/Progress"
 import * as Format from "./format.js"
+import { sanitize } from "./terminal.js"
+
+// What the events carry came from a registry, a layout or an archive: each field is escaped (terminal.ts)
+// before it is placed in a line, never the lines themselves, which carry the renderer's own escape sequences.
+const kind = (mediaType: string): string => sanitize(Format.kind(mediaType))
+const short = (digest: string): string => sanitize(Format.shortDigest(digest))
+const tagged = (tags: ReadonlyArray<string>): string =>
+  tags.length === 0 ? "" : `  tagged ${tags.map((t) => sanitize(t)).join(", ")}`
 
 /** @internal */
 export type Mode = "tty" | "lines" | "json" | "none"
@@ -103,38 +111,32 @@ const lines = (out: Output): Renderer => {
           const seconds = a === undefined ? 0 : (out.now() - a.started) / 1000
           const speed = seconds > 0 ? `, ${Format.rate(event.transferred / seconds)}` : ""
           out.write(
-            `done     ${Format.shortDigest(event.digest)}  ${Format.kind(event.mediaType)}  ${
-              Format.bytes(event.size)
-            }${speed}\n`
+            `done     ${short(event.digest)}  ${kind(event.mediaType)}  ${Format.bytes(event.size)}${speed}\n`
           )
           return
         }
         case "BlobSkipped":
           out.write(
-            `exists   ${Format.shortDigest(event.digest)}  ${Format.kind(event.mediaType)}  ${
-              Format.bytes(event.size)
-            }\n`
+            `exists   ${short(event.digest)}  ${kind(event.mediaType)}  ${Format.bytes(event.size)}\n`
           )
           return
         case "BlobMounted":
           out.write(
-            `mounted  ${Format.shortDigest(event.digest)}  ${Format.kind(event.mediaType)}  ${
-              Format.bytes(event.size)
-            }  from ${event.from}\n`
+            `mounted  ${short(event.digest)}  ${kind(event.mediaType)}  ${Format.bytes(event.size)}  from ${
+              sanitize(event.from)
+            }\n`
           )
           return
         case "ManifestDone":
           out.write(
-            `manifest ${Format.shortDigest(event.digest)}  ${Format.kind(event.mediaType)}  ${
-              Format.bytes(event.size)
-            }${event.tags.length === 0 ? "" : `  tagged ${event.tags.join(", ")}`}\n`
+            `manifest ${short(event.digest)}  ${kind(event.mediaType)}  ${Format.bytes(event.size)}${
+              tagged(event.tags)
+            }\n`
           )
           return
         case "ManifestSkipped":
           out.write(
-            `exists   ${Format.shortDigest(event.digest)}  ${Format.kind(event.mediaType)}  ${
-              Format.bytes(event.size)
-            }\n`
+            `exists   ${short(event.digest)}  ${kind(event.mediaType)}  ${Format.bytes(event.size)}\n`
           )
           return
         default:
@@ -187,7 +189,7 @@ const tty = (out: Output): Renderer => {
     for (const a of blobs) {
       live.push(
         liveLine(
-          `${Format.shortDigest(a.digest)} ${Format.kind(a.mediaType).padEnd(6)}`,
+          `${short(a.digest)} ${kind(a.mediaType).padEnd(6)}`,
           a.transferred,
           a.size,
           a.started,
@@ -234,37 +236,31 @@ const tty = (out: Output): Renderer => {
           active.delete(event.digest)
           doneBytes += event.transferred
           pending.push(
-            `✔ ${Format.shortDigest(event.digest)} ${Format.kind(event.mediaType).padEnd(6)}  ${
-              Format.bytes(event.size)
-            }`
+            `✔ ${short(event.digest)} ${kind(event.mediaType).padEnd(6)}  ${Format.bytes(event.size)}`
           )
           return
         case "BlobSkipped":
           pending.push(
-            `= ${Format.shortDigest(event.digest)} ${Format.kind(event.mediaType).padEnd(6)}  ${
-              Format.bytes(event.size)
-            }  exists`
+            `= ${short(event.digest)} ${kind(event.mediaType).padEnd(6)}  ${Format.bytes(event.size)}  exists`
           )
           return
         case "BlobMounted":
           pending.push(
-            `↗ ${Format.shortDigest(event.digest)} ${Format.kind(event.mediaType).padEnd(6)}  ${
-              Format.bytes(event.size)
-            }  mounted from ${event.from}`
+            `↗ ${short(event.digest)} ${kind(event.mediaType).padEnd(6)}  ${Format.bytes(event.size)}  mounted from ${
+              sanitize(event.from)
+            }`
           )
           return
         case "ManifestDone":
           pending.push(
-            `✔ ${Format.shortDigest(event.digest)} ${Format.kind(event.mediaType).padEnd(6)}  ${
-              Format.bytes(event.size)
-            }${event.tags.length === 0 ? "" : `  tagged ${event.tags.join(", ")}`}`
+            `✔ ${short(event.digest)} ${kind(event.mediaType).padEnd(6)}  ${Format.bytes(event.size)}${
+              tagged(event.tags)
+            }`
           )
           return
         case "ManifestSkipped":
           pending.push(
-            `= ${Format.shortDigest(event.digest)} ${Format.kind(event.mediaType).padEnd(6)}  ${
-              Format.bytes(event.size)
-            }  exists`
+            `= ${short(event.digest)} ${kind(event.mediaType).padEnd(6)}  ${Format.bytes(event.size)}  exists`
           )
           return
       }

@@ -9,9 +9,11 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import type * as EffectScope from "effect/Scope"
 import type { AuthorizeOptions, Options, Service, Target } from "../Authenticator.js"
 import { type AuthenticatorError, CredentialsRejected, InsufficientScope, TokenExchangeError } from "../AuthError.js"
@@ -34,9 +36,13 @@ interface Entry {
   readonly usableUntil: number
   readonly refreshAt: number
   readonly request: Exchange.TokenRequest
+  /** The retry schedule of the exchange that got it, for its background refresh. */
+  readonly retry: Schedule.Schedule<unknown, TokenExchangeError> | undefined
 }
 
 type ExchangeError = TokenExchangeError | CredentialsRejected
+
+const isTransient = (error: ExchangeError): boolean => error._tag === "TokenExchangeError" && error.transient === true
 
 const groupKey = (registry: string, realm: URL, service: string | undefined) =>
   `${registry}\u0000${realm.href}\u0000${service ?? ""}`
@@ -91,7 +97,8 @@ export const make = (
       group: string,
       request: Exchange.TokenRequest,
       response: Exchange.TokenResponse,
-      now: number
+      now: number,
+      retry: Schedule.Schedule<unknown, TokenExchangeError> | undefined
     ): Entry => {
       const base = response.issuedAtMillis === undefined ? now : Math.min(response.issuedAtMillis, now)
       const expiresAt = base + response.expiresInSeconds * 1000
@@ -104,30 +111,52 @@ export const make = (
         expiresAt,
         usableUntil: expiresAt - Math.min(5_000, lifetime / 10),
         refreshAt: expiresAt - Math.min(30_000, lifetime / 5),
-        request
+        request,
+        retry
       }
     }
 
     /** One exchange per key at a time; the exchange runs in the layer's scope so an interrupted caller does not
      * fail the others waiting for it. */
-    const fetchToken = (key: string, group: string, request: Exchange.TokenRequest) =>
+    const fetchToken = (
+      key: string,
+      group: string,
+      request: Exchange.TokenRequest,
+      retry: Schedule.Schedule<unknown, TokenExchangeError> | undefined
+    ) =>
       Effect.suspend(() => {
         const running = inflight.get(key)
         if (running !== undefined) return Deferred.await(running)
         const result = Deferred.unsafeMake<Entry, ExchangeError>(FiberId.none)
         inflight.set(key, result)
-        const run = Exchange.exchange(http, request).pipe(
+        const attempt = Exchange.exchange(http, request).pipe(
           Effect.timeoutFail({
             duration: exchangeTimeout,
             onTimeout: () =>
               new TokenExchangeError({
                 realm: Exchange.displayRealm(request.realm),
-                reason: `no answer within ${Duration.format(exchangeTimeout)}`
+                reason: `no answer within ${Duration.format(exchangeTimeout)}`,
+                transient: true
               })
-          }),
+          })
+        )
+        // transient failures retried inside the shared exchange: the callers waiting for it wait for the retries
+        const retried = retry === undefined ? attempt : attempt.pipe(
+          Effect.map(Either.right),
+          // only transient failures reach the schedule; the others end the exchange as they are
+          Effect.catchIf((error) => !isTransient(error), (error) => Effect.succeed(Either.left(error))),
+          Effect.mapError((error) => error as TokenExchangeError),
+          Effect.retry(retry.pipe(
+            Schedule.tapInput((error: TokenExchangeError) =>
+              Effect.logDebug(`token exchange: ${error.message}; retrying`)
+            )
+          )),
+          Effect.flatMap((either) => either)
+        )
+        const run = retried.pipe(
           Effect.flatMap((response) =>
             Effect.map(Clock.currentTimeMillis, (now) => {
-              const entry = toEntry(key, group, request, response, now)
+              const entry = toEntry(key, group, request, response, now, retry)
               store(entry, now)
               return entry
             })
@@ -144,7 +173,7 @@ export const make = (
       })
 
     const refreshInBackground = (entry: Entry) =>
-      inflight.has(entry.key) ? Effect.void : fetchToken(entry.key, entry.group, entry.request).pipe(
+      inflight.has(entry.key) ? Effect.void : fetchToken(entry.key, entry.group, entry.request, entry.retry).pipe(
         Effect.catchAll((error) => Effect.logDebug(`background token refresh failed: ${error.message}`)),
         Effect.forkIn(scope),
         Effect.asVoid
@@ -205,13 +234,9 @@ export const make = (
         } catch {
           return yield* new TokenExchangeError({ realm: "(invalid realm)", reason: "the realm is not a URL" })
         }
-        if (realm.protocol !== "https:" && !(realm.protocol === "http:" && target.insecure)) {
-          return yield* new TokenExchangeError({
-            realm: Exchange.displayRealm(realm),
-            reason: realm.protocol === "http:"
-              ? "the realm is plain http; it is only accepted for a registry explicitly marked insecure"
-              : `unsupported realm scheme ${realm.protocol}`
-          })
+        const refused = Exchange.refuseRealm(realm, target)
+        if (refused !== undefined) {
+          return yield* new TokenExchangeError({ realm: Exchange.displayRealm(realm), reason: refused })
         }
         registries.set(registry, { _tag: "Bearer", realm, service: bearer.service })
         const group = groupKey(registry, realm, bearer.service)
@@ -250,7 +275,7 @@ export const make = (
           credential,
           oauth2,
           clientId
-        })
+        }, options?.retry)
         return Option.some(entry.header)
       })
 

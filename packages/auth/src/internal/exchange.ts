@@ -6,6 +6,7 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
@@ -58,6 +59,34 @@ export const displayRealm = (realm: URL | string): string => {
   } catch {
     return "(invalid realm)"
   }
+}
+
+/**
+ * Why a realm must not be sent credentials, or `undefined` when it may (see the realm policy in the
+ * `Authenticator` module docs): a scheme other than `https`, `http` unless the registry itself is reached over
+ * plain HTTP, user info in the URL.
+ *
+ * @internal
+ */
+export const refuseRealm = (
+  realm: URL,
+  target: { readonly insecure: boolean; readonly plainHttp?: boolean | undefined }
+): string | undefined => {
+  if (realm.protocol !== "https:" && realm.protocol !== "http:") {
+    return `unsupported realm scheme ${realm.protocol}: the registry's WWW-Authenticate challenge must name an ` +
+      "https token server"
+  }
+  if (realm.username !== "" || realm.password !== "") {
+    return "the realm carries a user name or password in its URL (user:password@host): refused, credentials are " +
+      "only sent in the Authorization header; the registry's WWW-Authenticate challenge must name the token " +
+      "server without them (tell its operator)"
+  }
+  if (realm.protocol === "http:" && !(target.plainHttp ?? target.insecure)) {
+    return "the registry is reached over HTTPS but names a plain-http token server, where credentials and tokens " +
+      "would cross the network unencrypted: refused. The registry's operator must serve the realm over https; " +
+      "an http realm is accepted only for a registry that is itself reached over plain HTTP"
+  }
+  return undefined
 }
 
 /** @internal */
@@ -113,9 +142,32 @@ export const TokenBody = Schema.parseJson(Schema.Struct({
 
 const decodeTokenBody = Schema.decodeUnknownEither(TokenBody)
 
+/** Token server statuses that may pass on their own (retried). @internal */
+export const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504])
+
+/**
+ * Parses `Retry-After` (delta seconds or HTTP-date) into milliseconds from `now`.
+ *
+ * @internal
+ */
+export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
+  const date = Date.parse(trimmed)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+type Fail = (
+  reason: string,
+  status?: number,
+  cause?: unknown,
+  transient?: { readonly retryAfterMillis?: number | undefined }
+) => TokenExchangeError
+
 const readBounded = (
   response: HttpClientResponse.HttpClientResponse,
-  fail: (reason: string, status?: number, cause?: unknown) => TokenExchangeError
+  fail: Fail
 ): Effect.Effect<string, TokenExchangeError> => {
   const length = Number(response.headers["content-length"])
   if (Number.isFinite(length) && length > MAX_TOKEN_RESPONSE) {
@@ -126,7 +178,11 @@ const readBounded = (
     MAX_TOKEN_RESPONSE,
     () => fail(`the response is larger than ${MAX_TOKEN_RESPONSE} bytes`, response.status)
   ).pipe(
-    Effect.catchTag("ResponseError", (e) => Effect.fail(fail("reading the response failed", response.status, e.cause)))
+    // a body cut short: the server may well answer whole the next time
+    Effect.catchTag(
+      "ResponseError",
+      (e) => Effect.fail(fail("reading the response failed", response.status, e.cause, {}))
+    )
   )
 }
 
@@ -152,12 +208,14 @@ export const exchange = (
   request: TokenRequest
 ): Effect.Effect<TokenResponse, TokenExchangeError | CredentialsRejected> => {
   const realm = displayRealm(request.realm)
-  const fail = (reason: string, status?: number, cause?: unknown) =>
+  const fail: Fail = (reason, status, cause, transient) =>
     new TokenExchangeError({
       realm,
       reason,
       ...(status === undefined ? {} : { status }),
-      ...(cause === undefined ? {} : { cause })
+      ...(cause === undefined ? {} : { cause }),
+      ...(transient === undefined ? {} : { transient: true }),
+      ...(transient?.retryAfterMillis === undefined ? {} : { retryAfterMillis: transient.retryAfterMillis })
     })
 
   const send = (req: HttpClientRequest.HttpClientRequest) =>
@@ -168,11 +226,12 @@ export const exchange = (
           fail(
             `request failed (${e.reason}${e.cause instanceof Error ? `: ${e.cause.message}` : ""})`,
             undefined,
-            e.cause
+            e.cause,
+            {}
           )
         )),
       Effect.catchTag("ResponseError", (e) =>
-        Effect.fail(fail(`response failed (${e.reason})`, e.response.status, e.cause)))
+        Effect.fail(fail(`response failed (${e.reason})`, e.response.status, e.cause, {})))
     )
 
   const get = (): Effect.Effect<HttpClientResponse.HttpClientResponse, TokenExchangeError> => {
@@ -235,6 +294,17 @@ export const exchange = (
     }
     if (response.status < 200 || response.status >= 300) {
       yield* discard(response)
+      if (TRANSIENT_STATUSES.has(response.status)) {
+        const now = yield* Clock.currentTimeMillis
+        return yield* fail(
+          "unexpected status (the token server is unavailable or overloaded)",
+          response.status,
+          undefined,
+          {
+            retryAfterMillis: parseRetryAfter(response.headers["retry-after"], now)
+          }
+        )
+      }
       return yield* fail("unexpected status", response.status)
     }
     const raw = yield* readBounded(response, fail)

@@ -1,6 +1,7 @@
 /**
- * Blob download bodies: hashing, counting, `Range` resumption (paced by the retry policy), and the final
- * size/digest checks.
+ * Blob download bodies: hashing, counting, stall detection (the `BodyPump.Meter` rules: idle timeout, minimum
+ * throughput), `Range` resumption (paced by the retry policy, bounded by the blob's retry budget), and the
+ * final size/digest checks.
  *
  * @internal
  */
@@ -10,9 +11,11 @@ import { Digest, type Hash, ReferenceError } from "@ocidist/reference"
 import { SizeMismatch } from "@ocidist/spec/SpecError"
 import { type ChunkSink, dropBytes } from "@ocidist/spec/Storage"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -57,38 +60,63 @@ export const coalesce = (minBytes: number) => <E, R>(stream: Stream.Stream<Uint8
   })
 
 /**
- * Fails the stream with `onIdle()` when no bytes arrive for `timeout`. One watchdog fiber per stream that
- * wakes up rarely, instead of a timer per read. With `abort` (it stops the source under the stream, making
- * its pending read fail) the stream is left as it is and the watchdog aborts it:
- * each chunk then only records the time. Without it, the stream is raced with the watchdog
- * (`Stream.interruptWhen`: a fiber per pull).
+ * Fails the stream with `onStall(stall)` when it breaks `limits` (see `BodyPump.Meter`): no bytes for the idle
+ * timeout, or fewer than the minimum throughput over its window. The clock of the rules runs only while the
+ * stream is pulled and waits for its source (a consumer that takes its time is not a stalled registry). One
+ * watchdog fiber per run that wakes up rarely, instead of a timer per read. With `abort` (it stops the source
+ * under the stream, making its pending read fail) the watchdog aborts the source; without it, each pull is
+ * raced with the watchdog. `meter` is handed the meter of each run.
+ *
+ * @internal
+ */
+export const failWhenStalled = <E2>(limits: BodyPump.Limits, onStall: (stall: BodyPump.Stall) => E2, options?: {
+  readonly abort?: (() => void) | undefined
+  readonly meter?: ((meter: BodyPump.Meter) => void) | undefined
+}) =>
+<E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | E2, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const meter = new BodyPump.Meter(limits, Date.now(), { held: true })
+    options?.meter?.(meter)
+    const pull = yield* Stream.toPull(stream)
+    const abort = options?.abort
+    const stalled = yield* Deferred.make<never, Option.Option<E | E2>>()
+    yield* Effect.forkScoped(Effect.flatMap(BodyPump.watch(meter), (stall) =>
+      abort === undefined
+        ? Deferred.fail(stalled, Option.some(onStall(stall)))
+        : Effect.sync(abort)))
+    const guarded = abort === undefined ? Effect.raceFirst(pull, Deferred.await(stalled)) : pull
+    const step = Effect.suspend(() => {
+      meter.go(Date.now())
+      return Effect.matchEffect(guarded, {
+        onFailure: (error): Effect.Effect<never, Option.Option<E | E2>> => {
+          meter.hold(Date.now())
+          // the source failed because the watchdog aborted it
+          return Effect.fail(
+            abort !== undefined && meter.stall !== undefined && Option.isSome(error)
+              ? Option.some(onStall(meter.stall))
+              : error
+          )
+        },
+        onSuccess: (chunk) => {
+          const now = Date.now()
+          for (const buffer of chunk) meter.data(buffer.length, now)
+          meter.hold(now)
+          return Effect.succeed(chunk)
+        }
+      })
+    })
+    return Stream.repeatEffectChunkOption(step)
+  }))
+
+/**
+ * `failWhenStalled` with an idle timeout alone: fails with `onIdle()` when no bytes arrive for `timeout`.
  *
  * @internal
  */
 export const failWhenIdle =
   <E2>(timeout: Duration.DurationInput, onIdle: () => E2, abort?: () => void) =>
   <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | E2, R> =>
-    Stream.suspend(() => {
-      const millis = Duration.toMillis(Duration.decode(timeout))
-      let last = Date.now()
-      let fired = false
-      const touched = Stream.mapChunks(stream, (chunk) => {
-        last = Date.now()
-        return chunk
-      })
-      const watchdog = BodyPump.whenIdle(millis, () => Date.now() - last)
-      if (abort === undefined) return Stream.interruptWhen(touched, Effect.zipRight(watchdog, Effect.fail(onIdle())))
-      return Stream.unwrapScoped(Effect.as(
-        Effect.forkScoped(Effect.zipRight(
-          watchdog,
-          Effect.sync(() => {
-            fired = true
-            abort()
-          })
-        )),
-        Stream.mapError(touched, (error): E | E2 => fired ? onIdle() : error)
-      ))
-    })
+    failWhenStalled(BodyPump.limits(Duration.decode(timeout), undefined), onIdle, { abort })(stream)
 
 /** Size of the buffers blob streams emit (see `coalesce`). @internal */
 export const CHUNK_BYTES = 64 * 1024
@@ -125,9 +153,107 @@ export interface BlobStreamOptions {
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError>
   readonly retry: Retry.Policy
   readonly maxResumes: number
-  /** Fail (and resume) when no data arrives for this long. */
-  readonly idleTimeout: Duration.Duration | undefined
+  /** Fail (and resume) when a body stalls: no data for the idle timeout, or below the minimum throughput. */
+  readonly limits: BodyPump.Limits
 }
+
+/**
+ * The retry budget of one run of a download (`retry.blobBudget`): the time lost to its failures. A failed body
+ * costs the time it was of no use (the idle timeout or throughput window it broke, else the time since its
+ * last byte); the wait before the next body (backoff, the resume request) costs all of it. Once it is spent
+ * no resume starts, and one waiting is abandoned when it runs out.
+ */
+class Budget {
+  private spent = 0
+  private failedAt: number | undefined = undefined
+  constructor(readonly millis: number) {}
+
+  /** A body failed after `lost` milliseconds of no use: whether a resume fits. */
+  failed(now: number, lost: number): boolean {
+    this.spent += this.failedAt === undefined ? lost : now - this.failedAt
+    this.failedAt = now
+    return this.spent < this.millis
+  }
+
+  /** A resumed body starts: the wait for it was lost too. */
+  resumed(now: number): void {
+    if (this.failedAt === undefined) return
+    this.spent += now - this.failedAt
+    this.failedAt = undefined
+  }
+
+  /** What is left while waiting to resume (`Infinity` without a budget). */
+  remaining(now: number): number {
+    return this.millis - this.spent - (this.failedAt === undefined ? 0 : now - this.failedAt)
+  }
+
+  lost(now: number): number {
+    return this.millis - this.remaining(now)
+  }
+}
+
+/**
+ * Decides, after a body failed with `error` (or ended early: `undefined`), whether and when to resume (the
+ * retry policy, `maxResumes`, the blob's retry budget) and requests the rest of the blob from `received`.
+ * `undefined` when it gives up on an early end (the size check then fails); a failure stands with its reason
+ * telling why no resume followed.
+ */
+const resumer = (options: BlobStreamOptions) =>
+  Effect.map(
+    Schedule.driver(Retry.schedule<RegistryError.TransportError | undefined>(options.retry, options.maxResumes)),
+    (resumes) => {
+      const budgetMillis = Duration.toMillis(options.retry.blobBudget)
+      const budget = new Budget(budgetMillis)
+      let attempts = 0
+      const giveUp = (
+        error: RegistryError.TransportError | undefined,
+        spent: boolean
+      ): Effect.Effect<undefined, RegistryError.TransportError> => {
+        if (error === undefined) return Effect.succeed(undefined)
+        if (!spent && attempts === 0) return Effect.fail(error)
+        const why = spent
+          ? `${BodyPump.formatMillis(budget.lost(Date.now()))} of the blob's retry budget of ${
+            BodyPump.formatMillis(budgetMillis)
+          } lost`
+          : `resumed ${attempts} time${attempts === 1 ? "" : "s"}`
+        return Effect.fail(
+          Response.transportError(options.ctx, error.method, error.url, error.cause, `${error.reason}; gave up: ${why}`)
+        )
+      }
+      return (
+        error: RegistryError.TransportError | undefined,
+        meter: BodyPump.Meter | undefined,
+        received: number
+      ): Effect.Effect<
+        { readonly response: HttpClientResponse.HttpClientResponse; readonly skip: number } | undefined,
+        RegistryError.RegistryClientError
+      > =>
+        Effect.suspend(() => {
+          const now = Date.now()
+          if (!budget.failed(now, meter?.lost(now) ?? 0)) return giveUp(error, true)
+          const next = Effect.matchEffect(resumes.next(error), {
+            onFailure: () => giveUp(error, false),
+            onSuccess: () =>
+              Effect.map(resumeAt(options, received, ++attempts), (resumed) => {
+                budget.resumed(Date.now())
+                return resumed
+              })
+          })
+          const remaining = budget.remaining(now)
+          if (!Number.isFinite(remaining)) return next
+          return Effect.flatMap(
+            Effect.timeoutOption(next, Duration.millis(Math.max(0, remaining))),
+            Option.match({ onNone: () => giveUp(error, true), onSome: Effect.succeed })
+          )
+        })
+    }
+  )
+
+/** What a download has done, for the message of a stall. */
+const progress = (options: BlobStreamOptions, received: number) =>
+  `blob ${options.digest}, ${BodyPump.formatBytes(received)}${
+    options.size === undefined ? "" : ` of ${BodyPump.formatBytes(options.size)}`
+  } received`
 
 /**
  * The body of a blob GET as a stream that hashes and counts as it flows, resumes with `Range` after a
@@ -140,6 +266,7 @@ export interface BlobStreamOptions {
 export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, RegistryError.RegistryClientError> => {
   let used = false
   const { ctx, digest, size } = options
+  const watched = BodyPump.watched(options.limits)
   return Stream.unwrapScoped(Effect.gen(function*() {
     const firstRun = !used
     used = true
@@ -147,30 +274,32 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
     const primed = firstRun ? options.hasher : undefined
     const verifyWhole = options.offset === 0 || primed !== undefined
     const hasher = primed ?? options.hash.make(Digest.algorithm(digest))
-    const resumes = yield* Schedule.driver(Retry.schedule<RegistryError.TransportError | undefined>(
-      options.retry,
-      options.maxResumes
-    ))
+    const next = yield* resumer(options)
     let received = options.offset
-    let attempts = 0
+    // the meter of the body being read
+    let meter: BodyPump.Meter | undefined
 
-    const counted = (response: HttpClientResponse.HttpClientResponse, skip: number) =>
-      response.stream.pipe(
+    const counted = (response: HttpClientResponse.HttpClientResponse, skip: number) => {
+      // bytes still in `coalesce` are not counted in `received` yet: a stall counts from the meter
+      const base = received
+      const sofar = () => base + Math.max(0, (meter?.bytes ?? 0) - skip)
+      return response.stream.pipe(
         Stream.mapError((error) =>
           Response.fromHttpClientError(ctx, response.request.method, response.request.url, error)
         ),
         (stream) =>
-          options.idleTimeout === undefined ? stream : failWhenIdle(
-            options.idleTimeout,
-            () =>
-              Response.timeoutError(
-                ctx,
-                response.request.method,
-                response.request.url,
-                `no data for ${Duration.format(options.idleTimeout!)}`
-              ),
-            BodyPump.aborter(response)
-          )(stream),
+          watched
+            ? failWhenStalled(
+              options.limits,
+              (stall) => BodyPump.stallError(ctx, response, stall, progress(options, sofar())),
+              {
+                abort: BodyPump.aborter(response),
+                meter: (current) => {
+                  meter = current
+                }
+              }
+            )(stream)
+            : stream,
         dropBytes(skip),
         coalesce(CHUNK_BYTES),
         // one effect per chunk of buffers, not per buffer
@@ -185,6 +314,7 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
           return Effect.succeed(chunk)
         })
       )
+    }
 
     // Premature clean end (the server closed after fewer bytes than announced) is resumed as well.
     const withTail = (
@@ -201,23 +331,15 @@ export const make = (options: BlobStreamOptions): Stream.Stream<Uint8Array, Regi
         )
       )
 
-    // The retry policy decides whether (and after how long) to resume; when it is done, the failure stands
-    // (a premature end then fails the size check).
+    // The retry policy and the budget decide whether (and after how long) to resume; when they are done, the
+    // failure stands (a premature end then fails the size check).
     const resume = (
       error: RegistryError.TransportError | undefined
     ): Effect.Effect<Stream.Stream<Uint8Array, RegistryError.RegistryClientError>, RegistryError.RegistryClientError> =>
-      Effect.matchEffect(resumes.next(error), {
-        onFailure: () => error === undefined ? Effect.succeed(Stream.empty) : Effect.fail(error),
-        onSuccess: () => reopen()
-      })
-
-    const reopen = (): Effect.Effect<
-      Stream.Stream<Uint8Array, RegistryError.RegistryClientError>,
-      RegistryError.RegistryClientError
-    > => {
-      attempts++
-      return Effect.map(resumeAt(options, received, attempts), ({ response, skip }) => withTail(response, skip))
-    }
+      Effect.map(
+        Effect.suspend(() => next(error, meter, received)),
+        (resumed) => resumed === undefined ? Stream.empty : withTail(resumed.response, resumed.skip)
+      )
 
     const check = verify(options, hasher, verifyWhole, () => received)
 
@@ -320,10 +442,8 @@ export const pump = (
     const { ctx, digest, size } = options
     const verifyWhole = options.offset === 0 || options.hasher !== undefined
     const hasher = options.hasher ?? options.hash.make(Digest.algorithm(digest))
-    const resumes = yield* Schedule.driver(Retry.schedule<RegistryError.TransportError | undefined>(
-      options.retry,
-      options.maxResumes
-    ))
+    const next = yield* resumer(options)
+    const watched = BodyPump.watched(options.limits)
     let received = options.offset
     let skip = 0
     let failure: RegistryError.RegistryClientError | undefined
@@ -347,25 +467,21 @@ export const pump = (
       if (received <= deliverFrom) return true
       return sink(before >= deliverFrom ? chunk : chunk.subarray(deliverFrom - before))
     }
+    const detail = () => progress(options, received)
     let response = options.first
-    let attempts = 0
     for (;;) {
-      const outcome = yield* BodyPump.read(ctx, response, handle, options.idleTimeout)
+      const meter = watched ? new BodyPump.Meter(options.limits, Date.now()) : undefined
+      const outcome = yield* BodyPump.read(ctx, response, handle, meter, detail)
       if (failure !== undefined) return yield* Effect.fail(failure)
       if (Either.isRight(outcome) && outcome.right === "stopped") return
       if (Either.isRight(outcome) && (size === undefined || received >= size)) break
-      // a transport failure or a premature end: resume when the retry policy says so, else the failure stands
-      // (a premature end then fails the size check)
-      const error = Either.isLeft(outcome) ? outcome.left : undefined
-      const again = yield* Effect.either(resumes.next(error))
-      if (Either.isLeft(again)) {
-        if (error !== undefined) return yield* Effect.fail(error)
-        break
-      }
-      const next = yield* resumeAt(options, received, ++attempts)
-      response = next.response
+      // a transport failure or a premature end: resume when the retry policy and the budget say so, else the
+      // failure stands (a premature end then fails the size check)
+      const resumed = yield* next(Either.isLeft(outcome) ? outcome.left : undefined, meter, received)
+      if (resumed === undefined) break
+      response = resumed.response
       current = response
-      skip = next.skip
+      skip = resumed.skip
     }
     yield* verify(options, hasher, verifyWhole, () => received)
   }).pipe(

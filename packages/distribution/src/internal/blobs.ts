@@ -126,7 +126,7 @@ const open = (
       open: (at) => client.transport.send(ctx, BlobStream.rangeRequest(url, at), { scopes: pull(ref) }),
       retry: client.retry,
       maxResumes: client.maxResumes,
-      idleTimeout: client.host(ref.registry).timeout
+      limits: client.host(ref.registry).limits
     }
     const stream = BlobStream.make(streamOptions)
     return {
@@ -157,7 +157,9 @@ const uploadContext = (
   ctx: ctxOf(ref.registry, ref.repository, operation),
   scopes,
   chunkSize: chunkSize ?? client.chunkSize,
-  iterableBodies: client.iterableBodies
+  iterableBodies: client.iterableBodies,
+  // resumes of an upload session are paced and bounded by the client's one retry policy
+  retry: client.retry
 })
 
 /**
@@ -173,7 +175,15 @@ export const withUploadRetries = <A>(
 ): Effect.Effect<A, RegistryError.RegistryClientError> =>
   Effect.suspend(() => {
     let failures = 0
-    return Effect.retry(effect, {
+    let attempts = 0
+    // each whole-upload retry (a new session) shows in the verbose log, as request retries and resumes do
+    const attempt = Effect.suspend(() =>
+      ++attempts === 1 ? effect : Effect.zipRight(
+        Effect.logDebug(`blobs.upload: retrying the whole upload in a new session (attempt ${attempts})`),
+        effect
+      )
+    )
+    return Effect.retry(attempt, {
       schedule: Retry.schedule<RegistryError.RegistryClientError>(client.retry, retries),
       while: (error) => {
         const first = failures++ === 0

@@ -1,7 +1,8 @@
 /**
  * Assembles the registry client: reads its dependencies once, builds the shared context (options,
  * transports, permits) and wires the operations of `manifests.ts`, `blobs.ts`, `pagination.ts` and
- * `referrers.ts`, each under its span and, except blob downloads and listings, one of the registry's permits.
+ * `referrers.ts`, each under its span and one of the registry's permits, held until its response bodies are
+ * read (blob downloads: in the caller's scope, until their body is read; listings: per page).
  *
  * @internal
  */

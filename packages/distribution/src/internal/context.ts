@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as RegistryClient from "../RegistryClient.js"
 import type * as RegistryError from "../RegistryError.js"
+import * as BodyPump from "./bodyPump.js"
 import * as Response from "./response.js"
 import type { Ctx } from "./response.js"
 import * as Retry from "./retry.js"
@@ -44,6 +45,8 @@ const REGISTRY_KEYS = [
   "cert",
   "key",
   "timeout",
+  "idleTimeout",
+  "minThroughput",
   "connectTimeout",
   "userAgent",
   "concurrency"
@@ -66,6 +69,27 @@ export const registryOptions = (
 /** @internal */
 export interface HostSettings extends Transport.HostOptions {
   readonly concurrency: number
+  /** What a blob body must keep up (`idleTimeout`, `minThroughput`). */
+  readonly limits: BodyPump.Limits
+}
+
+/** Default `minThroughput`: 1 KiB/s over 60 seconds. @internal */
+export const MIN_THROUGHPUT = { bytesPerSecond: 1024, window: "60 seconds" } as const
+
+/** Default `idleTimeout` (when `timeout` is not set either). @internal */
+export const IDLE_TIMEOUT = "30 seconds"
+
+const bodyLimits = (o: RegistryClient.RegistryOptions): BodyPump.Limits => {
+  const min = o.minThroughput ?? MIN_THROUGHPUT
+  return BodyPump.limits(
+    Duration.decode(o.idleTimeout ?? o.timeout ?? IDLE_TIMEOUT),
+    min === false
+      ? undefined
+      : {
+        bytesPerSecond: min.bytesPerSecond,
+        windowMillis: Duration.toMillis(Duration.decode(min.window ?? MIN_THROUGHPUT.window))
+      }
+  )
 }
 
 /** @internal */
@@ -116,7 +140,8 @@ export const makeContext = (
         insecure: o.insecure ?? false,
         timeout: Duration.decode(o.timeout ?? "60 seconds"),
         userAgent: o.userAgent ?? USER_AGENT,
-        concurrency: Math.max(1, o.concurrency ?? 16)
+        concurrency: Math.max(1, o.concurrency ?? 16),
+        limits: bodyLimits(o)
       }
       hosts.set(registry, cached)
     }
@@ -124,6 +149,11 @@ export const makeContext = (
   }
   const transports = services.transport({ host, retry, maxRedirects: options.maxRedirects ?? 5 })
 
+  // A permit comes back a turn of the event loop after its operation ends (`Transport.nextTurn`): the next
+  // operation then finds the connection of the last one free instead of opening another, so the connections
+  // open to a registry stay within `concurrency`. The operation itself does not wait for it.
+  const giveBack = (permits: Effect.Semaphore) =>
+    Effect.asVoid(Effect.forkDaemon(Effect.zipRight(Transport.nextTurn, permits.release(1))))
   const semaphores = new Map<string, Effect.Semaphore>()
   const semaphore = (registry: string) => {
     let found = semaphores.get(registry)
@@ -147,13 +177,16 @@ export const makeContext = (
     host,
     transport: transports.plain,
     scopedTransport: transports.scoped,
-    limited: (registry) => (effect) => semaphore(registry).withPermits(1)(effect),
+    limited: (registry) => (effect) => {
+      const permits = semaphore(registry)
+      return Effect.acquireUseRelease(permits.take(1), () => effect, () => giveBack(permits))
+    },
     permit: (registry) => {
       const permits = semaphore(registry)
       return Effect.uninterruptibleMask((restore) =>
         Effect.zipRight(
           restore(permits.take(1)),
-          Effect.tap(Effect.once(permits.release(1)), (release) => Effect.addFinalizer(() => release))
+          Effect.tap(Effect.once(giveBack(permits)), (release) => Effect.addFinalizer(() => release))
         )
       )
     }

@@ -120,7 +120,8 @@ export const fetch = (
       HttpClientRequest.get(manifestUrl(client, ref), {
         headers: { accept: accept === undefined ? MediaType.MANIFEST_ACCEPT : accept.join(", ") }
       }),
-      { scopes: pull(ref) }
+      // the body is read within the retried request: one cut short is fetched again
+      { scopes: pull(ref), read: { limit: client.maxManifestBytes, what: "manifest" } }
     )
     if (response.status !== 200) {
       return yield* Response.fail(ctx, response, { target: `manifest ${ref.identifier}` })

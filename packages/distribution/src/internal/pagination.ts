@@ -104,15 +104,19 @@ const paginate = (
         if (page >= limit) {
           return yield* Response.invalidResponse(ctx, `more than ${limit} pages; raise maxPages to list further`)
         }
-        const response = yield* client.transport.send(
-          ctx,
-          HttpClientRequest.get(url, { headers: { accept: "application/json" } }),
-          { scopes }
-        )
-        if (response.status !== 200) {
-          return yield* Response.fail(ctx, response, { target: field === "tags" ? "tags" : "catalog" })
-        }
-        const bytes = yield* Response.readBounded(ctx, response, client.maxManifestBytes, `${field} page`)
+        // each page (its request and its body) holds one of the registry's permits; none is held between pages
+        const { bytes, response } = yield* client.limited(ctx.registry)(Effect.gen(function*() {
+          const response = yield* client.transport.send(
+            ctx,
+            HttpClientRequest.get(url, { headers: { accept: "application/json" } }),
+            { scopes, read: { limit: client.maxManifestBytes, what: `${field} page` } }
+          )
+          if (response.status !== 200) {
+            return yield* Response.fail(ctx, response, { target: field === "tags" ? "tags" : "catalog" })
+          }
+          const bytes = yield* Response.readBounded(ctx, response, client.maxManifestBytes, `${field} page`)
+          return { bytes, response }
+        }))
         const names = yield* decodePage(ctx, field, bytes)
         const next = yield* nextPage(client, ctx, response)
         return [

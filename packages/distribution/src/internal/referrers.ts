@@ -147,7 +147,7 @@ export const list = (
       const response: HttpClientResponse.HttpClientResponse = yield* client.transport.send(
         ctx,
         HttpClientRequest.get(url, { headers: { accept: MediaType.OCI_INDEX } }),
-        { scopes: pull(subject) }
+        { scopes: pull(subject), read: { limit: client.maxManifestBytes, what: "referrers page" } }
       )
       if (page === 0 && (response.status === 404 || response.status === 400 || response.status === 406)) {
         yield* Response.discard(response)

@@ -18,13 +18,15 @@ import type { Repository } from "../Repository.js"
 
 /**
  * Reports the failure of a blob's source as itself when an upload fails because of it (the client only sees
- * "reading the blob failed"). The source goes to the upload as a stream and as a pump, whichever it reads.
+ * "reading the blob failed"). The source goes to the upload as a stream and as a pump, whichever it reads,
+ * and as `open` (a resumed upload re-opens it at an offset).
  */
 const keepSourceError = <A, E, E2>(
   content: Storage.BlobContent<E2>,
   upload: (source: {
     readonly stream: Stream.Stream<Uint8Array, E2>
     readonly pump: (sink: Storage.ChunkSink) => Effect.Effect<void, E2>
+    readonly open: (offset: number) => Stream.Stream<Uint8Array, E2>
   }) => Effect.Effect<A, E>
 ): Effect.Effect<A, E | E2> =>
   Effect.suspend(() => {
@@ -36,7 +38,8 @@ const keepSourceError = <A, E, E2>(
     return Effect.catchAll(
       upload({
         stream: Stream.tapError(content.open(0), track),
-        pump: (sink) => Effect.tapError(Storage.pump(content, 0, sink), track)
+        pump: (sink) => Effect.tapError(Storage.pump(content, 0, sink), track),
+        open: (offset) => Stream.tapError(content.open(offset), track)
       }),
       (error): Effect.Effect<never, E | E2> => Effect.fail(failure === undefined ? error : failure.error)
     )

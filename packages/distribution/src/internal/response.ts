@@ -189,15 +189,28 @@ export const readBounded = (
     }
     const chunks: Array<Uint8Array> = []
     let total = 0
+    let failure: RegistryError.SizeExceeded | RegistryError.TransportError | undefined
+    // The stream's run never fails: a failure (the body cut short, too large) is handed back as a value and
+    // failed here. A failing run ends the fiber Effect runs a stream in with an error, which the runtime logs
+    // as "Fiber terminated with an unhandled error" although the failure is handled.
     return response.stream.pipe(
-      Stream.mapError((error) => fromHttpClientError(ctx, response.request.method, response.request.url, error)),
-      Stream.runForEach((chunk) => {
-        total += chunk.length
-        if (total > limit) return Effect.fail(sizeExceeded(ctx, what, limit))
-        chunks.push(chunk)
-        return Effect.void
-      }),
-      Effect.map(() => concatBytes(chunks, total))
+      Stream.either,
+      Stream.runForEachWhile((item) =>
+        Effect.sync(() => {
+          if (Either.isLeft(item)) {
+            failure = fromHttpClientError(ctx, response.request.method, response.request.url, item.left)
+            return false
+          }
+          total += item.right.length
+          if (total > limit) {
+            failure = sizeExceeded(ctx, what, limit)
+            return false
+          }
+          chunks.push(item.right)
+          return true
+        })
+      ),
+      Effect.flatMap(() => failure === undefined ? Effect.succeed(concatBytes(chunks, total)) : Effect.fail(failure))
     )
   })
 

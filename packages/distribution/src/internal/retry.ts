@@ -3,7 +3,8 @@
  * `retry.base`, doubling, capped at `retry.max`, at most `times` retries; a failure that says how long to
  * wait (`Retry-After`, carried as `retryAfterMillis`) is waited for instead, and one that asks for more than
  * `retry.maxRetryAfter` ends the schedule at once. Used by the transport's per-request retries, blob-download
- * resumes and whole-upload retries; each call site decides which failures are worth retrying.
+ * resumes (also bounded in time by `blobBudget`) and whole-upload retries; each call site decides which
+ * failures are worth retrying.
  *
  * @internal
  */
@@ -17,6 +18,8 @@ export interface Policy {
   readonly base: Duration.Duration
   readonly max: Duration.Duration
   readonly maxRetryAfter: Duration.Duration
+  /** The time one blob download may lose to stalls and resumes (see `BlobStream`). */
+  readonly blobBudget: Duration.Duration
 }
 
 /** @internal */
@@ -25,14 +28,21 @@ export interface PolicyOptions {
   readonly base?: Duration.DurationInput | undefined
   readonly max?: Duration.DurationInput | undefined
   readonly maxRetryAfter?: Duration.DurationInput | undefined
+  readonly blobBudget?: Duration.DurationInput | undefined
 }
 
-/** The policy of the client options, with the defaults (4 retries, 200 ms doubling to 10 s, 60 s). @internal */
+/**
+ * The policy of the client options, with the defaults (4 retries, 200 ms doubling to 10 s, 60 s; 2 minutes
+ * per blob download).
+ *
+ * @internal
+ */
 export const policy = (options: PolicyOptions | undefined): Policy => ({
   times: Math.max(0, options?.times ?? 4),
   base: Duration.decode(options?.base ?? "200 millis"),
   max: Duration.decode(options?.max ?? "10 seconds"),
-  maxRetryAfter: Duration.decode(options?.maxRetryAfter ?? "60 seconds")
+  maxRetryAfter: Duration.decode(options?.maxRetryAfter ?? "60 seconds"),
+  blobBudget: Duration.decode(options?.blobBudget ?? "2 minutes")
 })
 
 /**

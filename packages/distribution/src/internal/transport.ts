@@ -12,6 +12,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Authenticator from "@ocidist/auth/Authenticator"
+import type * as AuthError from "@ocidist/auth/AuthError"
 import type * as AuthScope from "@ocidist/auth/Scope"
 import { Registry } from "@ocidist/reference"
 import * as Clock from "effect/Clock"
@@ -49,6 +50,12 @@ export interface SendOptions {
   readonly redirects?: boolean
   /** skip the auth middleware (ping) */
   readonly anonymous?: boolean
+  /**
+   * A small bounded body (a manifest, a page of tags, referrers or the catalog): the body of a `200` is read,
+   * up to `limit` bytes, inside the retried attempt, so a body cut short is retried with its request, as a
+   * whole. The response returned holds the body in memory.
+   */
+  readonly read?: { readonly limit: number; readonly what: string }
 }
 
 /** Reason of the `Unauthorized` raised when a streamed body met a 401 (the operation is restarted). @internal */
@@ -64,6 +71,18 @@ const isStreamed = (body: HttpBody.HttpBody): boolean => body._tag === "Stream" 
 
 /** @internal */
 export const isLoopbackHost = (host: string) => Registry.isLoopback(host)
+
+/**
+ * Completes on a later turn of the event loop (a macrotask, after the I/O callbacks pending now). An HTTP
+ * client frees the connection of a response whose body just ended in the callbacks that follow the end: a
+ * request sent after this turn finds it free instead of opening another connection.
+ *
+ * @internal
+ */
+export const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => clearTimeout(timer))
+})
 
 /**
  * A response with a retryable status, its (small) body read so the connection is free while waiting. Fed to
@@ -132,8 +151,19 @@ export const makeTransport = <R>(
   const authFailure = (
     ctx: Response.Ctx,
     request: HttpClientRequest.HttpClientRequest,
-    error: { readonly _tag: string; readonly message: string }
+    error: AuthError.AuthenticatorError
   ) => {
+    // the token server failing is not a credentials problem: only its 401/403 (CredentialsRejected) is
+    if (error._tag === "TokenExchangeError") {
+      return new RegistryError.TokenServerError({
+        ...Response.errorContext(ctx),
+        realm: error.realm,
+        ...(error.status === undefined ? {} : { status: error.status }),
+        reason: error.reason,
+        transient: error.transient === true,
+        cause: error
+      })
+    }
     const base = {
       ...Response.errorContext(ctx),
       method: request.method,
@@ -145,6 +175,10 @@ export const makeTransport = <R>(
       ? new RegistryError.Denied({ ...base, status: 403 })
       : new RegistryError.Unauthorized(base)
   }
+
+  // Token exchanges that fail transiently are retried with the same policy (inside the Authenticator, so
+  // concurrent callers keep sharing one exchange).
+  const tokenRetry = Retry.schedule<AuthError.TokenExchangeError>(options.retry)
 
   // One request, with the auth middleware: cached header → 401 → authorize → replay once.
   const authenticated = (
@@ -167,18 +201,21 @@ export const makeTransport = <R>(
       const target: Authenticator.Target = {
         registry: ctx.registry,
         scopes: sendOptions.scopes,
-        insecure: host.plainHttp || host.insecure
+        insecure: host.plainHttp || host.insecure,
+        // a plain-HTTP registry may use a plain-HTTP realm; an HTTPS one never sends credentials over HTTP
+        plainHttp: host.plainHttp
       }
       const cached = yield* auth.cached(target)
       const first = yield* raw(ctx, withAuthorization(request, cached))
       if (first.status !== 401) return { response: first, authorization: cached }
       const challenge = Response.header(first, "www-authenticate")
       if (challenge === undefined) return { response: first, authorization: cached }
-      yield* Response.discard(first)
+      // the replay reuses the connection of the 401 once the client has freed it
+      yield* Effect.zipRight(Response.discard(first), nextTurn)
       const authorization = yield* auth.authorize(
         target,
         [challenge],
-        Option.isSome(cached) ? { rejected: cached.value } : undefined
+        Option.isSome(cached) ? { rejected: cached.value, retry: tokenRetry } : { retry: tokenRetry }
       ).pipe(
         Effect.mapError((error) => authFailure(ctx, request, error))
       )
@@ -278,6 +315,21 @@ export const makeTransport = <R>(
       return yield* new Retryable({ response: copy, retryAfterMillis })
     })
 
+  // The body of a 200 read whole (see `SendOptions.read`); a `TransportError` while reading it is retried.
+  const buffered = (
+    ctx: Response.Ctx,
+    response: HttpClientResponse.HttpClientResponse,
+    read: NonNullable<SendOptions["read"]>
+  ) =>
+    Effect.map(
+      Response.readBounded(ctx, response, read.limit, read.what),
+      (bytes) =>
+        HttpClientResponse.fromWeb(
+          response.request,
+          new globalThis.Response(bytes, { status: response.status, headers: response.headers })
+        )
+    )
+
   const schedule = Retry.schedule<RegistryError.RegistryClientError | Retryable>(options.retry).pipe(
     Schedule.whileInput((error) => error._tag === "TransportError" || error._tag === "Retryable")
   )
@@ -288,10 +340,18 @@ export const makeTransport = <R>(
     sendOptions: SendOptions
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError, R> => {
     const retry = sendOptions.retry ?? (!isStreamed(request.body) && request.method !== "PATCH")
-    if (!retry) return once(ctx, request, sendOptions)
+    const read = sendOptions.read
+    const withBody = (
+      response: HttpClientResponse.HttpClientResponse
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError> =>
+      read !== undefined && response.status === 200 && request.method !== "HEAD"
+        ? buffered(ctx, response, read)
+        : Effect.succeed(response)
+    if (!retry) return Effect.flatMap(once(ctx, request, sendOptions), withBody)
     const attempt = Effect.flatMap(
       once(ctx, request, sendOptions),
-      (response) => RETRY_STATUSES.has(response.status) ? retryable(ctx, response) : Effect.succeed(response)
+      (response): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError | Retryable> =>
+        RETRY_STATUSES.has(response.status) ? retryable(ctx, response) : withBody(response)
     )
     return Effect.retryOrElse(
       attempt,

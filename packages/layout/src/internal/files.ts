@@ -11,6 +11,7 @@ import type * as Hash from "@ocidist/reference/Hash"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
 import { type BlobNotFound, type FileSystemError, fromPlatformError, type LayoutError } from "../LayoutError.js"
 import { layoutFileBytes } from "./indexJson.js"
 import { withLock } from "./locks.js"
@@ -49,9 +50,15 @@ export interface LayoutFiles {
   readonly ingestDir: string
   readonly blobPath: (digest: Digest.Digest) => string
   readonly partialPath: (digest: Digest.Digest) => string
+  /** `ingest/<alg>-<hex>.lock`: held (across processes) while the blob is written. */
+  readonly lockPath: (digest: Digest.Digest) => string
+  /** `oci-layout` */
+  readonly layoutFile: string
   readonly io: (digest?: string) => (error: PlatformError.PlatformError) => BlobNotFound | FileSystemError
   /** The size of a file, `None` when it does not exist. */
   readonly statSize: (file: string, digest?: string) => Effect.Effect<Option.Option<number>, LayoutError>
+  /** The bytes of a file, `None` when it has more than `limit` (at most `limit + 1` bytes are read). */
+  readonly readBounded: (file: string, limit: number) => Effect.Effect<Option.Option<Uint8Array>, LayoutError>
   /** Writes `bytes` to a temporary file next to `target`, syncs it and renames it to `target`. */
   readonly writeAtomically: (target: string, bytes: Uint8Array) => Effect.Effect<void, LayoutError>
   /** Creates the directory (with parents), `oci-layout` and `blobs/` unless done already. */
@@ -79,6 +86,28 @@ export const makeFiles = (options: {
       Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<number>())),
       Effect.mapError(io(digest))
     )
+
+  const readBounded = (file: string, limit: number) =>
+    Effect.gen(function*() {
+      const chunks: Array<Uint8Array> = []
+      let total = 0
+      yield* Stream.runForEach(
+        fs.stream(file, { chunkSize: READ.chunkSize, bytesToRead: limit + 1 }),
+        (chunk) =>
+          Effect.sync(() => {
+            chunks.push(chunk)
+            total += chunk.length
+          })
+      ).pipe(Effect.mapError(io()))
+      if (total > limit) return Option.none<Uint8Array>()
+      const bytes = new Uint8Array(total)
+      let at = 0
+      for (const chunk of chunks) {
+        bytes.set(chunk, at)
+        at += chunk.length
+      }
+      return Option.some(bytes)
+    })
 
   const writeAtomically = (target: string, bytes: Uint8Array) =>
     Effect.gen(function*() {
@@ -118,8 +147,11 @@ export const makeFiles = (options: {
     ingestDir,
     blobPath: (digest) => join(root, "blobs", Digest.algorithm(digest), Digest.hex(digest)),
     partialPath: (digest) => join(ingestDir, `${Digest.algorithm(digest)}-${Digest.hex(digest)}.partial`),
+    lockPath: (digest) => join(ingestDir, `${Digest.algorithm(digest)}-${Digest.hex(digest)}.lock`),
+    layoutFile,
     io,
     statSize,
+    readBounded,
     writeAtomically,
     ensureCreated
   }

@@ -18,8 +18,13 @@ const IndexJson = Schema.Struct({
 })
 const decodeIndexJson = Schema.decodeUnknownEither(IndexJson)
 const encodeDescriptor = Schema.encodeSync(Descriptor.Descriptor)
-/** @internal */
-export const MAX_INDEX_BYTES = 64 * 1024 * 1024
+/**
+ * The largest `index.json` read or written (16 MiB, some 60 000 entries): parsing one costs about five times
+ * its size in memory.
+ *
+ * @internal
+ */
+export const MAX_INDEX_BYTES = 16 * 1024 * 1024
 
 const encoder = new TextEncoder()
 

@@ -15,11 +15,12 @@ import * as Storage from "@ocidist/spec/Storage"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { Layout, PushManifestBytesOptions } from "../Layout.js"
-import { fromPlatformError, type LayoutError, type LayoutFailure, NotALayout } from "../LayoutError.js"
+import type { GcResult, Layout, PushManifestBytesOptions } from "../Layout.js"
+import { FileSystemError, fromPlatformError, type LayoutError, type LayoutFailure, NotALayout } from "../LayoutError.js"
 import { isNotFound, makeFiles, READ, tempSuffix } from "./files.js"
 import { gc as collectGarbage } from "./gc.js"
 import { formatIndex, layoutFileBytes, MAX_INDEX_BYTES, parseIndex } from "./indexJson.js"
+import { makeLayoutLock } from "./lockFile.js"
 import { withLock } from "./locks.js"
 import { checkDigest, checkTag, makeReader, REF_NAME, refName } from "./reader.js"
 import { verify as verifyLayout } from "./verify.js"
@@ -48,30 +49,66 @@ const make = (options: {
         }
         return { manifests: [], raw: {}, exists: false }
       }
-      if (size.value > MAX_INDEX_BYTES) {
-        return yield* new ContentTooLarge({
-          subject: `index.json of ${name}`,
-          limit: MAX_INDEX_BYTES,
-          size: size.value
-        })
-      }
-      const bytes = yield* Effect.mapError(fs.readFile(files.indexPath), files.io())
-      return { ...yield* parseIndex(root, bytes), exists: true }
+      const tooLarge = (actual: number) =>
+        new ContentTooLarge({ subject: `index.json of ${name}`, limit: MAX_INDEX_BYTES, size: actual })
+      // checked before reading, and the read is bounded too (the file may be replaced in between)
+      if (size.value > MAX_INDEX_BYTES) return yield* tooLarge(size.value)
+      const bytes = yield* files.readBounded(files.indexPath, MAX_INDEX_BYTES)
+      if (Option.isNone(bytes)) return yield* tooLarge(MAX_INDEX_BYTES + 1)
+      return { ...yield* parseIndex(root, bytes.value), exists: true }
     })
     const entries = Effect.map(readIndex, (index) => index.manifests)
+
+    const lock = makeLayoutLock({ fs, root, join: path.join })
+
+    const writeIndex = (next: ReadonlyArray<Descriptor.Descriptor>, raw: Record<string, unknown>) =>
+      Effect.gen(function*() {
+        const bytes = formatIndex(next, raw)
+        // never write an index.json that could not be read again
+        if (bytes.length > MAX_INDEX_BYTES) {
+          return yield* new ContentTooLarge({
+            subject: `the updated index.json of ${name}`,
+            limit: MAX_INDEX_BYTES,
+            size: bytes.length
+          })
+        }
+        yield* files.ensureCreated
+        yield* files.writeAtomically(files.indexPath, bytes)
+      })
+
+    const checkEntries = (next: ReadonlyArray<Descriptor.Descriptor>) =>
+      Effect.forEach(next, (d) => checkDigest(root, d.digest), { discard: true })
 
     const updateIndex = <E>(
       f: (entries: ReadonlyArray<Descriptor.Descriptor>) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, E>
     ): Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, LayoutFailure | E> =>
       withLock(`index:${root}`)(Effect.gen(function*() {
-        const { exists, manifests, raw } = yield* readIndex
-        const next = yield* f(manifests)
-        for (const d of next) yield* checkDigest(root, d.digest)
-        // index.json appears with the first entry, never empty before that
-        if (!exists && next.length === 0) return next
+        const locked = yield* lock.run(Effect.gen(function*() {
+          const { exists, manifests, raw } = yield* readIndex
+          const next = yield* f(manifests)
+          yield* checkEntries(next)
+          // index.json appears with the first entry, never empty before that
+          if (!exists && next.length === 0) return next
+          yield* writeIndex(next, raw)
+          return next
+        }))
+        if (Option.isSome(locked)) return locked.value
+        // No layout directory yet (`openOrCreate`), so no lock file: an update to nothing writes nothing,
+        // anything else creates the layout, then writes under the lock (applying `f` again only if another
+        // process wrote entries meanwhile).
+        const first = yield* f([])
+        yield* checkEntries(first)
+        if (first.length === 0) return first
         yield* files.ensureCreated
-        yield* files.writeAtomically(files.indexPath, formatIndex(next, raw))
-        return next
+        const written = yield* lock.run(Effect.gen(function*() {
+          const { manifests, raw } = yield* readIndex
+          const next = manifests.length === 0 ? first : yield* f(manifests)
+          if (next !== first) yield* checkEntries(next)
+          yield* writeIndex(next, raw)
+          return next
+        }))
+        if (Option.isSome(written)) return written.value
+        return yield* new FileSystemError({ path: root, detail: "the layout directory vanished while it was written" })
       }))
 
     const tag = (descriptor: Descriptor.Descriptor, tagName: string) =>
@@ -213,8 +250,8 @@ const make = (options: {
       verify: (verifyOptions) => verifyLayout(reader, entries, hash, verifyOptions),
       gc: (gcOptions) =>
         withLock(`index:${root}`)(
-          Effect.flatMap(readIndex, (index) => collectGarbage(files, reader, index.manifests, gcOptions))
-        ),
+          lock.run(Effect.flatMap(readIndex, (index) => collectGarbage(files, reader, index.manifests, gcOptions)))
+        ).pipe(Effect.map(Option.getOrElse((): GcResult => ({ removed: [], bytes: 0, partials: 0, recent: 0 })))),
       partialSize: writer.partialSize,
       discardPartial: writer.discardPartial
     }
@@ -276,17 +313,27 @@ export const create: (path: string) => Effect.Effect<Layout, LayoutError, FileSy
     }
     yield* withLock(`index:${root}`)(
       Effect.gen(function*() {
-        yield* fs.makeDirectory(pathService.join(root, "blobs", "sha256"), { recursive: true })
-        const indexPath = pathService.join(root, "index.json")
-        if (!(yield* fs.exists(indexPath))) {
-          const temp = `${indexPath}.${yield* tempSuffix}`
-          yield* fs.writeFile(temp, formatIndex([]), { flag: "wx" })
-          yield* fs.rename(temp, indexPath)
+        yield* Effect.mapError(fs.makeDirectory(pathService.join(root, "blobs", "sha256"), { recursive: true }), io)
+        const done = yield* makeLayoutLock({ fs, root, join: pathService.join }).run(
+          Effect.gen(function*() {
+            const indexPath = pathService.join(root, "index.json")
+            if (!(yield* fs.exists(indexPath))) {
+              const temp = `${indexPath}.${yield* tempSuffix}`
+              yield* fs.writeFile(temp, formatIndex([]), { flag: "wx" })
+              yield* fs.rename(temp, indexPath)
+            }
+            const temp = `${layoutFile}.${yield* tempSuffix}`
+            yield* fs.writeFile(temp, layoutFileBytes, { flag: "wx" })
+            yield* fs.rename(temp, layoutFile)
+          }).pipe(Effect.mapError(io))
+        )
+        if (Option.isNone(done)) {
+          return yield* new FileSystemError({
+            path: root,
+            detail: "the layout directory vanished while it was created"
+          })
         }
-        const temp = `${layoutFile}.${yield* tempSuffix}`
-        yield* fs.writeFile(temp, layoutFileBytes, { flag: "wx" })
-        yield* fs.rename(temp, layoutFile)
-      }).pipe(Effect.mapError(io))
+      })
     )
     return yield* make({ root, name: `oci:${path}`, strict: true, created: true })
   })

@@ -22,6 +22,7 @@ import * as NodeFs from "node:fs"
 import type { WriteResult } from "../Layout.js"
 import { FileSystemError, type LayoutError, type LayoutFailure, PartialMissing } from "../LayoutError.js"
 import { isNotFound, type LayoutFiles, READ } from "./files.js"
+import { type FileLock, makeFileLock } from "./lockFile.js"
 import { withLock } from "./locks.js"
 import { checkDigest } from "./reader.js"
 
@@ -59,7 +60,9 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
     digest: Digest.Digest,
     expected: Descriptor.Descriptor,
     content: Storage.BlobContent<E2>,
-    start: number
+    start: number,
+    /** The blob's lock, when it is to be taken at the first byte (there was no `ingest/` to put it in). */
+    lazyLock: { readonly lock: FileLock; readonly scope: Scope.Scope } | undefined
   ): Effect.Effect<Either.Either<WriteResult, WrongContent>, LayoutError | E2> =>
     Effect.gen(function*() {
       const partial = files.partialPath(digest)
@@ -90,6 +93,8 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
       const wrong = (error: WrongContent) => Effect.as(removePartial(digest), Either.left(error))
       let written = start
       let overflow = false
+      /** Stored by another process while this one waited for the blob's lock: the content is not needed. */
+      let stored = false
       let failure: LayoutError | undefined
       const result = yield* Effect.scoped(Effect.gen(function*() {
         const scope = yield* Effect.scope
@@ -102,6 +107,10 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
         const openFile = Effect.gen(function*() {
           if (start === 0) yield* files.ensureCreated
           yield* Effect.mapError(fs.makeDirectory(files.ingestDir, { recursive: true }), io(digest))
+          if (lazyLock !== undefined) {
+            yield* Scope.extend(lazyLock.lock.acquire, lazyLock.scope)
+            if (yield* isStored(digest, expected.size)) return "stored" as const
+          }
           return yield* Effect.mapError(fs.open(partial, { flag: start > 0 ? "a" : "w" }), io(digest))
         })
         // The byte path's inner loop: a synchronous hash update and positional write per buffer, no effect,
@@ -140,22 +149,32 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
               else failure = new FileSystemError({ path: partial, digest, detail: Cause.pretty(opened.cause) })
               return false
             }
+            if (opened.value === "stored") {
+              stored = true
+              return false
+            }
             file = opened.value
             return writeAt(file, chunk)
           })
         }
         yield* Storage.pump(content, start, sink)
+        if (stored) return Either.right(true)
         if (failure !== undefined) return yield* failure
         if (overflow) return Either.left(new SizeMismatch({ subject, expected: expected.size }))
         if (written !== expected.size) {
           return Either.left(new SizeMismatch({ subject, expected: expected.size, actual: written }))
         }
         // an empty blob: the loop saw no buffer
-        file ??= yield* openFile
+        if (file === undefined) {
+          const opened = yield* openFile
+          if (opened === "stored") return Either.right(true)
+          file = opened
+        }
         yield* Effect.mapError(file.sync, io(digest))
-        return Either.right(undefined)
+        return Either.right(false)
       }))
       if (Either.isLeft(result)) return yield* wrong(result.left)
+      if (result.right) return Either.right({ digest, size: expected.size, existed: true })
       const actual = trusted ? digest : hasher.digest()
       if (actual !== digest) {
         return yield* wrong(new DigestMismatch({ expected: digest, actual, subject }))
@@ -171,29 +190,55 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
       return Either.right({ digest, size: written, existed: false })
     })
 
+  /**
+   * Whether the blob is stored with `size`; if so, its mtime is refreshed, so that `gc` (of another process,
+   * too) keeps it for its grace period, until the image that uses it is tagged.
+   */
+  const isStored = (digest: Digest.Digest, size: number) =>
+    Effect.gen(function*() {
+      const existing = yield* statSize(files.blobPath(digest), digest)
+      if (Option.isNone(existing) || existing.value !== size) return false
+      const now = new Date()
+      yield* Effect.ignore(fs.utimes(files.blobPath(digest), now, now))
+      return true
+    })
+
   const pushBlob = <E2>(
     expected: Descriptor.Descriptor,
     content: Storage.BlobContent<E2>
   ): Effect.Effect<WriteResult, LayoutFailure | E2> =>
     Effect.gen(function*() {
       const digest = yield* checkDigest(root, expected.digest)
-      return yield* withLock(`blob:${root}:${digest}`)(Effect.gen(function*() {
-        const existing = yield* statSize(files.blobPath(digest), digest)
-        if (Option.isSome(existing) && existing.value === expected.size) {
-          yield* removePartial(digest)
-          return { digest, size: existing.value, existed: true }
+      const existed: WriteResult = { digest, size: expected.size, existed: true }
+      return yield* withLock(`blob:${root}:${digest}`)(Effect.scoped(Effect.gen(function*() {
+        const partialBytes = () => Effect.map(statSize(files.partialPath(digest), digest), Option.getOrElse(() => 0))
+        // stored, and no partial to clean up: no need for the lock
+        if ((yield* isStored(digest, expected.size)) && (yield* partialBytes()) === 0) return existed
+        // Other processes writing this blob hold `ingest/<alg>-<hex>.lock` (they write the same partial file).
+        // Taken now when `ingest/` exists or can be made (the layout exists); otherwise at the first byte,
+        // since nothing is created before it.
+        const lock = makeFileLock({ fs, root, file: files.lockPath(digest), maxWait: Infinity })
+        let locked = yield* lock.acquire
+        if (Option.isNone(locked) && (yield* Effect.mapError(fs.exists(files.layoutFile), io()))) {
+          yield* Effect.mapError(fs.makeDirectory(files.ingestDir, { recursive: true }), io(digest))
+          locked = yield* lock.acquire
         }
-        const have = Option.getOrElse(yield* statSize(files.partialPath(digest), digest), () => 0)
+        if (Option.isSome(locked) && (yield* isStored(digest, expected.size))) {
+          yield* removePartial(digest)
+          return existed
+        }
+        const lazyLock = Option.isNone(locked) ? { lock, scope: yield* Effect.scope } : undefined
+        const have = yield* partialBytes()
         if (have > 0 && have < expected.size) {
-          const resumed = yield* ingest(digest, expected, content, have)
+          const resumed = yield* ingest(digest, expected, content, have, lazyLock)
           if (Either.isRight(resumed)) return resumed.right
           // the partial's prefix was not the blob's (it is removed): start over once from byte 0
         } else if (have > 0) {
           yield* removePartial(digest)
         }
-        const fresh = yield* ingest(digest, expected, content, 0)
+        const fresh = yield* ingest(digest, expected, content, 0, lazyLock)
         return Either.isRight(fresh) ? fresh.right : yield* fresh.left
-      }))
+      })))
     })
 
   return { pushBlob, partialSize, discardPartial }

@@ -13,6 +13,7 @@ import * as Redacted from "effect/Redacted"
 import { CliFailure, UsageError } from "../../CliError.js"
 import type { Globals } from "../../GlobalOptions.js"
 import { info, json, line, parseReference, run } from "./common.js"
+import { registryOptions } from "./services.js"
 
 const registryOf = (input: string) => input.replace(/^(https?|docker):\/\//, "").replace(/\/.*$/, "")
 
@@ -106,12 +107,12 @@ export const token = (globals: Globals, args: { readonly reference: string; read
         })
       }
       const scopes = [args.push ? AuthScope.push(ref.repository) : AuthScope.pull(ref.repository)]
+      // as the registry client decides it: an http realm is only accepted for a registry reached over plain HTTP
+      const options = yield* registryOptions(globals)
+      const plainHttp = options.registries?.[ref.registry]?.plainHttp ?? options.plainHttp ??
+        Registry.isLoopback(ref.registry)
       const header = yield* authenticator.authorize(
-        {
-          registry: ref.registry,
-          scopes,
-          insecure: globals.plainHttp || globals.insecure || Registry.isLoopback(ref.registry)
-        },
+        { registry: ref.registry, scopes, insecure: plainHttp, plainHttp },
         [ping.challenge]
       )
       if (Option.isNone(header)) {

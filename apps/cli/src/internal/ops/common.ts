@@ -8,6 +8,7 @@ import * as Progress from "ocidist/Progress"
 import { UsageError } from "../../CliError.js"
 import type { Globals } from "../../GlobalOptions.js"
 import * as Renderer from "../progress.js"
+import { sanitize } from "../terminal.js"
 import * as Services from "./services.js"
 
 /** Runs an implementation with the services built from the global options. */
@@ -21,19 +22,33 @@ const writeStdout = (text: string | Uint8Array) =>
     process.stdout.write(text, () => resume(Effect.void))
   })
 
-/** Writes raw text or bytes to stdout (waiting for the write to be flushed). */
-export const stdout = (data: string | Uint8Array): Effect.Effect<void> => writeStdout(data)
+/** Writes bytes to stdout exactly (waiting for the write to be flushed): blobs, for files and pipes. */
+export const stdout = (data: Uint8Array): Effect.Effect<void> => writeStdout(data)
 
-/** Writes one line to stdout. */
-export const line = (text: string): Effect.Effect<void> => writeStdout(text + "\n")
+/**
+ * Writes content that is text for a person but exact bytes for a program (a manifest, a config): the bytes
+ * as they are on a pipe or into a file, their text with control characters escaped on a terminal.
+ */
+export const display = (data: Uint8Array): Effect.Effect<void> =>
+  process.stdout.isTTY === true ? writeStdout(sanitize(new TextDecoder().decode(data), "text")) : writeStdout(data)
 
-/** Writes one JSON document (one line) to stdout. */
+/** Writes one line to stdout, control characters (line feeds too) escaped. */
+export const line = (text: string): Effect.Effect<void> => writeStdout(sanitize(text) + "\n")
+
+/** Writes lines to stdout in one write, control characters (line feeds too) escaped in each. */
+export const lines = (texts: ReadonlyArray<string>): Effect.Effect<void> =>
+  texts.length === 0 ? Effect.void : writeStdout(texts.map((t) => sanitize(t) + "\n").join(""))
+
+/** Writes text of several lines to stdout, control characters other than line feeds and tabs escaped. */
+export const text = (value: string): Effect.Effect<void> => writeStdout(sanitize(value, "text") + "\n")
+
+/** Writes one JSON document (one line) to stdout: exact values, never sanitized. */
 export const json = (value: unknown): Effect.Effect<void> => writeStdout(JSON.stringify(value) + "\n")
 
-/** Writes informational text to stderr, unless `--quiet` or `--json`. */
-export const info = (globals: Globals, text: string): Effect.Effect<void> =>
+/** Writes one informational line to stderr (control characters escaped), unless `--quiet` or `--json`. */
+export const info = (globals: Globals, message: string): Effect.Effect<void> =>
   globals.quiet || globals.json ? Effect.void : Effect.sync(() => {
-    process.stderr.write(text + "\n")
+    process.stderr.write(sanitize(message) + "\n")
   })
 
 /** Runs an operation with the progress renderer the global options and stderr call for. */

@@ -22,7 +22,7 @@ import type * as Result from "ocidist/Result"
 import { CliFailure, UsageError } from "../../CliError.js"
 import { type Globals, platforms } from "../../GlobalOptions.js"
 import * as Format from "../format.js"
-import { json, line, parseDigestReference, parseReference, run, stdout } from "./common.js"
+import { display, info, json, line, lines, parseDigestReference, parseReference, run, stdout, text } from "./common.js"
 
 const firstPlatform = (globals: Globals) =>
   Effect.gen(function*() {
@@ -79,8 +79,8 @@ export const manifest = (globals: Globals, args: { readonly reference: string; r
           manifest: decodeJson(response.bytes)
         })
       }
-      if (args.pretty) return yield* line(JSON.stringify(decodeJson(response.bytes), null, 2))
-      yield* stdout(response.bytes)
+      if (args.pretty) return yield* text(JSON.stringify(decodeJson(response.bytes), null, 2))
+      yield* display(response.bytes)
     })
   )
 
@@ -184,7 +184,7 @@ export const config = (globals: Globals, args: { readonly reference: string }) =
           config: decodeJson(bytes)
         })
       }
-      yield* stdout(bytes)
+      yield* display(bytes)
     })
   )
 
@@ -238,7 +238,7 @@ export const blob = (globals: Globals, args: { readonly reference: string; reado
         Effect.onError(() => fs.remove(partial).pipe(Effect.ignore))
       )
       if (globals.json) return yield* json({ reference: ref.toString(), digest: ref.digest, size, path: target })
-      if (!globals.quiet) yield* Effect.sync(() => process.stderr.write(`wrote ${Format.bytes(size)} to ${target}\n`))
+      yield* info(globals, `wrote ${Format.bytes(size)} to ${target}`)
     })
   )
 
@@ -257,7 +257,7 @@ const renderInspection = (i: Result.Inspection): Array<string> => {
     out.push(`Platforms:  ${i.platforms.length === 0 ? "-" : i.platforms.join(", ")}`)
     out.push(`Manifests:  ${i.manifests.length}`)
     out.push(
-      Format.table(i.manifests.map((m) => [
+      ...Format.table(i.manifests.map((m) => [
         "  " + platformOf(m),
         m.digest,
         Format.bytes(m.size),
@@ -276,7 +276,7 @@ const renderInspection = (i: Result.Inspection): Array<string> => {
     if (c?.workingDir !== undefined) out.push(`WorkingDir: ${c.workingDir}`)
     if (c?.exposedPorts !== undefined && c.exposedPorts.length > 0) out.push(`Ports:      ${c.exposedPorts.join(", ")}`)
     out.push(`Layers:     ${i.layers.length}`)
-    out.push(Format.table(i.layers.map((l) => ["  " + l.digest, Format.bytes(l.size), l.mediaType])))
+    out.push(...Format.table(i.layers.map((l) => ["  " + l.digest, Format.bytes(l.size), l.mediaType])))
     if (c?.labels !== undefined && Object.keys(c.labels).length > 0) {
       out.push("Labels:")
       for (const [k, v] of Object.entries(c.labels)) out.push(`  ${k}=${v}`)
@@ -300,11 +300,25 @@ export const inspect = (globals: Globals, args: { readonly reference: string }) 
         const { manifest: _manifest, ...rest } = result
         return yield* json(rest)
       }
-      for (const l of renderInspection(result)) yield* line(l)
+      yield* lines(renderInspection(result))
     })
   )
 
 const digestTag = /^sha(256|384|512)-[0-9a-f]{32,128}(\.[\w.-]+)?$/
+
+/** The distribution spec's tag grammar. */
+const registryTag = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
+
+/**
+ * `org.opencontainers.image.ref.name` in a layout or archive: the image spec's grammar, which allows
+ * `registry/name:tag` (as @ocidist/layout accepts it).
+ */
+const layoutTag = (tag: string): boolean =>
+  tag.length <= 255 && /^[A-Za-z0-9_](?:[A-Za-z0-9._\-:@+/]*[A-Za-z0-9_])?$/.test(tag) &&
+  !tag.includes("//") && !tag.includes("..") && !tag.includes("/.") && !tag.includes("./")
+
+/** Marks a listed tag that does not follow the grammar (its text is escaped by `lines`, as every line's). */
+const INVALID_TAG = " (invalid tag)"
 
 /** `tags <repo>` */
 export const tags = (globals: Globals, args: { readonly repository: string; readonly omitDigestTags: boolean }) =>
@@ -314,7 +328,22 @@ export const tags = (globals: Globals, args: { readonly repository: string; read
       const all = yield* Ocidist.tags(args.repository)
       const list = args.omitDigestTags ? all.filter((t) => !digestTag.test(t)) : all
       if (globals.json) return yield* json({ repository: args.repository, tags: list })
-      if (list.length > 0) yield* line(list.join("\n"))
+      const location = Location.parse(args.repository)
+      const valid = Either.isRight(location) && location.right._tag !== "Registry"
+        ? layoutTag
+        : (tag: string) => registryTag.test(tag)
+      let invalid = 0
+      yield* lines(list.map((tag) => {
+        if (valid(tag)) return tag
+        invalid++
+        return tag + INVALID_TAG
+      }))
+      if (invalid > 0) {
+        yield* info(
+          globals,
+          `ocidist: warning: ${invalid} tag(s) listed do not follow the tag grammar: shown escaped, marked "${INVALID_TAG.trim()}"`
+        )
+      }
     })
   )
 

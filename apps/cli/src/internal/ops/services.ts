@@ -9,7 +9,9 @@ import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Path from "@effect/platform/Path"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Authenticator from "@ocidist/auth/Authenticator"
 import * as Credentials from "@ocidist/auth/Credentials"
 import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
@@ -25,6 +27,8 @@ import * as NodeOcidist from "ocidist/NodeOcidist"
 import * as Ocidist from "ocidist/Ocidist"
 import { UsageError } from "../../CliError.js"
 import type { Globals } from "../../GlobalOptions.js"
+import { redactHeader, redactUrl } from "../redact.js"
+import { sanitize } from "../terminal.js"
 
 /** @internal */
 export type Services =
@@ -36,46 +40,32 @@ export type Services =
   | Path.Path
   | CommandExecutor.CommandExecutor
 
-const sensitiveParam = /sig|token|credential|secret|password|key/i
-
-/** A URL with the values of secret-looking query parameters replaced. */
-export const redactUrl = (url: string): string => {
-  try {
-    const u = new URL(url)
-    for (const name of [...u.searchParams.keys()]) {
-      if (sensitiveParam.test(name)) u.searchParams.set(name, "<redacted>")
-    }
-    return u.toString()
-  } catch {
-    return url
-  }
-}
-
-const redactedHeaders = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"])
-
 const formatHeaders = (prefix: string, headers: Headers.Headers): string =>
-  Object.entries(headers).map(([k, v]) =>
-    `${prefix} ${k}: ${redactedHeaders.has(k.toLowerCase()) ? "<redacted>" : v}\n`
-  )
-    .join("")
+  Object.entries(headers).map(([k, v]) => `${prefix} ${sanitize(k)}: ${sanitize(redactHeader(k, v))}\n`).join("")
 
-/** Wraps an HTTP client so that every request and response is logged to stderr, credentials redacted. */
+/** The URL a request goes to, its query parameters included (redacted when logged). */
+const requestUrl = (request: HttpClientRequest.HttpClientRequest): string =>
+  request.urlParams.length === 0
+    ? request.url
+    : `${request.url}${request.url.includes("?") ? "&" : "?"}${UrlParams.toString(request.urlParams)}`
+
+/**
+ * Wraps an HTTP client so that every request and response is logged to stderr: credentials, cookies and
+ * query values of signed URLs redacted (see `redact.ts`), control characters escaped (see `terminal.ts`).
+ */
 export const logRequests = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
   client.pipe(
     HttpClient.tapRequest((request) =>
       Effect.sync(() => {
-        const query = request.urlParams.length === 0
-          ? ""
-          : "?" + request.urlParams.map(([k, v]) => `${k}=${sensitiveParam.test(k) ? "<redacted>" : v}`).join("&")
         process.stderr.write(
-          `> ${request.method} ${redactUrl(request.url)}${query}\n${formatHeaders(">", request.headers)}`
+          `> ${request.method} ${sanitize(redactUrl(requestUrl(request)))}\n${formatHeaders(">", request.headers)}`
         )
       })
     ),
     HttpClient.tap((response) =>
       Effect.sync(() => {
         process.stderr.write(
-          `< ${response.status} ${response.request.method} ${redactUrl(response.request.url)}\n${
+          `< ${response.status} ${response.request.method} ${sanitize(redactUrl(requestUrl(response.request)))}\n${
             formatHeaders("<", response.headers)
           }`
         )
