@@ -31,6 +31,7 @@ const subcommands = [
   Repository.catalog,
   Repository.tag,
   Repository.remove,
+  Repository.untag,
   Repository.referrers,
   Auth.login,
   Auth.logout,

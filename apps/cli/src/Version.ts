@@ -1,5 +1,6 @@
 /**
- * The version of the ocidist CLI, injected at bundle time.
+ * The version of the ocidist CLI, injected at bundle time from `apps/cli/package.json`. `ocidist version` prints
+ * it and the `User-Agent` sends it (`ocidist/<version>`, unless `OCIDIST_USER_AGENT` is set).
  *
  * @since 0.1.0
  */

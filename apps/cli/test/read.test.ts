@@ -405,8 +405,13 @@ describe.concurrent("tags, catalog, tag, delete", () => {
     expect((await ocidist(["tag", `${host}/tagme:nope`, "x"])).code).toBe(3)
   })
 
-  it("delete removes the manifest (by digest)", async () => {
-    const r = await ocidist(["delete", "--json", `${host}/deleteme:1.0`])
+  it("delete removes the manifest (by digest), with --force when other tags share it", async () => {
+    // deleteme:latest points at the same manifest: deleting 1.0 would take it too
+    const refused = await ocidist(["delete", `${host}/deleteme:1.0`])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/add --force/)
+    expect((await ocidist(["digest", `${host}/deleteme:latest`])).code).toBe(0)
+    const r = await ocidist(["delete", "--force", "--json", `${host}/deleteme:1.0`])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({
       reference: `${host}/deleteme:1.0`,

@@ -306,9 +306,10 @@ describe.concurrent("push", () => {
     expect(r.code).toBe(2)
   })
 
-  it("fails with exit 1 for a missing layout", async () => {
+  it("fails with exit 2 for a source path that does not exist, in one line", async () => {
     const r = await ocidist(["push", path.join(tmp(), "missing"), `${dst.host}/x:1`])
-    expect([1, 3]).toContain(r.code)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/does not exist/)
     expect(r.stderr.trim().split("\n")).toHaveLength(1)
   })
 })

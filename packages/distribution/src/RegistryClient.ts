@@ -420,7 +420,12 @@ export interface Service {
       ref: Reference.Reference,
       manifest: ManifestInput
     ) => Effect.Effect<PutManifestResult, RegistryError.RegistryClientError>
-    /** `DELETE` a manifest (by digest; many registries refuse deleting by tag). */
+    /**
+     * `DELETE` a manifest by digest (every tag pointing at it goes too), or, for a reference with a tag and no
+     * digest, the tag alone (`DELETE /v2/<name>/manifests/<tag>`, OCI distribution 1.1). Registries that do
+     * not delete tags alone (distribution 2.x) answer `400 DIGEST_INVALID` or `405 UNSUPPORTED`
+     * (`RegistryResponseError`).
+     */
     readonly delete: (ref: Reference.Reference) => Effect.Effect<void, RegistryError.RegistryClientError>
   }
   readonly blobs: {

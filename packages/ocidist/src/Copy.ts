@@ -27,11 +27,14 @@
  *
  * @since 0.2.0
  */
+import type { DigestMismatch } from "@ocidist/reference/ReferenceError"
+import type * as Manifest from "@ocidist/spec/Manifest"
 import type * as Platform from "@ocidist/spec/Platform"
-import type { InvalidManifest } from "@ocidist/spec/SpecError"
+import type { ContentTooLarge, InvalidManifest, SizeMismatch } from "@ocidist/spec/SpecError"
 import type * as Storage from "@ocidist/spec/Storage"
 import type * as Effect from "effect/Effect"
 import * as internal from "./internal/copy.js"
+import * as platform from "./internal/platform.js"
 import type { NothingToCopy, PlatformNotFound, UnsupportedOperation } from "./OcidistError.js"
 import type * as Result from "./Result.js"
 
@@ -48,9 +51,18 @@ export interface Options {
   readonly allTags?: boolean | undefined
   /**
    * Platforms to keep when the source is an index. Unset: the whole index, digests preserved. One platform:
-   * only that platform's manifest (nested indexes descended). Several: a new index with only those entries.
+   * only that platform's manifest (nested indexes descended). Several: a new index with only those entries
+   * (found in nested indexes too). A single image manifest is kept when its config's platform matches (or it
+   * declares none, as artifacts), else the copy fails with `PlatformNotFound`.
    */
   readonly platforms?: ReadonlyArray<Platform.Platform> | undefined
+  /**
+   * Apply `platforms` to indexes only: a single image manifest is copied whatever its platform (a default
+   * platform, such as the running machine's, rather than one the user asked for). Default false.
+   *
+   * @since 0.4.0
+   */
+  readonly indexPlatformsOnly?: boolean | undefined
   /** Also copy the manifests that refer to the copied ones (the source's `referrers` capability), recursively. */
   readonly referrers?: boolean | undefined
   /** Plan only: walk the source, ask the destination what it has, write nothing. */
@@ -67,7 +79,14 @@ export interface Options {
  * @since 0.2.0
  * @category errors
  */
-export type CopyError = PlatformNotFound | NothingToCopy | UnsupportedOperation | InvalidManifest
+export type CopyError =
+  | PlatformNotFound
+  | NothingToCopy
+  | UnsupportedOperation
+  | InvalidManifest
+  | SizeMismatch
+  | ContentTooLarge
+  | DigestMismatch
 
 /**
  * The default number of blobs in flight.
@@ -90,3 +109,18 @@ export const copy: <E1, E2>(
   target: Storage.Storage<E2>,
   options?: Options
 ) => Effect.Effect<Result.CopyResult, E1 | E2 | CopyError> = internal.copy
+
+/**
+ * The manifest of one platform, as every operation that takes a platform selects it: for an index, the
+ * best matching image manifest (`Platform.best`), descending into nested indexes (an entry that is itself an
+ * index); for an image manifest, itself when the platform its config declares matches (or it declares none,
+ * as artifacts do). Fails with `PlatformNotFound` (listing the platforms seen) otherwise.
+ *
+ * @since 0.4.0
+ * @category platforms
+ */
+export const selectPlatform: <E>(
+  source: Storage.ReadOnlyStorage<E>,
+  manifest: Manifest.Manifest,
+  wanted: Platform.Platform
+) => Effect.Effect<Manifest.Manifest, E | CopyError> = platform.selectPlatform

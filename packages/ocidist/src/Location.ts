@@ -4,7 +4,7 @@
  *
  * - `registry.example.com/app:1.0`, `docker://registry.example.com/app@sha256:…` — a registry reference
  *   (bare references are normalized as docker does: `alpine` → `docker.io/library/alpine:latest`)
- * - `oci:<dir>[:<tag>|@<digest>]` — an OCI image layout directory
+ * - `oci:<dir>[:<tag>|@<digest>]` — an OCI image layout directory (`oci:<dir>:<digest>` is read as a digest too)
  * - `oci-archive:<file>[:<tag>]` — a tar of an OCI image layout
  * - `docker-archive:<file>[:<name:tag>]` — a `docker save` tarball (`manifest.json` + `repositories`)
  *
@@ -141,8 +141,28 @@ const splitPath = (input: string, rest: string): Either.Either<{ path: string; s
   return Either.right(colon === -1 ? { path } : { path, suffix: rest.slice(colon + 1) })
 }
 
-const parseLayout = (input: string, rest: string): Either.Either<Layout, InvalidLocation> =>
-  Either.flatMap(splitPath(input, rest), ({ path, suffix }) => {
+/**
+ * `<path>@<algorithm>:…` at the end of a location, for the registered algorithms: the path and the digest text
+ * (not yet validated). `oci:/data/user@host:v1` stays a path with an `@` and a tag.
+ */
+const AT_DIGEST = /^(.*)@((?:sha256|sha384|sha512|blake3):[^:@]*)$/
+
+const parseLayout = (input: string, rest: string): Either.Either<Layout, InvalidLocation> => {
+  const at = AT_DIGEST.exec(rest)
+  if (at !== null) {
+    const [, before, digestText] = at as unknown as [string, string, string]
+    // `oci:<dir>:@<digest>` is accepted too (the form of earlier versions)
+    return Either.flatMap(
+      splitPath(input, before.endsWith(":") ? before.slice(0, -1) : before),
+      ({ path, suffix }) =>
+        suffix !== undefined
+          ? Either.left(new InvalidLocation({ input, detail: "give a tag or a digest, not both" }))
+          : Digest.validate(digestText) === undefined
+          ? Either.right(layout(path, { digest: digestText as Digest.Digest }))
+          : Either.left(new InvalidLocation({ input, detail: `"${digestText}" is not a valid digest` }))
+    )
+  }
+  return Either.flatMap(splitPath(input, rest), ({ path, suffix }) => {
     if (suffix === undefined || suffix === "") return Either.right(layout(path))
     const digestText = suffix.startsWith("@") ? suffix.slice(1) : Digest.validate(suffix) === undefined ? suffix : null
     if (digestText !== null) {
@@ -154,6 +174,23 @@ const parseLayout = (input: string, rest: string): Either.Either<Layout, Invalid
       ? Either.right(layout(path, { tag: suffix }))
       : Either.left(new InvalidLocation({ input, detail: `"${suffix}" is not a valid tag` }))
   })
+}
+
+/** Archives are selected by tag only: `<file>@<digest>` says so rather than reading `<file>@sha256` as the path. */
+const archiveDigest = (
+  input: string,
+  rest: string,
+  transport: string
+): Either.Either<never, InvalidLocation> | undefined =>
+  AT_DIGEST.exec(rest)?.[1]?.includes(":") === false
+    ? Either.left(
+      new InvalidLocation({
+        input,
+        detail:
+          `${transport} selects an image by tag only (${transport}<file>[:tag]); for a digest, use oci:<dir>@<digest>`
+      })
+    )
+    : undefined
 
 /**
  * Parses a location string (see the module documentation for the forms).
@@ -165,6 +202,9 @@ export const parse = (input: string): Either.Either<Location, InvalidLocation> =
   const trimmed = input.trim()
   if (trimmed.startsWith("oci:")) return parseLayout(input, trimmed.slice("oci:".length))
   if (trimmed.startsWith("oci-archive:")) {
+    const rest = trimmed.slice("oci-archive:".length)
+    const digest = archiveDigest(input, rest, "oci-archive:")
+    if (digest !== undefined) return digest
     return Either.flatMap(
       splitPath(input, trimmed.slice("oci-archive:".length)),
       ({ path, suffix }) =>
@@ -176,6 +216,8 @@ export const parse = (input: string): Either.Either<Location, InvalidLocation> =
     )
   }
   if (trimmed.startsWith("docker-archive:")) {
+    const digest = archiveDigest(input, trimmed.slice("docker-archive:".length), "docker-archive:")
+    if (digest !== undefined) return digest
     return Either.flatMap(splitPath(input, trimmed.slice("docker-archive:".length)), ({ path, suffix }) => {
       if (suffix === undefined || suffix === "") return Either.right(dockerArchive(path))
       return Either.match(Reference.parse(suffix), {

@@ -73,7 +73,9 @@ export interface CopyOptions {
    * Platforms to keep when the source is an index. Unset: the whole index, digests preserved.
    * One platform: only that platform's manifest is stored (its digest preserved) and tagged.
    * Several: an index with only those entries is written — a new index, whose digest is reported as
-   * `digest` (the source's as `sourceDigest`). Ignored when the source is a single image manifest.
+   * `digest` (the source's as `sourceDigest`). Nested indexes are descended. A single image manifest is
+   * copied when its config's platform matches (or it declares none, as artifacts do), else the copy fails
+   * with `PlatformNotFound` before anything is written.
    */
   readonly platform?: PlatformInput | ReadonlyArray<PlatformInput> | undefined
   /** Also copy the manifests that refer to the copied ones (signatures, SBOMs), recursively. Default false. */
@@ -108,6 +110,19 @@ export interface InspectOptions {
 }
 
 /**
+ * @since 0.4.0
+ * @category options
+ */
+export interface ResolveOptions {
+  /**
+   * Resolve to the manifest of this platform (as crane does): for an index, the matching image manifest
+   * (nested indexes descended); for an image manifest, itself when its config's platform matches. Fails
+   * with `PlatformNotFound` otherwise.
+   */
+  readonly platform?: PlatformInput | undefined
+}
+
+/**
  * @since 0.1.0
  * @category options
  */
@@ -133,7 +148,8 @@ export interface Service {
   ) => Effect.Effect<Result.CopyResult, OcidistError>
   /**
    * Copies an image from a registry to a local location. A destination string without a transport
-   * (`./dir`) is an OCI layout directory (`oci:./dir`).
+   * (`./dir`) is an OCI layout directory (`oci:./dir`); one ending in `.tar` that is not a directory is an
+   * `oci-archive`; an existing file otherwise, or a compressed name (`.tar.gz`), fails with `InvalidLocation`.
    */
   readonly pull: (
     reference: string | Reference.Reference,
@@ -142,7 +158,8 @@ export interface Service {
   ) => Effect.Effect<Result.PullResult, OcidistError>
   /**
    * Copies an image from a local location to a registry. A source string without a transport is an
-   * OCI layout directory.
+   * OCI layout directory, or, for an existing file, the archive it holds (`oci-archive` or `docker-archive`;
+   * any other file fails with `InvalidLocation` naming the prefixes).
    */
   readonly push: (
     source: LocationInput,
@@ -154,8 +171,8 @@ export interface Service {
     location: LocationInput,
     options?: InspectOptions
   ) => Effect.Effect<Result.Inspection, OcidistError>
-  /** The digest a location names (`HEAD` for registries). */
-  readonly resolve: (location: LocationInput) => Effect.Effect<Result.Resolved, OcidistError>
+  /** The digest a location names (`HEAD` for registries); with `platform`, that platform's manifest's. */
+  readonly resolve: (location: LocationInput, options?: ResolveOptions) => Effect.Effect<Result.Resolved, OcidistError>
   /** Tags of a registry repository or of a layout / archive. */
   readonly tags: (location: LocationInput) => Effect.Effect<ReadonlyArray<string>, OcidistError>
   /** Manifests whose `subject` is the manifest a location names. */
@@ -380,13 +397,16 @@ export const inspect = (
   Effect.flatMap(Ocidist, (s) => s.inspect(location, options))
 
 /**
- * The digest, media type and size of what a location names (a `HEAD` request for registries).
+ * The digest, media type and size of what a location names (a `HEAD` request for registries). With
+ * `platform`, those of that platform's manifest (see {@link ResolveOptions}).
  *
  * @since 0.1.0
  * @category operations
  */
-export const resolve = (location: LocationInput): Effect.Effect<Result.Resolved, OcidistError, Ocidist> =>
-  Effect.flatMap(Ocidist, (s) => s.resolve(location))
+export const resolve = (
+  location: LocationInput,
+  options?: ResolveOptions
+): Effect.Effect<Result.Resolved, OcidistError, Ocidist> => Effect.flatMap(Ocidist, (s) => s.resolve(location, options))
 
 /**
  * The tags of a repository, layout or archive.

@@ -90,7 +90,14 @@ export interface ImageEntry {
  */
 export interface Stats {
   readonly manifests: number
+  /** Manifests stored (a manifest stored under 150 tags counts once; see `tagsWritten`). */
   readonly manifestsWritten: number
+  /**
+   * Tags written (set or moved) at the destination: with `allTags`, one per tag copied.
+   *
+   * @since 0.4.0
+   */
+  readonly tagsWritten: number
   readonly blobs: number
   readonly transferred: number
   readonly skipped: number

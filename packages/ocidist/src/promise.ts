@@ -132,7 +132,10 @@ export interface Client {
     location: Ocidist.LocationInput,
     options?: Ocidist.InspectOptions & CallOptions
   ) => Promise<Result.Inspection>
-  readonly resolve: (location: Ocidist.LocationInput, options?: CallOptions) => Promise<Result.Resolved>
+  readonly resolve: (
+    location: Ocidist.LocationInput,
+    options?: Ocidist.ResolveOptions & CallOptions
+  ) => Promise<Result.Resolved>
   readonly tags: (location: Ocidist.LocationInput, options?: CallOptions) => Promise<ReadonlyArray<string>>
   readonly referrers: (
     location: Ocidist.LocationInput,
@@ -193,7 +196,7 @@ export const createClientFromLayer = (layer: Layer.Layer<Ocidist.Ocidist>): Clie
     pull: (reference, destination, options) => run((s) => s.pull(reference, destination, strip(options)), options),
     push: (source, reference, options) => run((s) => s.push(source, reference, strip(options)), options),
     inspect: (location, options) => run((s) => s.inspect(location, strip(options)), options),
-    resolve: (location, options) => run((s) => s.resolve(location), options),
+    resolve: (location, options) => run((s) => s.resolve(location, strip(options)), options),
     tags: (location, options) => run((s) => s.tags(location), options),
     referrers: (location, options) => run((s) => s.referrers(location, strip(options)), options),
     close: () => {

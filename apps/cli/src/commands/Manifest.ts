@@ -82,8 +82,14 @@ export const digest = Command.make(
   { reference: Args.text({ name: "location" }).pipe(Args.withDescription("a registry reference or a local location")) },
   (args) => withOps((ops, globals) => ops.digest(globals, { reference: args.reference }))
 ).pipe(Command.withDescription(describe(
-  "Print the digest a reference names (a HEAD request: no download, not counted by Docker Hub's rate limit).",
-  ["ocidist digest alpine:3.20", "ocidist digest oci:./alpine:3.20", "ocidist digest --json localhost:5000/app:1.0"]
+  "Print the digest a reference names (a HEAD request: no download, not counted by Docker Hub's rate limit). " +
+    "With --platform, the digest of that platform's manifest.",
+  [
+    "ocidist digest alpine:3.20",
+    "ocidist digest --platform linux/arm64 alpine:3.20",
+    "ocidist digest oci:./alpine:3.20",
+    "ocidist digest --json localhost:5000/app:1.0"
+  ]
 )))
 
 /**

@@ -1,11 +1,13 @@
 /**
- * `tags` / `ls`, `catalog`, `tag`, `delete`, `referrers`.
+ * `tags` / `ls`, `catalog`, `tag`, `delete`, `untag`, `referrers`.
  *
  * @since 0.1.0
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import { UsageError } from "../CliError.js"
 import { describe, withOps } from "../internal/lazy.js"
 
 const tagsConfig = {
@@ -40,13 +42,35 @@ export const ls = Command.make("ls", tagsConfig, (args) => withOps((ops, globals
 )
 
 /**
+ * Why `catalog` cannot list what it was given (checked before any request), if it cannot: it needs a registry
+ * host (`host[:port]`, optionally `https://…`), not a local location nor a repository.
+ */
+const catalogProblem = (input: string): string | undefined => {
+  const text = input.trim()
+  const local = /^(oci|oci-archive|docker-archive):/.exec(text)?.[1]
+  if (local !== undefined) {
+    return `catalog needs a registry (host[:port], e.g. localhost:5000), not the ${local} location ${text}; ` +
+      `for its tags: ocidist tags ${text}`
+  }
+  const host = text.replace(/^(https?|docker):\/\//, "").replace(/\/+$/, "")
+  return /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host)
+    ? undefined
+    : `catalog needs a registry host (host[:port], e.g. localhost:5000), got ${JSON.stringify(text)}`
+}
+
+/**
  * @since 0.1.0
  * @category commands
  */
 export const catalog = Command.make(
   "catalog",
   { registry: Args.text({ name: "registry" }).pipe(Args.withDescription("a registry host, e.g. localhost:5000")) },
-  (args) => withOps((ops, globals) => ops.catalog(globals, args))
+  (args) => {
+    const problem = catalogProblem(args.registry)
+    return problem === undefined
+      ? withOps((ops, globals) => ops.catalog(globals, args))
+      : Effect.fail(new UsageError({ detail: problem }))
+  }
 ).pipe(Command.withDescription(describe(
   "List the repositories of a registry (the _catalog API; many public registries do not offer it).",
   ["ocidist catalog localhost:5000", "ocidist catalog --json localhost:5000 | jq -r '.repositories[]'"]
@@ -74,12 +98,36 @@ export const tag = Command.make(
  */
 export const remove = Command.make(
   "delete",
-  { reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the manifest to delete (tag or digest)")) },
+  {
+    reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the manifest to delete (tag or digest)")),
+    force: Options.boolean("force").pipe(
+      Options.withDescription("delete even when other tags point at the manifest (they go too)")
+    )
+  },
   (args) => withOps((ops, globals) => ops.remove(globals, args))
 ).pipe(Command.withDescription(describe(
   "Delete a manifest. A tag is resolved to its digest first, and the manifest is deleted by digest: every tag " +
-    "pointing at it goes too. The registry must allow deletes.",
-  ["ocidist delete localhost:5000/app:old", "ocidist delete localhost:5000/app@sha256:…"]
+    "pointing at it goes too, so a tag that shares its digest with other tags needs --force (to remove just " +
+    "the tag, use untag). The registry must allow deletes.",
+  [
+    "ocidist delete localhost:5000/app:old",
+    "ocidist delete --force localhost:5000/app:old",
+    "ocidist delete localhost:5000/app@sha256:…"
+  ]
+)))
+
+/**
+ * @since 0.4.0
+ * @category commands
+ */
+export const untag = Command.make(
+  "untag",
+  { reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the tag to remove (repo:tag)")) },
+  (args) => withOps((ops, globals) => ops.untag(globals, args))
+).pipe(Command.withDescription(describe(
+  "Remove a tag, leaving the manifest and its other tags (the registry's tag DELETE; some registries, " +
+    "distribution 2.x among them, refuse it). In a layout (oci:<dir>:<tag>), removes the tag's index.json entry.",
+  ["ocidist untag localhost:5000/app:old", "ocidist untag oci:./images:old"]
 )))
 
 /**

@@ -9,18 +9,17 @@ import type * as Digest from "@ocidist/reference/Digest"
 import * as Registry from "@ocidist/reference/Registry"
 import * as Descriptor from "@ocidist/spec/Descriptor"
 import * as Manifest from "@ocidist/spec/Manifest"
-import * as Platform from "@ocidist/spec/Platform"
-import type { InvalidManifest } from "@ocidist/spec/SpecError"
+import type * as Platform from "@ocidist/spec/Platform"
 import * as Storage from "@ocidist/spec/Storage"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as Copy from "../Copy.js"
-import { NothingToCopy, PlatformNotFound, UnsupportedOperation } from "../OcidistError.js"
+import { NothingToCopy, UnsupportedOperation } from "../OcidistError.js"
 import * as Progress from "../Progress.js"
 import type * as Result from "../Result.js"
+import { selectPlatforms } from "./platform.js"
 
 type Source<E> = Storage.ReadOnlyStorage<E>
 type Target<E> = Storage.Storage<E>
@@ -59,47 +58,9 @@ const METADATA_CONCURRENCY = 8
 
 const descriptorOf = (m: Manifest.Manifest): Descriptor.Descriptor => Manifest.descriptorOf(m)
 
-/**
- * Chooses what to store for a root when platforms are selected: the root itself (no selection, or an
- * image manifest), the one matching manifest (one platform), or a rewritten index (several).
- */
-const selectPlatforms = <E>(
-  source: Source<E>,
-  root: Manifest.Manifest,
-  platforms: ReadonlyArray<Platform.Platform> | undefined
-): Effect.Effect<Manifest.Manifest, E | PlatformNotFound | InvalidManifest> =>
-  Effect.gen(function*() {
-    if (platforms === undefined || platforms.length === 0 || root._tag !== "ImageIndex") return root
-    const entries = root.manifest.manifests
-    const chosen: Array<Descriptor.Descriptor> = []
-    for (const wanted of platforms) {
-      const match = Platform.best(wanted, entries)
-      if (match === undefined) {
-        return yield* new PlatformNotFound({
-          location: source.name,
-          wanted: Platform.format(wanted),
-          available: Platform.available(entries)
-        })
-      }
-      if (!chosen.some((c) => c.digest === match.digest)) chosen.push(match)
-    }
-    if (chosen.length === 1) {
-      const child = yield* source.fetchManifest(chosen[0]!)
-      return child._tag === "ImageIndex" ? yield* selectPlatforms(source, child, platforms) : child
-    }
-    // Several platforms: rewrite the index keeping its other fields and the raw entries, in index order.
-    const raw = JSON.parse(new TextDecoder().decode(root.bytes)) as Record<string, unknown>
-    const rawEntries = Array.isArray(raw.manifests) ? (raw.manifests as Array<Record<string, unknown>>) : []
-    const keep = new Set(chosen.map((c) => c.digest))
-    const rewritten = Manifest.encode({ ...raw, manifests: rawEntries.filter((e) => keep.has(e.digest as never)) })
-    return yield* Either.match(Manifest.decode(rewritten, { contentType: root.mediaType }), {
-      onLeft: (e) => Effect.fail(e),
-      onRight: (m) => Effect.succeed(m)
-    })
-  })
-
 interface Settings {
   readonly platforms: ReadonlyArray<Platform.Platform> | undefined
+  readonly indexPlatformsOnly: boolean
   readonly referrers: boolean
   readonly dryRun: boolean
   readonly concurrency: number
@@ -142,10 +103,29 @@ const plan = <E1, E2>(
     const blobs = new Map<string, PlannedBlob>()
     const images: Array<PlannedImage> = []
 
-    const addBlob = (d: Descriptor.Descriptor) => {
-      if (Descriptor.isNonDistributable(d) || blobs.has(d.digest)) return
+    /** `present`: the blob of a manifest the destination has (so it has the blob too): skipped, not asked. */
+    const present = new Set<string>()
+    const addBlob = (d: Descriptor.Descriptor, has = false) => {
+      if (Descriptor.isNonDistributable(d)) return
+      if (has) present.add(d.digest)
+      if (blobs.has(d.digest)) return
       blobs.set(d.digest, { descriptor: d, action: "transfer", transferred: 0 })
     }
+
+    /**
+     * The blobs of a manifest the destination has (an index's children read from the source, not walked as
+     * manifests of the copy): listed as skipped, so that a re-pull counts what it already had.
+     */
+    const addPresent = (manifest: Manifest.Manifest): Effect.Effect<void, E1> =>
+      manifest._tag === "ImageIndex"
+        ? Effect.flatMap(
+          Effect.forEach(manifest.manifest.manifests, (d) => source.fetchManifest(d), { concurrency }),
+          (children) => Effect.forEach(children, addPresent, { discard: true })
+        )
+        : Effect.sync(() => {
+          addBlob(manifest.manifest.config, true)
+          for (const layer of manifest.manifest.layers) addBlob(layer, true)
+        })
 
     /** Child manifests and whether the destination has them, fetched concurrently; order kept. */
     const fetchAll = (
@@ -203,6 +183,8 @@ const plan = <E1, E2>(
             addBlob(manifest.manifest.config)
             for (const layer of manifest.manifest.layers) addBlob(layer)
           }
+        } else {
+          yield* addPresent(manifest)
         }
         order.push(entry)
         image.manifests.push(manifest.digest)
@@ -218,7 +200,9 @@ const plan = <E1, E2>(
       })
 
     for (const root of roots) {
-      const stored = yield* selectPlatforms(source, root.manifest, settings.platforms)
+      const stored = settings.indexPlatformsOnly && root.manifest._tag !== "ImageIndex"
+        ? root.manifest
+        : yield* selectPlatforms(source, root.manifest, settings.platforms)
       const image: PlannedImage = { sourceDigest: root.manifest.digest, root: stored, tags: root.tags, manifests: [] }
       images.push(image)
       yield* visit(image, stored, "root", undefined, root.tags)
@@ -231,9 +215,13 @@ const plan = <E1, E2>(
       Registry.same(from.registry, to.registry) && from.repository !== to.repository
     const planned = [...blobs.values()]
     yield* Effect.forEach(planned, (b) =>
-      Effect.map(target.exists(b.descriptor), (has) => {
-        b.action = has ? "skip" : canMount ? "mount" : "transfer"
-      }), { concurrency, discard: true })
+      present.has(b.descriptor.digest)
+        ? Effect.sync(() => {
+          b.action = "skip"
+        })
+        : Effect.map(target.exists(b.descriptor), (has) => {
+          b.action = has ? "skip" : canMount ? "mount" : "transfer"
+        }), { concurrency, discard: true })
 
     return { images, manifests: order, blobs: planned }
   })
@@ -417,6 +405,7 @@ const toResult = <E1, E2>(
     stats: {
       manifests: plan.manifests.length,
       manifestsWritten: dryRun ? 0 : plan.manifests.filter((m) => m.action === "write").length,
+      tagsWritten: dryRun ? 0 : plan.manifests.reduce((n, m) => n + (m.action === "write" ? m.tags.length : 0), 0),
       blobs: blobs.length,
       transferred: count("transfer"),
       skipped: count("skip"),
@@ -437,6 +426,7 @@ export const copy = <E1, E2>(
   Effect.gen(function*() {
     const settings: Settings = {
       platforms: options?.platforms,
+      indexPlatformsOnly: options?.indexPlatformsOnly ?? false,
       referrers: options?.referrers ?? false,
       dryRun: options?.dryRun ?? false,
       concurrency: options?.concurrency ?? 4

@@ -16,8 +16,9 @@ import * as Either from "effect/Either"
 import * as Copy from "../Copy.js"
 import * as Location from "../Location.js"
 import type * as Ocidist from "../Ocidist.js"
-import { InvalidLocation, PlatformNotFound, UnsupportedOperation } from "../OcidistError.js"
+import { InvalidLocation, type OcidistError, UnsupportedOperation } from "../OcidistError.js"
 import { inspectManifest } from "./inspect.js"
+import { selectPlatform } from "./platform.js"
 import * as Stores from "./stores.js"
 
 const hasTransport = (s: string) => /^(oci|oci-archive|docker-archive|docker):/.test(s.trim())
@@ -25,9 +26,12 @@ const hasTransport = (s: string) => /^(oci|oci-archive|docker-archive|docker):/.
 const toLocation = (input: Ocidist.LocationInput): Effect.Effect<Location.Location, InvalidLocation> =>
   Location.from(input)
 
-/** Bare strings are layout directories on the local side of pull/push. */
-const toLocal = (input: Ocidist.LocationInput): Effect.Effect<Location.Location, InvalidLocation> =>
-  typeof input === "string" && !hasTransport(input) ? Effect.succeed(Location.layout(input)) : toLocation(input)
+/** Bare strings on the local side of pull/push: a layout directory, or an archive by content or `.tar` name. */
+const toLocal = (env: Stores.Environment, role: "source" | "destination") =>
+(
+  input: Ocidist.LocationInput
+): Effect.Effect<Location.Location, OcidistError> =>
+  typeof input === "string" && !hasTransport(input) ? Stores.resolveLocal(env, input, role) : toLocation(input)
 
 const toRegistry = (input: string | Reference.Reference): Effect.Effect<Location.Registry, InvalidLocation> =>
   Effect.flatMap(toLocation(input), (l) =>
@@ -76,6 +80,8 @@ export const make = (
           allTags,
           // docker load takes one image per platform: default to the running machine's
           platforms: platforms ?? (to._tag === "DockerArchive" ? [Platform.current()] : undefined),
+          // …from an index: a single image of another platform is still written
+          indexPlatformsOnly: platforms === undefined,
           referrers: copyOptions?.referrers ?? false,
           dryRun,
           concurrency: copyOptions?.concurrency ?? Copy.DEFAULT_CONCURRENCY
@@ -92,13 +98,13 @@ export const make = (
 
     const pull: Ocidist.Service["pull"] = (reference, destination, copyOptions) =>
       Effect.flatMap(
-        Effect.all([toRegistry(reference), toLocal(destination)]),
+        Effect.all([toRegistry(reference), toLocal(env, "destination")(destination)]),
         ([from, to]) => run(from, to, copyOptions)
       ).pipe(Effect.withSpan("Ocidist.pull"))
 
     const push: Ocidist.Service["push"] = (source, reference, copyOptions) =>
       Effect.flatMap(
-        Effect.all([toLocal(source), toRegistry(reference)]),
+        Effect.all([toLocal(env, "source")(source), toRegistry(reference)]),
         ([from, to]) => run(from, to, copyOptions)
       ).pipe(Effect.withSpan("Ocidist.push"))
 
@@ -106,24 +112,20 @@ export const make = (
       Effect.gen(function*() {
         const { reference, store } = yield* Stores.openSource(env, yield* toLocation(location))
         let m = yield* Storage.fetchReference(store, reference)
-        if (inspectOptions?.platform !== undefined && m._tag === "ImageIndex") {
-          const wanted = yield* parsePlatform(inspectOptions.platform)
-          const entry = Platform.best(wanted, m.manifest.manifests)
-          if (entry === undefined) {
-            return yield* new PlatformNotFound({
-              location: store.name,
-              wanted: Platform.format(wanted),
-              available: Platform.available(m.manifest.manifests)
-            })
-          }
-          m = yield* store.fetchManifest(entry)
+        if (inspectOptions?.platform !== undefined) {
+          m = yield* selectPlatform(store, m, yield* parsePlatform(inspectOptions.platform))
         }
         return yield* inspectManifest(store, m)
       }).pipe(Effect.withSpan("Ocidist.inspect"))
 
-    const resolve: Ocidist.Service["resolve"] = (location) =>
+    const resolve: Ocidist.Service["resolve"] = (location, resolveOptions) =>
       Effect.gen(function*() {
         const { reference, store } = yield* Stores.openSource(env, yield* toLocation(location))
+        if (resolveOptions?.platform !== undefined) {
+          const wanted = yield* parsePlatform(resolveOptions.platform)
+          const m = yield* selectPlatform(store, yield* Storage.fetchReference(store, reference), wanted)
+          return { location: store.name, digest: m.digest, mediaType: m.mediaType, size: m.bytes.length }
+        }
         const d = yield* store.resolve(reference)
         return { location: store.name, digest: d.digest, mediaType: d.mediaType, size: d.size }
       }).pipe(Effect.withSpan("Ocidist.resolve"))

@@ -59,8 +59,87 @@ export interface Opened {
   readonly tag: string | undefined
 }
 
+/** Readers opened while inferring an archive's format, kept for the location they were inferred as. */
+const inferred = new WeakMap<Location.Location, Layout.Reader>()
+
+/** A tar that is neither kind of archive (or not a tar): the layout reader's own answer. */
+const notAnArchive = (e: OcidistError): boolean => e._tag === "NotALayout" || e._tag === "InvalidArchive"
+
+/** An existing file on the source side: an `oci-archive` by `oci-layout` + `index.json`, else a `docker-archive` by `manifest.json`. */
+const sniffArchive = (env: Environment, input: string, path: string) =>
+  Effect.gen(function*() {
+    const oci = yield* Effect.either(provide(env)(OciArchive.open(path)))
+    if (Either.isRight(oci)) {
+      const location = Location.ociArchive(path)
+      inferred.set(location, oci.right)
+      return location
+    }
+    if (!notAnArchive(oci.left)) return yield* Effect.fail(oci.left)
+    const docker = yield* Effect.either(provide(env)(DockerArchive.open(path)))
+    if (Either.isRight(docker)) {
+      const location = Location.dockerArchive(path)
+      inferred.set(location, docker.right)
+      return location
+    }
+    if (!notAnArchive(docker.left)) return yield* Effect.fail(docker.left)
+    return yield* new InvalidLocation({
+      input,
+      detail: `${path} is a file but neither an oci-archive (oci-layout and index.json) nor a docker-archive ` +
+        `(manifest.json); name its format with oci-archive:${path} or docker-archive:${path}`
+    })
+  })
+
+/**
+ * The location a bare path (no transport) names on the local side of `pull` and `push`: an existing
+ * directory is an OCI layout; an existing file is an archive, `oci-archive` or `docker-archive` by what it
+ * holds (source); a destination named `*.tar` is written as an `oci-archive`; anything else is a layout
+ * directory (created on the first write).
+ *
+ * @internal
+ */
+export const resolveLocal = (
+  env: Environment,
+  input: string,
+  role: "source" | "destination"
+): Effect.Effect<Location.Location, OcidistError> =>
+  Effect.gen(function*() {
+    const path = input.trim()
+    if (path === "") return yield* new InvalidLocation({ input, detail: "the path is empty" })
+    const info = yield* Effect.either(env.fs.stat(path))
+    const kind = Either.isRight(info) ? info.right.type : undefined
+    if (kind === "Directory") return Location.layout(path)
+    if (role === "source") {
+      if (kind === undefined) {
+        return yield* new InvalidLocation({
+          input,
+          detail: `${path} does not exist (a layout directory or an archive file)`
+        })
+      }
+      return kind === "File" ? yield* sniffArchive(env, input, path) : Location.layout(path)
+    }
+    if (/\.tar$/i.test(path)) return Location.ociArchive(path)
+    if (/\.(tar\.gz|tgz|tar\.zst)$/i.test(path)) {
+      return yield* new InvalidLocation({
+        input,
+        detail: `compressed archives are not written; name an uncompressed tar (oci-archive:${
+          path.replace(/\.(tar\.gz|tgz|tar\.zst)$/i, ".tar")
+        }) or a directory (oci:${path})`
+      })
+    }
+    if (kind !== undefined) {
+      return yield* new InvalidLocation({
+        input,
+        detail: `${path} is a file, not an OCI layout directory; to write an archive there, name its format: ` +
+          `oci-archive:${path} or docker-archive:${path}`
+      })
+    }
+    return Location.layout(path)
+  })
+
 /** Opens a local location for reading. @internal */
 export const openReader = (env: Environment, location: Location.Local): Effect.Effect<Layout.Reader, OcidistError> => {
+  const reader = inferred.get(location)
+  if (reader !== undefined) return Effect.succeed(reader)
   switch (location._tag) {
     case "Layout":
       return provide(env)(Layout.open(location.path))

@@ -4,5 +4,18 @@
  */
 export { login, logout, token } from "./auth.js"
 export { cacheClean, cacheDir } from "./cache.js"
-export { blob, catalog, config, digest, inspect, manifest, manifestPut, referrers, remove, tag, tags } from "./read.js"
+export {
+  blob,
+  catalog,
+  config,
+  digest,
+  inspect,
+  manifest,
+  manifestPut,
+  referrers,
+  remove,
+  tag,
+  tags,
+  untag
+} from "./read.js"
 export { copy, pull, push } from "./transfer.js"

@@ -1,9 +1,13 @@
 /**
  * Commands that look at (or edit) single manifests and blobs: `manifest`, `manifest put`, `digest`,
- * `config`, `blob`, `inspect`, `tags`, `catalog`, `tag`, `delete`, `referrers`.
+ * `config`, `blob`, `inspect`, `tags`, `catalog`, `tag`, `delete`, `untag`, `referrers`.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
+import type * as RegistryError from "@ocidist/distribution/RegistryError"
+import * as Repository from "@ocidist/distribution/Repository"
+import * as Layout from "@ocidist/layout/Layout"
+import { ImageNotFound } from "@ocidist/layout/LayoutError"
 import { Reference } from "@ocidist/reference"
 import type * as Digest from "@ocidist/reference/Digest"
 import * as ImageConfig from "@ocidist/spec/ImageConfig"
@@ -15,9 +19,9 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as NodeFs from "node:fs"
+import * as Copy from "ocidist/Copy"
 import * as Location from "ocidist/Location"
 import * as Ocidist from "ocidist/Ocidist"
-import { PlatformNotFound } from "ocidist/OcidistError"
 import type * as Result from "ocidist/Result"
 import { CliFailure, UsageError } from "../../CliError.js"
 import { type Globals, platforms } from "../../GlobalOptions.js"
@@ -31,7 +35,17 @@ const firstPlatform = (globals: Globals) =>
     return yield* Either.match(Platform.parse(p), { onLeft: Effect.fail, onRight: Effect.succeed })
   })
 
-/** The manifest a reference names; for an index and a `--platform` (or `fallback`), that platform's manifest. */
+/** `{ platform }` of the facade's `resolve` and `inspect`: the first `--platform`, if any. */
+const platformOption = (globals: Globals): { readonly platform?: string } => {
+  const platform = platforms(globals)?.[0]
+  return platform === undefined ? {} : { platform }
+}
+
+/**
+ * The manifest a reference names; with `--platform`, that platform's manifest (`Copy.selectPlatform`: an
+ * index searched, nested indexes descended; an image checked against its config). Without it, `fallback`
+ * selects from an index only (an image of another platform is still shown).
+ */
 const fetchManifest = (
   globals: Globals,
   input: string,
@@ -41,19 +55,24 @@ const fetchManifest = (
     const client = yield* RegistryClient.RegistryClient
     const ref = yield* parseReference(input)
     const response = yield* client.manifests.get(ref)
-    const wanted = (yield* firstPlatform(globals)) ?? fallback
-    if (response.manifest._tag !== "ImageIndex" || wanted === undefined) return { ref, response }
-    const entries = response.manifest.manifest.manifests
-    const entry = Platform.best(wanted, entries)
-    if (entry === undefined) {
-      return yield* new PlatformNotFound({
-        location: ref.toString(),
-        wanted: Platform.format(wanted),
-        available: Platform.available(entries)
-      })
+    const given = yield* firstPlatform(globals)
+    const wanted = given ?? fallback
+    if (wanted === undefined || (given === undefined && response.manifest._tag !== "ImageIndex")) {
+      return { ref, response }
     }
-    const child = Reference.withDigest(ref, entry.digest)
-    return { ref: child, response: yield* client.manifests.get(child) }
+    const selected = yield* Copy.selectPlatform(Repository.make(client, ref), response.manifest, wanted)
+    if (selected.digest === response.digest) return { ref, response }
+    return {
+      ref: Reference.withDigest(ref, selected.digest),
+      response: {
+        mediaType: selected.mediaType,
+        digest: selected.digest,
+        size: selected.bytes.length,
+        rateLimit: response.rateLimit,
+        bytes: selected.bytes,
+        manifest: selected
+      }
+    }
   })
 
 const decodeJson = (bytes: Uint8Array): unknown => {
@@ -150,7 +169,7 @@ export const digest = (globals: Globals, args: { readonly reference: string }) =
   run(
     globals,
     Effect.gen(function*() {
-      const resolved = yield* Ocidist.resolve(args.reference)
+      const resolved = yield* Ocidist.resolve(args.reference, platformOption(globals))
       if (globals.json) return yield* json(resolved)
       yield* line(resolved.digest)
     })
@@ -294,8 +313,7 @@ export const inspect = (globals: Globals, args: { readonly reference: string }) 
   run(
     globals,
     Effect.gen(function*() {
-      const p = platforms(globals)?.[0]
-      const result = yield* Ocidist.inspect(args.reference, p === undefined ? {} : { platform: p })
+      const result = yield* Ocidist.inspect(args.reference, platformOption(globals))
       if (globals.json) {
         const { manifest: _manifest, ...rest } = result
         return yield* json(rest)
@@ -382,18 +400,110 @@ export const tag = (globals: Globals, args: { readonly reference: string; readon
     })
   )
 
+/** How many of the other tags `delete` names when it refuses. */
+const LISTED_TAGS = 5
+
+/** The other tags of `ref`'s repository that point at `digest` (every tag is resolved: one HEAD each). */
+const tagsSharing = (ref: Reference.Reference, tag: string, digest: Digest.Digest) =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient.RegistryClient
+    const repository = Reference.withoutDigest(Reference.withoutTag(ref))
+    const all = Chunk.toReadonlyArray(yield* Stream.runCollect(client.tags(repository)))
+    const others = all.filter((t) => t !== tag).sort()
+    const digests = yield* Effect.forEach(others, (t) =>
+      Either.match(Reference.withTag(repository, t), {
+        // a listed tag that is not a valid tag cannot be asked for
+        onLeft: () => Effect.succeed(undefined),
+        onRight: (tagged) =>
+          client.manifests.head(tagged).pipe(
+            Effect.map((d) => d.digest),
+            // a tag deleted meanwhile does not share anything
+            Effect.catchTag("NotFound", () => Effect.succeed(undefined))
+          )
+      }), { concurrency: 8 })
+    return others.filter((_, i) => digests[i] === digest)
+  })
+
 /** `delete <ref>` */
-export const remove = (globals: Globals, args: { readonly reference: string }) =>
+export const remove = (globals: Globals, args: { readonly reference: string; readonly force?: boolean }) =>
   run(
     globals,
     Effect.gen(function*() {
       const client = yield* RegistryClient.RegistryClient
       const ref = yield* parseReference(args.reference)
       const digest = ref.digest ?? (yield* client.manifests.head(ref)).digest
+      if (ref.digest === undefined && ref.tag !== undefined && args.force !== true) {
+        const shared = yield* tagsSharing(ref, ref.tag, digest)
+        if (shared.length > 0) {
+          const listed = shared.slice(0, LISTED_TAGS).join(", ") +
+            (shared.length > LISTED_TAGS ? `, … (${shared.length - LISTED_TAGS} more)` : "")
+          return yield* new UsageError({
+            detail: `deleting ${ref.toString()} deletes manifest ${digest} and all ${
+              shared.length + 1
+            } tags pointing at it (also ${listed}): add --force to delete them all, or run \`ocidist untag ${ref.toString()}\` to remove just this tag`
+          })
+        }
+      }
       const target = Reference.withDigest(Reference.withoutTag(ref), digest)
       yield* client.manifests.delete(target)
       if (globals.json) return yield* json({ reference: ref.toString(), digest, deleted: true })
       yield* line(`Deleted ${target.toString()}`)
+    })
+  )
+
+/** Whether a registry's answer to a tag DELETE means it does not delete tags alone. */
+const refusesTagDelete = (
+  error: RegistryError.RegistryClientError
+): error is RegistryError.RegistryResponseError =>
+  error._tag === "RegistryResponseError" &&
+  (error.status === 400 || error.status === 405 ||
+    error.codes.some((c) => c === "UNSUPPORTED" || c === "DIGEST_INVALID"))
+
+/** `untag <ref>`: the tag alone (a registry's tag DELETE, or a layout's `index.json` entry). */
+export const untag = (globals: Globals, args: { readonly reference: string }) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const location = Location.parse(args.reference)
+      if (Either.isRight(location) && location.right._tag !== "Registry") {
+        const local = location.right
+        if (local._tag !== "Layout") {
+          return yield* new UsageError({
+            detail: `untag: ${args.reference} is an archive; untag works on registries and oci:<dir>:<tag> layouts`
+          })
+        }
+        if (local.tag === undefined) {
+          return yield* new UsageError({
+            detail: `untag needs a tag: oci:${local.path}:<tag>, got "${args.reference}"`
+          })
+        }
+        const layout = yield* Layout.open(local.path)
+        const removed = yield* layout.untag(local.tag)
+        if (!removed) {
+          return yield* new ImageNotFound({ path: local.path, reference: local.tag, detail: `no tag ${local.tag}` })
+        }
+        if (globals.json) return yield* json({ reference: args.reference, tag: local.tag, untagged: true })
+        return yield* line(`Untagged ${args.reference}`)
+      }
+      const client = yield* RegistryClient.RegistryClient
+      const ref = yield* parseReference(args.reference)
+      if (ref.tag === undefined || ref.digest !== undefined) {
+        return yield* new UsageError({
+          detail: `untag needs a tag without a digest (repo:tag), got "${args.reference}"; delete removes by digest`
+        })
+      }
+      yield* client.manifests.delete(ref).pipe(
+        Effect.catchIf(refusesTagDelete, (error) =>
+          new UsageError({
+            detail: `${ref.registry} cannot delete a tag alone (HTTP ${error.status}${
+              error.errors.length > 0
+                ? ` ${error.errors.map((e) => e.message ? `${e.code}: ${e.message}` : e.code).join("; ")}`
+                : ""
+            }): retag it with \`ocidist tag\`, or delete the manifest and all its tags with \`ocidist delete --force\``
+          }))
+      )
+      if (globals.json) return yield* json({ reference: ref.toString(), tag: ref.tag, untagged: true })
+      yield* line(`Untagged ${ref.toString()}`)
     })
   )
 
@@ -416,7 +526,8 @@ export const referrers = (
   run(
     globals,
     Effect.gen(function*() {
-      const subject = yield* Ocidist.resolve(args.reference)
+      // with --platform, the referrers of that platform's manifest
+      const subject = yield* Ocidist.resolve(args.reference, platformOption(globals))
       const loc = yield* Either.match(Location.parse(args.reference), { onLeft: Effect.fail, onRight: Effect.succeed })
       const nested = loc._tag === "Registry" || loc._tag === "Layout"
       const at = (digest: Digest.Digest): Location.Location =>

@@ -27,6 +27,7 @@ import * as NodeOcidist from "ocidist/NodeOcidist"
 import * as Ocidist from "ocidist/Ocidist"
 import { UsageError } from "../../CliError.js"
 import type { Globals } from "../../GlobalOptions.js"
+import { version } from "../../Version.js"
 import { redactHeader, redactUrl } from "../redact.js"
 import { sanitize } from "../terminal.js"
 
@@ -83,6 +84,8 @@ export const layerOptions: Effect.Effect<Ocidist.LayerOptions, UsageError> = Eff
 )
 
 const withGlobals = (globals: Globals, options: Ocidist.LayerOptions): RegistryClient.Options => ({
+  // the CLI's version (its package.json, as `ocidist version` prints it), unless OCIDIST_USER_AGENT is set
+  userAgent: `ocidist/${version}`,
   ...options.registry,
   ...(globals.insecure ? { insecure: true } : {}),
   ...(globals.plainHttp ? { plainHttp: true } : {})

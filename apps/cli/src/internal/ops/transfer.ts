@@ -37,8 +37,16 @@ const report = (globals: Globals, verb: readonly [string, string], result: Resul
     yield* line(
       `${result.dryRun ? `Would ${verb[0].toLowerCase()}` : verb[1]} ${result.source} to ${result.destination}${images}`
     )
-    yield* line(`Digest: ${result.digest}`)
-    for (const image of result.images.slice(1)) yield* line(`Digest: ${image.digest}  (${image.destination})`)
+    if (result.images.length > 1) {
+      // `--all-tags`: one line per tag, naming it (several tags may share a digest)
+      for (const image of result.images) {
+        for (const tag of image.tags.length > 0 ? image.tags : ["(untagged)"]) {
+          yield* line(`${tag} \u2192 ${image.digest}`)
+        }
+      }
+    } else {
+      yield* line(`Digest: ${result.digest}`)
+    }
     if (result.dryRun) {
       const manifests = result.images.flatMap((i) => i.manifests)
       const toWrite = manifests.filter((m) => m.action === "write").length
@@ -57,7 +65,7 @@ const report = (globals: Globals, verb: readonly [string, string], result: Resul
     yield* line(
       `${s.transferred} blob(s) transferred (${
         Format.bytes(s.bytes)
-      }), ${s.skipped} skipped, ${s.mounted} mounted, ${s.manifestsWritten} manifest(s) written in ${
+      }), ${s.skipped} skipped, ${s.mounted} mounted, ${s.manifestsWritten} manifest(s) and ${s.tagsWritten} tag(s) written in ${
         seconds.toFixed(1)
       }s`
     )
