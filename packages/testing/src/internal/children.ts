@@ -34,18 +34,38 @@ export const untrack = (child: ChildProcess): void => {
   live.delete(child)
 }
 
-/** SIGKILLs the child's process group and resolves once the child has exited. */
+/** Whether any process of the group led by `pid` is still there. */
+const groupAlive = (pid: number): boolean => {
+  try {
+    process.kill(-pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * SIGKILLs the child's process group and resolves once the child has exited and the rest of its group (the
+ * registry under its watchdog shell) is gone too, or after 5 s.
+ */
 export const killAndWait = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
+    const deadline = Date.now() + 5_000
+    const pid = child.pid
+    const whenGroupGone = () => {
       untrack(child)
-      return resolve()
+      const poll = () => {
+        if (pid === undefined || !groupAlive(pid) || Date.now() > deadline) return resolve()
+        killGroup(child, "SIGKILL")
+        setTimeout(poll, 10)
+      }
+      poll()
     }
+    if (child.exitCode !== null || child.signalCode !== null) return whenGroupGone()
     const timer = setTimeout(() => resolve(), 5_000)
     child.once("exit", () => {
       clearTimeout(timer)
-      untrack(child)
-      resolve()
+      whenGroupGone()
     })
     killGroup(child, "SIGKILL")
   })
