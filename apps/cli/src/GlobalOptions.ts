@@ -35,7 +35,14 @@ export const options = {
     Options.withDescription("Do not verify TLS certificates (any registry).")
   ),
   plainHttp: Options.boolean("plain-http").pipe(
-    Options.withDescription("Speak plain HTTP to registries (loopback registries always use it).")
+    Options.withDescription(
+      "Speak plain HTTP to every registry (loopback registries are tried over HTTPS first, then plain HTTP)."
+    )
+  ),
+  tls: Options.boolean("tls").pipe(
+    Options.withDescription(
+      "Speak HTTPS to every registry, loopback ones too, never plain HTTP (per registry: OCIDIST_TLS)."
+    )
   ),
   platform: Options.text("platform").pipe(
     Options.withDescription("Platform(s) to select from an index: os/arch[/variant], comma-separated."),
@@ -75,6 +82,8 @@ export interface Globals {
   readonly verbose: boolean
   readonly insecure: boolean
   readonly plainHttp: boolean
+  /** @since 0.4.0 */
+  readonly tls: boolean
   readonly platform: Option.Option<string>
   readonly jobs: Option.Option<number>
   readonly timeout: Option.Option<Timeout.Timeout>

@@ -9,12 +9,15 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { isPlatformError } from "@effect/platform/Error"
+import { describePlatformError } from "@ocidist/layout/LayoutError"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { run } from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
+import * as Anonymous from "./internal/anonymous.js"
 import { hoistGlobals, isJson, isVerbose } from "./internal/argv.js"
 import { withStderrLogger } from "./internal/logger.js"
 import { redactUrls } from "./internal/redact.js"
@@ -30,8 +33,11 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 })
 
 const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" &&
-    error.message !== ""
+  // a file system error that no command wrapped: in words (`cannot open /x: not a directory`)
+  isPlatformError(error)
+    ? describePlatformError(error)
+    : typeof error === "object" && error !== null && "message" in error && typeof error.message === "string" &&
+        error.message !== ""
     ? error.message
     : String(error)
 
@@ -54,7 +60,18 @@ const hintFor = (error: unknown, message: string): string => {
     if (/wrong version number|EPROTO|packet length too long/i.test(message)) {
       return "; the registry may speak plain HTTP: add --plain-http"
     }
+    // a plain-HTTP request to a TLS port: the server closes the connection
+    if (/ http:\/\/\S+ failed: .*(ECONNRESET|other side closed|socket hang up)/i.test(message)) {
+      return "; the registry may speak HTTPS: add --tls"
+    }
   }
+  // a Go server's answer to a plain-HTTP request on its TLS port (HTTP 400)
+  if (/HTTP request to an HTTPS server/i.test(message)) return "; the registry may speak HTTPS: add --tls"
+  if ((tag === "Unauthorized" || tag === "Denied") && Anonymous.isMarked(error) && !/ocidist login/.test(message)) {
+    const registry = typeof error === "object" && error !== null && "registry" in error ? String(error.registry) : ""
+    return `; no credentials were used: log in with \`ocidist login ${registry}\``
+  }
+  if (tag === "InvalidLocation" || tag === "InvalidReference") return "; see `ocidist ref --help`"
   if (tag === "ListenFailed") {
     if (/EADDRINUSE/.test(message)) return "; another program listens there: choose another --port (0: any free port)"
     if (/EACCES/.test(message)) return "; ports below 1024 need privileges: choose another --port"

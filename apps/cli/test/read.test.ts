@@ -333,7 +333,7 @@ describe.concurrent("inspect", () => {
     const r = await ocidist(["inspect", "--json", `${host}/app:1.0`])
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
-    expect(out).toMatchObject({ _tag: "Image", digest: fixtures.image.manifestDigest })
+    expect(out).toMatchObject({ kind: "image", digest: fixtures.image.manifestDigest })
     expect(out.layers).toHaveLength(3)
     expect(out.configSummary.labels).toEqual({ "org.example.seed": "ocidist/small" })
     expect(out.manifest).toBeUndefined()

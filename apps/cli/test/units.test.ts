@@ -213,6 +213,7 @@ describe("services", () => {
     verbose: false,
     insecure: false,
     plainHttp: false,
+    tls: false,
     platform: Option.none(),
     jobs: Option.none(),
     timeout: Option.none()

@@ -67,7 +67,13 @@ import type * as RegistryError from "./RegistryError.js"
  * @category options
  */
 export interface RegistryOptions {
-  /** Use `http://`. Default: `true` for loopback registries (`localhost`, `127.x`, `::1`), else `false`. */
+  /**
+   * `true`: use `http://`; `false`: use `https://`. Default: `https://`, except for loopback registries
+   * (`localhost`, `127.x`, `::1`): they are tried over `https://` first and spoken to over `http://` from the
+   * first TLS handshake the server answers in plain HTTP on (a reset, or "wrong version number"), for the
+   * client's lifetime, as crane and regctl do. A certificate that fails verification is no reason to fall
+   * back: set `insecure` (or `ca`) for a self-signed one.
+   */
   readonly plainHttp?: boolean | undefined
   /** Skip TLS certificate verification (Node layer only). Token realms of an HTTPS registry stay HTTPS. */
   readonly insecure?: boolean | undefined

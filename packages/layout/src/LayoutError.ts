@@ -288,7 +288,10 @@ export class FileSystemError extends Schema.TaggedError<FileSystemError>("@ocidi
    */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return `file system error on ${this.path}${inBlob(this.digest)}: ${this.detail}`
+    // a detail in words names the file already (`cannot open /x/y: not a directory`)
+    return this.detail.startsWith("cannot ")
+      ? `${this.detail}${inBlob(this.digest)}`
+      : `file system error on ${this.path}${inBlob(this.digest)}: ${this.detail}`
   }
 }
 
@@ -322,9 +325,96 @@ export type LayoutError =
  */
 export type LayoutFailure = LayoutError | SizeMismatch | ContentTooLarge | InvalidManifest | DigestMismatch
 
+const verbs: Record<string, string> = {
+  open: "open",
+  readFile: "read",
+  readFileString: "read",
+  read: "read",
+  stream: "read",
+  writeFile: "write",
+  writeFileString: "write",
+  write: "write",
+  sink: "write",
+  truncate: "truncate",
+  sync: "sync",
+  stat: "access",
+  access: "access",
+  exists: "access",
+  makeDirectory: "create directory",
+  makeTempDirectory: "create a temporary directory in",
+  makeTempDirectoryScoped: "create a temporary directory in",
+  makeTempFile: "create a temporary file in",
+  makeTempFileScoped: "create a temporary file in",
+  readDirectory: "list",
+  remove: "remove",
+  rename: "rename",
+  copy: "copy",
+  copyFile: "copy",
+  link: "link",
+  symlink: "link",
+  readLink: "resolve",
+  realPath: "resolve",
+  chmod: "change the mode of",
+  chown: "change the owner of",
+  utimes: "set the times of"
+}
+
+const reasons: Record<string, string> = {
+  AlreadyExists: "already exists",
+  BadResource: "not usable here",
+  Busy: "busy",
+  InvalidData: "invalid data",
+  NotFound: "no such file or directory",
+  PermissionDenied: "permission denied",
+  TimedOut: "timed out",
+  UnexpectedEof: "unexpected end of file",
+  WouldBlock: "would block",
+  WriteZero: "nothing written"
+}
+
+/**
+ * The words of a Node.js system error (`ENOTDIR: not a directory, open '/x'` → `not a directory`), if it is one.
+ */
+const errnoWords = (text: string | undefined): string | undefined => {
+  const match = text === undefined ? null : /^E[A-Z0-9]+: ([^,]+)/.exec(text)
+  return match === null ? undefined : match[1]!.trim()
+}
+
+/**
+ * A `PlatformError` in words, naming the file: `cannot open /x/y: not a directory` (the module, method and
+ * reason names stay in `cause`, for `--verbose`). `path` is named when the error has no path of its own.
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export const describePlatformError = (error: PlatformError.PlatformError, path?: string): string => {
+  const verb = verbs[error.method] ?? "access"
+  if (error._tag === "BadArgument") {
+    return `cannot ${verb}${path === undefined ? "" : ` ${path}`}: ${error.description ?? "invalid argument"}`
+  }
+  const target = typeof error.pathOrDescriptor === "string" ? error.pathOrDescriptor : path
+  const words = errnoWords(error.description) ??
+    (error.cause instanceof Error ? errnoWords(error.cause.message) : undefined) ??
+    (error.reason === "Unknown" && error.description !== undefined && error.description !== ""
+      ? error.description
+      : reasons[error.reason] ?? "failed")
+  return `cannot ${verb}${target === undefined ? "" : ` ${target}`}: ${words}`
+}
+
+/**
+ * A failure of a Node.js file system call in words (`cannot write /x: no space left on device`).
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export const describeSystemCause = (verb: string, path: string, cause: unknown): string =>
+  `cannot ${verb} ${path}: ${
+    (cause instanceof Error ? errnoWords(cause.message) ?? cause.message : undefined) ?? String(cause)
+  }`
+
 /**
  * Wraps a `PlatformError`: `BlobNotFound` when the file is missing and a digest is given, otherwise
- * `FileSystemError` (keeping the `PlatformError` as `cause`).
+ * `FileSystemError` (keeping the `PlatformError` as `cause`, its message in words: {@link describePlatformError}).
  *
  * @since 0.1.0
  * @category errors
@@ -335,7 +425,7 @@ export const fromPlatformError =
       ? new BlobNotFound({ path, digest })
       : new FileSystemError({
         path,
-        detail: error.message,
+        detail: describePlatformError(error, path),
         cause: error,
         ...(digest === undefined ? {} : { digest })
       })

@@ -108,4 +108,25 @@ describe("LayoutError", () => {
     expect(io.message).toContain(digest)
     assert.isTrue(LayoutError.isLayoutError(io))
   })
+
+  it("describePlatformError: what happened to which file, in words (no reason, module or method names)", () => {
+    const enotdir = new SystemError({
+      reason: "BadResource",
+      module: "FileSystem",
+      method: "open",
+      pathOrDescriptor: "/x/y",
+      description: "ENOTDIR: not a directory, open '/x/y'"
+    })
+    assert.strictEqual(LayoutError.describePlatformError(enotdir), "cannot open /x/y: not a directory")
+    const denied = new SystemError({
+      reason: "PermissionDenied",
+      module: "FileSystem",
+      method: "readFile",
+      pathOrDescriptor: 7
+    })
+    assert.strictEqual(LayoutError.describePlatformError(denied, path), `cannot read ${path}: permission denied`)
+    const io = LayoutError.fromPlatformError(path)(enotdir)
+    assert.strictEqual(io.message, "cannot open /x/y: not a directory")
+    expect(io.message).not.toMatch(/BadResource|FileSystem\.|ENOTDIR/)
+  })
 })

@@ -289,7 +289,7 @@ export const layerConfig = (
 /**
  * Options read from the environment (or any `ConfigProvider`):
  *
- * - `OCIDIST_PLAIN_HTTP`: comma-separated registries spoken to over `http://` (loopback always is)
+ * - `OCIDIST_PLAIN_HTTP`: comma-separated registries spoken to over `http://` (a loopback registry is tried over `https://` first)
  * - `OCIDIST_INSECURE`: comma-separated registries whose TLS certificates are not verified
  * - `OCIDIST_TIMEOUT`: response-header timeout (e.g. `30 seconds`)
  * - `OCIDIST_USER_AGENT`

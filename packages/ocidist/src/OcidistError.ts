@@ -49,9 +49,9 @@ export class InvalidLocation extends Schema.TaggedError<InvalidLocation>("ocidis
    */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
-    return `invalid location "${this.input}": ${this.detail} (expected a registry reference such as ` +
-      `registry.example.com/app:1.0 or docker://…, oci:<dir>[:tag], oci-archive:<file>[:tag] or ` +
-      `docker-archive:<file>[:name:tag])`
+    // the reference error behind it names the input already: not twice
+    const named = `invalid reference "${this.input.trim().replace(/^docker:\/\//, "")}"`
+    return this.detail.startsWith(named) ? this.detail : `invalid location "${this.input}": ${this.detail}`
   }
 }
 

@@ -27,7 +27,10 @@ export const login = Command.make(
     ),
     password: Options.redacted("password").pipe(
       Options.withAlias("p"),
-      Options.withDescription("password (visible in the process list: prefer --password-stdin)"),
+      Options.withDescription(
+        "password (visible in the process list and shell history: prefer --password-stdin; without either, " +
+          "the password is asked for on the terminal)"
+      ),
       Options.optional
     ),
     passwordStdin: Options.boolean("password-stdin").pipe(Options.withDescription("read the password from stdin"))
@@ -36,7 +39,7 @@ export const login = Command.make(
 ).pipe(Command.withDescription(describe(
   "Check credentials against a registry, then store them in docker's config.json (through its credential " +
     "helper when one is configured), where docker, crane, oras and skopeo find them too.",
-  ["echo \"$TOKEN\" | ocidist login ghcr.io -u me --password-stdin", "ocidist login localhost:5000 -u admin -p secret"]
+  ["echo \"$TOKEN\" | ocidist login ghcr.io -u me --password-stdin", "ocidist login localhost:5000 -u admin"]
 )))
 
 /**

@@ -44,6 +44,8 @@ export const command = Command.make("ref", { reference }, ({ reference }) =>
   })).pipe(
     Command.withDescription(
       "Show how a reference is understood: registry, repository, tag, digest, full and familiar forms.\n" +
+        "References: [registry/]repository[:tag][@digest] (docker:// allowed). Where a command takes a location, " +
+        "also oci:<dir>[:tag|@digest], oci-archive:<file>[:tag], docker-archive:<file>[:name:tag].\n" +
         "Examples:\n  ocidist ref ubuntu\n  ocidist ref --json localhost:5000/app:1.0"
     )
   )

@@ -72,6 +72,24 @@ const copyConfig = {
   ),
   dryRun: Options.boolean("dry-run").pipe(
     Options.withDescription("plan only: show what would be transferred, skipped or mounted; write nothing")
+  ),
+  srcCreds: Options.redacted("src-creds").pipe(
+    Options.withDescription(
+      "USER[:PASS] for the source registry only, before docker's config (without :PASS, asked on the terminal)"
+    ),
+    Options.optional
+  ),
+  destCreds: Options.redacted("dest-creds").pipe(
+    Options.withDescription(
+      "USER[:PASS] for the destination registry only, before docker's config (without :PASS, asked on the terminal)"
+    ),
+    Options.optional
+  ),
+  srcCredsStdin: Options.boolean("src-creds-stdin").pipe(
+    Options.withDescription("read USER:PASS for the source registry from stdin (keeps the secret out of argv)")
+  ),
+  destCredsStdin: Options.boolean("dest-creds-stdin").pipe(
+    Options.withDescription("read USER:PASS for the destination registry from stdin (keeps the secret out of argv)")
   )
 }
 
@@ -83,7 +101,8 @@ const copyDescription = describe(
     "ocidist copy alpine:3.20 localhost:5000/alpine:3.20",
     "ocidist cp -r ghcr.io/org/app:1.0 registry.internal/app:1.0",
     "ocidist copy --all-tags --jobs 8 docker.io/library/busybox localhost:5000/busybox",
-    "ocidist copy --dry-run --platform linux/amd64 alpine:3.20 oci:./mirror:alpine"
+    "ocidist copy --dry-run --platform linux/amd64 alpine:3.20 oci:./mirror:alpine",
+    "echo \"$USER:$TOKEN\" | ocidist copy --dest-creds-stdin ghcr.io/org/app:1.0 registry.internal/app:1.0"
   ]
 )
 

@@ -4,7 +4,7 @@
  * name, so they are moved to the front before parsing. Everything after `--` is left alone.
  */
 
-const flags = new Set(["--json", "--quiet", "-q", "--verbose", "-v", "--insecure", "--plain-http"])
+const flags = new Set(["--json", "--quiet", "-q", "--verbose", "-v", "--insecure", "--plain-http", "--tls"])
 const withValue = new Set(["--platform", "--jobs", "-j", "--timeout"])
 
 /**

@@ -136,7 +136,8 @@ export const makeContext = (
     if (cached === undefined) {
       const o = registryOptions(options, registry)
       cached = {
-        plainHttp: o.plainHttp ?? Transport.isLoopbackHost(registry),
+        plainHttp: o.plainHttp ?? false,
+        probe: o.plainHttp === undefined && Transport.isLoopbackHost(registry),
         insecure: o.insecure ?? false,
         timeout: Duration.decode(o.timeout ?? "60 seconds"),
         userAgent: o.userAgent ?? USER_AGENT,
@@ -147,7 +148,12 @@ export const makeContext = (
     }
     return cached
   }
-  const transports = services.transport({ host, retry, maxRedirects: options.maxRedirects ?? 5 })
+  const transports = services.transport({
+    host,
+    retry,
+    maxRedirects: options.maxRedirects ?? 5,
+    schemes: Transport.makeSchemes()
+  })
 
   // A permit comes back a turn of the event loop after its operation ends (`Transport.nextTurn`): the next
   // operation then finds the connection of the last one free instead of opening another, so the connections

@@ -29,6 +29,11 @@ import * as Retry from "./retry.js"
 /** @internal */
 export interface HostOptions {
   readonly plainHttp: boolean
+  /**
+   * The scheme was not chosen (a loopback registry without `plainHttp`): HTTPS first, plain HTTP from the
+   * first TLS handshake the server answers in plain HTTP on, for the client's lifetime.
+   */
+  readonly probe: boolean
   readonly insecure: boolean
   readonly timeout: Duration.Duration | undefined
   readonly userAgent: string
@@ -39,6 +44,35 @@ export interface TransportOptions {
   readonly host: (registry: string) => HostOptions
   readonly retry: Retry.Policy
   readonly maxRedirects: number
+  /** The schemes learnt for the registries of `HostOptions.probe`, shared by the transports of one client. */
+  readonly schemes: Schemes
+}
+
+/**
+ * The scheme learnt for each registry of `HostOptions.probe`, and the lock its first requests take, so that
+ * one of them finds the scheme while the others wait for it.
+ *
+ * @internal
+ */
+export interface Schemes {
+  readonly learnt: Map<string, "http" | "https">
+  readonly lock: (registry: string) => Effect.Semaphore
+}
+
+/** @internal */
+export const makeSchemes = (): Schemes => {
+  const locks = new Map<string, Effect.Semaphore>()
+  return {
+    learnt: new Map(),
+    lock: (registry) => {
+      let lock = locks.get(registry)
+      if (lock === undefined) {
+        lock = Effect.unsafeMakeSemaphore(1)
+        locks.set(registry, lock)
+      }
+      return lock
+    }
+  }
 }
 
 /** @internal */
@@ -73,6 +107,25 @@ const isStreamed = (body: HttpBody.HttpBody): boolean => body._tag === "Stream" 
 export const isLoopbackHost = (host: string) => Registry.isLoopback(host)
 
 /**
+ * A TLS handshake answered in plain HTTP (an HTTP server sends `400 Bad Request` and closes: OpenSSL reads
+ * it as a record of a wrong version or length) or closed before it completed.
+ *
+ * @internal
+ */
+export const speaksPlainHttp = (error: RegistryError.RegistryClientError): boolean =>
+  error._tag === "TransportError" &&
+  /wrong version number|packet length too long|EPROTO|ECONNRESET|before secure TLS connection|other side closed|socket hang up/i
+    .test(error.reason)
+
+const onHost = (url: string, registry: string): boolean => {
+  try {
+    return new URL(url).host.toLowerCase() === Registry.apiHost(registry).toLowerCase()
+  } catch {
+    return false
+  }
+}
+
+/**
  * Completes on a later turn of the event loop (a macrotask, after the I/O callbacks pending now). An HTTP
  * client frees the connection of a response whose body just ended in the callbacks that follow the end: a
  * request sent after this turn finds it free instead of opening another connection.
@@ -96,6 +149,8 @@ class Retryable extends Data.TaggedError("Retryable")<{
 /** @internal */
 export interface Transport<R = never> {
   readonly origin: (registry: string) => string
+  /** Whether requests to the registry go over `http://` (for a probed one: as learnt so far). */
+  readonly plainHttp: (registry: string) => boolean
   readonly hostOptions: (registry: string) => HostOptions
   readonly send: (
     ctx: Response.Ctx,
@@ -115,17 +170,86 @@ export const makeTransport = <R>(
   auth: Authenticator.Service,
   options: TransportOptions
 ): Transport<R> => {
+  const schemes = options.schemes.learnt
+  const plainHttp = (registry: string): boolean => {
+    const host = options.host(registry)
+    return host.probe ? schemes.get(registry) === "http" : host.plainHttp
+  }
+
   const origin = (registry: string): string => {
     const host = Registry.apiHost(registry)
-    return `${options.host(registry).plainHttp ? "http" : "https"}://${host}`
+    return `${plainHttp(registry) ? "http" : "https"}://${host}`
   }
+
+  const toHttp = (request: HttpClientRequest.HttpClientRequest) =>
+    HttpClientRequest.setUrl(request, `http:${request.url.slice("https:".length)}`)
 
   const raw = (ctx: Response.Ctx, request: HttpClientRequest.HttpClientRequest) => {
     const host = options.host(ctx.registry)
     const req = HttpClientRequest.setHeader(request, "user-agent", host.userAgent)
+    if (!host.probe || !req.url.startsWith("https:") || !onHost(req.url, ctx.registry)) return execute(ctx, host, req)
+    const learnt = () => {
+      const scheme = schemes.get(ctx.registry)
+      return scheme === "http"
+        ? execute(ctx, host, toHttp(req))
+        : scheme === "https"
+        ? execute(ctx, host, req)
+        : undefined
+    }
+    // the first requests: one tries HTTPS (the others wait for its answer)
+    const probe = Effect.suspend(() => learnt() ?? execute(ctx, host, req)).pipe(
+      Effect.tap(() =>
+        Effect.sync(() => {
+          if (!schemes.has(ctx.registry)) schemes.set(ctx.registry, "https")
+        })
+      ),
+      Effect.catchAll((error) => {
+        if (!speaksPlainHttp(error) || schemes.has(ctx.registry)) return Effect.fail(error)
+        schemes.set(ctx.registry, "http")
+        return Effect.zipRight(
+          Effect.logDebug(`${ctx.registry} speaks plain HTTP (${error.message}): using http://`),
+          // a streamed body may have been read: the operation is restarted (over http) instead
+          isStreamed(req.body) ? Effect.fail(error) : execute(ctx, host, toHttp(req))
+        )
+      })
+    )
+    return learnt() ?? options.schemes.lock(ctx.registry).withPermits(1)(probe)
+  }
+
+  // A plain-HTTP request to a TLS port: a Go server answers 400 "Client sent an HTTP request to an HTTPS
+  // server" (its small body is read to tell; any other 400 is returned as it was).
+  const tlsPort = (
+    ctx: Response.Ctx,
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.RegistryClientError> =>
+    Effect.gen(function*() {
+      const bytes = yield* Response.readBounded(ctx, response, Response.ERROR_BODY_LIMIT, "error body").pipe(
+        Effect.orElseSucceed(() => new Uint8Array(0))
+      )
+      if (/HTTP request to an HTTPS server/i.test(new TextDecoder().decode(bytes))) {
+        return yield* Response.invalidResponse(
+          ctx,
+          `${response.request.method} ${
+            Response.safeUrl(response.request.url)
+          } answered "HTTP 400: Client sent an HTTP request to an HTTPS server"`
+        )
+      }
+      return HttpClientResponse.fromWeb(
+        response.request,
+        new globalThis.Response(bytes.length === 0 ? null : bytes, { status: 400, headers: response.headers })
+      )
+    })
+
+  const execute = (ctx: Response.Ctx, host: HostOptions, req: HttpClientRequest.HttpClientRequest) => {
     const exec = Effect.mapError(
       http.execute(req),
       (error) => Response.fromHttpClientError(ctx, req.method, req.url, error)
+    ).pipe(
+      Effect.flatMap((response) =>
+        response.status === 400 && req.method !== "HEAD" && req.url.startsWith("http:")
+          ? tlsPort(ctx, response)
+          : Effect.succeed(response)
+      )
     )
     // The headers timeout covers sending the body too: leave large and streamed uploads to the idle
     // detection of the connection instead.
@@ -198,15 +322,20 @@ export const makeTransport = <R>(
         return { response: yield* raw(ctx, request), authorization: Option.none() }
       }
       const host = options.host(ctx.registry)
-      const target: Authenticator.Target = {
-        registry: ctx.registry,
-        scopes: sendOptions.scopes,
-        insecure: host.plainHttp || host.insecure,
-        // a plain-HTTP registry may use a plain-HTTP realm; an HTTPS one never sends credentials over HTTP
-        plainHttp: host.plainHttp
+      // after the first request: the scheme of a probed registry may have been learnt by it
+      const targetOf = (): Authenticator.Target => {
+        const plain = plainHttp(ctx.registry)
+        return {
+          registry: ctx.registry,
+          scopes: sendOptions.scopes,
+          insecure: plain || host.insecure,
+          // a plain-HTTP registry may use a plain-HTTP realm; an HTTPS one never sends credentials over HTTP
+          plainHttp: plain
+        }
       }
-      const cached = yield* auth.cached(target)
+      const cached = yield* auth.cached(targetOf())
       const first = yield* raw(ctx, withAuthorization(request, cached))
+      const target = targetOf()
       if (first.status !== 401) return { response: first, authorization: cached }
       const challenge = Response.header(first, "www-authenticate")
       if (challenge === undefined) return { response: first, authorization: cached }
@@ -375,5 +504,5 @@ export const makeTransport = <R>(
     )
   }
 
-  return { origin, hostOptions: options.host, send }
+  return { origin, plainHttp, hostOptions: options.host, send }
 }

@@ -30,7 +30,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { FileSystemError, LayoutLocked } from "../LayoutError.js"
+import { describePlatformError, FileSystemError, LayoutLocked } from "../LayoutError.js"
 import { tempSuffix } from "./files.js"
 import { currentOwner, isProcessAlive } from "./processOwner.js"
 
@@ -135,7 +135,7 @@ export const makeFileLock = (options: {
   const timing = { ...LOCK_TIMING, ...options.timing }
   const maxWait = options.maxWait ?? timing.maxWait
   const io = (error: PlatformError.PlatformError) =>
-    new FileSystemError({ path: root, detail: error.message, cause: error })
+    new FileSystemError({ path: root, detail: describePlatformError(error, root), cause: error })
   const reason = (e: PlatformError.PlatformError) => e._tag === "SystemError" ? e.reason : undefined
   const me = currentOwner()
 

@@ -96,6 +96,20 @@ export const makeReader = (source: Source): Reader => {
       (bytes) => Manifest.decode(bytes, { contentType: descriptor.mediaType, digest: descriptor.digest })
     )
 
+  /** What to pick among ambiguous entries: their tags (the first 5), or their digests when they have no tag. */
+  const choices = (matches: ReadonlyArray<Descriptor.Descriptor>): string => {
+    const names: Array<string> = []
+    for (const d of matches) {
+      const name = refName(d)
+      if (name !== undefined && !names.includes(name)) names.push(name)
+    }
+    const shown = (list: ReadonlyArray<string>) =>
+      list.slice(0, 5).map((n) => n.slice(0, 100)).join(", ") + (list.length > 5 ? `, … (${list.length} in all)` : "")
+    if (names.length > 1) return ` (tags: ${shown(names)}); pick one: ${source.name}:<tag>`
+    const digests = [...new Set(matches.map((d) => d.digest))]
+    return ` (${shown(digests)}); pick one: ${source.name}@<digest>`
+  }
+
   const resolve = (reference: string) =>
     Effect.gen(function*() {
       const entries = yield* source.entries
@@ -108,7 +122,7 @@ export const makeReader = (source: Source): Reader => {
             new AmbiguousReference({
               path,
               reference: reference.slice(0, 300),
-              detail: `${what} ${digests.size} different manifests`
+              detail: `${what} ${digests.size} different manifests${choices(matches)}`
             })
           )
         }

@@ -20,7 +20,13 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as NodeFs from "node:fs"
 import type { WriteResult } from "../Layout.js"
-import { FileSystemError, type LayoutError, type LayoutFailure, PartialMissing } from "../LayoutError.js"
+import {
+  describeSystemCause,
+  FileSystemError,
+  type LayoutError,
+  type LayoutFailure,
+  PartialMissing
+} from "../LayoutError.js"
 import { isNotFound, type LayoutFiles, READ } from "./files.js"
 import { type FileLock, makeFileLock } from "./lockFile.js"
 import { withLock } from "./locks.js"
@@ -125,7 +131,7 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
             failure = new FileSystemError({
               path: partial,
               digest,
-              detail: cause instanceof Error ? cause.message : String(cause),
+              detail: describeSystemCause("write", partial, cause),
               cause
             })
             return false

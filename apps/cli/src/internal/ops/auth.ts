@@ -12,19 +12,13 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { CliFailure, UsageError } from "../../CliError.js"
 import type { Globals } from "../../GlobalOptions.js"
+import * as Prompt from "../prompt.js"
 import { info, json, line, parseReference, run } from "./common.js"
 import { registryOptions } from "./services.js"
 
 const registryOf = (input: string) => input.replace(/^(https?|docker):\/\//, "").replace(/\/.*$/, "")
 
-const readPassword = Effect.tryPromise({
-  try: async () => {
-    const chunks: Array<Buffer> = []
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-    return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "")
-  },
-  catch: (e) => new CliFailure({ detail: `cannot read the password from stdin: ${e instanceof Error ? e.message : e}` })
-})
+const readPassword = Prompt.readStdin("the password")
 
 /** `login <registry> -u <user> --password-stdin` */
 export const login = (
@@ -46,17 +40,32 @@ export const login = (
       if (args.passwordStdin && Option.isSome(args.password)) {
         return yield* new UsageError({ detail: "use either --password-stdin or -p, not both" })
       }
+      if (Option.isSome(args.password)) {
+        yield* Effect.logWarning(
+          "a password on the command line can be seen by other users and stays in shell history; use --password-stdin"
+        )
+      }
       const password = args.passwordStdin
         ? yield* readPassword
         : Option.isSome(args.password)
         ? Redacted.value(args.password.value)
-        : yield* new UsageError({ detail: "login needs a password: --password-stdin (recommended) or -p <password>" })
+        : yield* Prompt.secret(
+          "Password: ",
+          "login needs a password: stdin is not a terminal to ask for it, so pipe it with --password-stdin " +
+            "(or give -p <password>)"
+        )
       if (password === "") return yield* new UsageError({ detail: "the password is empty" })
       const result = yield* Login.login({
         registry,
         credential: Credentials.basic(args.username.value, password) as Credentials.Basic,
         ...(globals.plainHttp ? { insecure: true } : {})
       })
+      if (Option.isNone(result.helper)) {
+        yield* Effect.logWarning(
+          `the password is stored unencrypted in ${result.path}; configure a credential helper ("credsStore" or ` +
+            `"credHelpers" in that file) to keep it in the system's keychain`
+        )
+      }
       if (globals.json) {
         return yield* json({
           registry,

@@ -315,8 +315,9 @@ export const inspect = (globals: Globals, args: { readonly reference: string }) 
     Effect.gen(function*() {
       const result = yield* Ocidist.inspect(args.reference, platformOption(globals))
       if (globals.json) {
-        const { manifest: _manifest, ...rest } = result
-        return yield* json(rest)
+        // `kind` ("image" | "index") rather than the facade's internal `_tag`
+        const { _tag, manifest: _manifest, ...rest } = result
+        return yield* json({ kind: _tag === "Index" ? "index" : "image", ...rest })
       }
       yield* lines(renderInspection(result))
     })
@@ -380,6 +381,35 @@ export const catalog = (globals: Globals, args: { readonly registry: string }) =
     })
   )
 
+/**
+ * The reference `tag` writes: a bare tag in `ref`'s repository, or a full reference (with a tag, no digest) in
+ * the same repository.
+ */
+const tagTarget = (ref: Reference.Reference, input: string) => {
+  const repository = `${ref.registry}/${ref.repository}`
+  const expected = `expected a tag (e.g. v2) or ${repository}:<tag>`
+  if (registryTag.test(input)) {
+    return Either.match(Reference.withTag(Reference.withoutDigest(ref), input), {
+      onLeft: Effect.fail,
+      onRight: Effect.succeed
+    })
+  }
+  return Either.match(Reference.parse(input.startsWith("docker://") ? input.slice("docker://".length) : input), {
+    onLeft: () => Effect.fail(new UsageError({ detail: `tag: "${input.slice(0, 200)}" is not a tag: ${expected}` })),
+    onRight: (target) =>
+      `${target.registry}/${target.repository}` !== repository
+        ? Effect.fail(
+          new UsageError({
+            detail: `tag: ${target.toString()} is in another repository than ${ref.toString()}: ${expected}` +
+              ` (to copy between repositories, use \`ocidist copy\`)`
+          })
+        )
+        : target.tag === undefined || target.digest !== undefined
+        ? Effect.fail(new UsageError({ detail: `tag: "${input.slice(0, 200)}" names no tag: ${expected}` }))
+        : Effect.succeed(target)
+  })
+}
+
 /** `tag <ref> <new-tag>` */
 export const tag = (globals: Globals, args: { readonly reference: string; readonly tag: string }) =>
   run(
@@ -387,10 +417,7 @@ export const tag = (globals: Globals, args: { readonly reference: string; readon
     Effect.gen(function*() {
       const client = yield* RegistryClient.RegistryClient
       const ref = yield* parseReference(args.reference)
-      const target = yield* Either.match(Reference.withTag(Reference.withoutDigest(ref), args.tag), {
-        onLeft: Effect.fail,
-        onRight: Effect.succeed
-      })
+      const target = yield* tagTarget(ref, args.tag)
       const response = yield* client.manifests.get(ref)
       const result = yield* client.manifests.put(target, { bytes: response.bytes, mediaType: response.mediaType })
       if (globals.json) {

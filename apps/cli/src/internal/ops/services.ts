@@ -18,6 +18,7 @@ import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
 import * as Hash from "@ocidist/reference/Hash"
 import * as NodeHash from "@ocidist/reference/NodeHash"
+import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -28,6 +29,7 @@ import * as Ocidist from "ocidist/Ocidist"
 import { UsageError } from "../../CliError.js"
 import type { Globals } from "../../GlobalOptions.js"
 import { version } from "../../Version.js"
+import * as Anonymous from "../anonymous.js"
 import { redactHeader, redactUrl } from "../redact.js"
 import { sanitize } from "../terminal.js"
 
@@ -36,6 +38,7 @@ export type Services =
   | Ocidist.Ocidist
   | RegistryClient.RegistryClient
   | Authenticator.Authenticator
+  | Credentials.Credentials
   | HttpClient.HttpClient
   | FileSystem.FileSystem
   | Path.Path
@@ -83,17 +86,47 @@ export const layerOptions: Effect.Effect<Ocidist.LayerOptions, UsageError> = Eff
   (error) => new UsageError({ detail: `invalid configuration: ${String(error).replace(/^\(|\)$/g, "")}` })
 )
 
-const withGlobals = (globals: Globals, options: Ocidist.LayerOptions): RegistryClient.Options => ({
-  // the CLI's version (its package.json, as `ocidist version` prints it), unless OCIDIST_USER_AGENT is set
-  userAgent: `ocidist/${version}`,
-  ...options.registry,
-  ...(globals.insecure ? { insecure: true } : {}),
-  ...(globals.plainHttp ? { plainHttp: true } : {})
-})
+/** `OCIDIST_TLS`: comma-separated registries always spoken to over `https://` (loopback ones included). */
+const tlsRegistries: Effect.Effect<ReadonlyArray<string>, UsageError> = Effect.mapError(
+  Config.withDefault(Config.array(Config.string(), "OCIDIST_TLS"), []),
+  (error) => new UsageError({ detail: `invalid configuration: ${String(error).replace(/^\(|\)$/g, "")}` })
+)
+
+/**
+ * The registry options of the environment with the global options over them. A registry's own setting
+ * (`OCIDIST_TLS`, `OCIDIST_PLAIN_HTTP`) wins over `--plain-http` / `--tls`, which apply to every registry.
+ * Without any, loopback registries are tried over HTTPS first, then plain HTTP (see `RegistryOptions.plainHttp`).
+ */
+const withGlobals = (
+  globals: Globals,
+  options: Ocidist.LayerOptions,
+  tls: ReadonlyArray<string>
+): Effect.Effect<RegistryClient.Options, UsageError> =>
+  Effect.gen(function*() {
+    if (globals.tls && globals.plainHttp) {
+      return yield* new UsageError({ detail: "--tls and --plain-http contradict each other: use one" })
+    }
+    const registries: Record<string, RegistryClient.RegistryOptions> = { ...options.registry?.registries }
+    for (const registry of tls.map((s) => s.trim()).filter((s) => s !== "")) {
+      if (registries[registry]?.plainHttp === true) {
+        return yield* new UsageError({ detail: `${registry} is in both OCIDIST_TLS and OCIDIST_PLAIN_HTTP: use one` })
+      }
+      registries[registry] = { ...registries[registry], plainHttp: false }
+    }
+    return {
+      // the CLI's version (its package.json, as `ocidist version` prints it), unless OCIDIST_USER_AGENT is set
+      userAgent: `ocidist/${version}`,
+      ...options.registry,
+      registries,
+      ...(globals.insecure ? { insecure: true } : {}),
+      ...(globals.plainHttp ? { plainHttp: true } : {}),
+      ...(globals.tls ? { plainHttp: false } : {})
+    }
+  })
 
 /** Registry options from the global options and the environment. */
 export const registryOptions = (globals: Globals): Effect.Effect<RegistryClient.Options, UsageError> =>
-  Effect.map(layerOptions, (options) => withGlobals(globals, options))
+  Effect.flatMap(Effect.zip(layerOptions, tlsRegistries), ([options, tls]) => withGlobals(globals, options, tls))
 
 /** The cache directory: `OCIDIST_CACHE_DIR`, else the user's. */
 export const cacheDirectoryOf = (options: Ocidist.LayerOptions): string =>
@@ -107,10 +140,13 @@ export const cacheDirectoryOf = (options: Ocidist.LayerOptions): string =>
  *
  * @internal
  */
-export const context = (globals: Globals): Effect.Effect<Context.Context<Services>, UsageError, Scope.Scope> =>
+export const context = (
+  globals: Globals,
+  explicit?: ReadonlyArray<readonly [string, Credentials.Credential]>
+): Effect.Effect<Context.Context<Services>, UsageError, Scope.Scope> =>
   Effect.gen(function*() {
     const options = yield* layerOptions
-    const registry = withGlobals(globals, options)
+    const registry = yield* withGlobals(globals, options, yield* tlsRegistries)
     const hash = yield* NodeHash.make(options.hashThreads)
     // File system, paths, and child processes for credential helpers (not NodeContext's workers and terminal).
     const platform = yield* Layer.build(Layer.mergeAll(
@@ -122,7 +158,8 @@ export const context = (globals: Globals): Effect.Effect<Context.Context<Service
     const node = Context.add(platform, Hash.Hash, hash)
     const transport = yield* NodeRegistryClient.makeHttpClient(registry)
     const http = globals.verbose ? NodeRegistryClient.withIterableBodies(logRequests(transport)) : transport
-    const credentials = yield* Effect.provide(Credentials.make(), node)
+    // per-command credentials (`copy --src-creds`) for their registry host only, before every other source
+    const credentials = yield* Effect.provide(Credentials.make(explicit === undefined ? {} : { explicit }), node)
     const withHttp = Context.add(Context.add(node, HttpClient.HttpClient, http), Credentials.Credentials, credentials)
     const auth = yield* Effect.provide(Authenticator.make(), withHttp)
     const withAuth = Context.add(withHttp, Authenticator.Authenticator, auth)
@@ -142,9 +179,30 @@ export const context = (globals: Globals): Effect.Effect<Context.Context<Service
  */
 export const provide = <A, E>(
   globals: Globals,
-  effect: Effect.Effect<A, E, Services>
+  effect: Effect.Effect<A, E, Services>,
+  explicit?: ReadonlyArray<readonly [string, Credentials.Credential]>
 ): Effect.Effect<A, E | UsageError> =>
-  Effect.scoped(Effect.flatMap(context(globals), (services) => Effect.provide(effect, services)))
+  Effect.scoped(
+    Effect.flatMap(
+      context(globals, explicit),
+      (services) => Effect.provide(Effect.tapError(effect, markAnonymous), services)
+    )
+  )
+
+/**
+ * Marks an access error (`Unauthorized`, `Denied`) of a registry no credentials were found for, so that its
+ * message suggests `ocidist login` (see `anonymous.ts`).
+ */
+const markAnonymous = (error: unknown): Effect.Effect<void, never, Credentials.Credentials> => {
+  if (typeof error !== "object" || error === null || !("_tag" in error) || !("registry" in error)) return Effect.void
+  if ((error._tag !== "Unauthorized" && error._tag !== "Denied") || typeof error.registry !== "string") {
+    return Effect.void
+  }
+  const registry = error.registry
+  return Effect.flatMap(Credentials.Credentials, (credentials) => credentials.lookup(registry)).pipe(
+    Effect.flatMap((found) => Option.isNone(found) ? Effect.sync(() => Anonymous.mark(error)) : Effect.void)
+  )
+}
 
 /** @internal */
 export const concurrency = (globals: Globals): number | undefined => Option.getOrUndefined(globals.jobs)

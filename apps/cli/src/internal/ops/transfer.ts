@@ -3,11 +3,14 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import * as Ocidist from "ocidist/Ocidist"
 import type * as Result from "ocidist/Result"
 import { type Globals, platforms } from "../../GlobalOptions.js"
 import * as Format from "../format.js"
 import { info, json, line, run, withProgress } from "./common.js"
+import * as Creds from "./creds.js"
+import * as Services from "./services.js"
 import { concurrency } from "./services.js"
 
 const hasTransport = (s: string) => /^(oci|oci-archive|docker-archive|docker):/.test(s.trim())
@@ -108,18 +111,42 @@ export const copy = (
     readonly referrers: boolean
     readonly allTags: boolean
     readonly dryRun: boolean
+    readonly srcCreds: Option.Option<Redacted.Redacted<string>>
+    readonly destCreds: Option.Option<Redacted.Redacted<string>>
+    readonly srcCredsStdin: boolean
+    readonly destCredsStdin: boolean
   }
 ) =>
-  run(
-    globals,
-    Effect.gen(function*() {
-      const started = Date.now()
-      if (args.dryRun) yield* info(globals, "dry run: nothing will be written")
-      const result = yield* Ocidist.copy(
-        args.source,
-        args.destination,
-        optionsOf(globals, { referrers: args.referrers, allTags: args.allTags, dryRun: args.dryRun })
-      ).pipe(withProgress(globals))
-      yield* report(globals, ["Copy", "Copied"], result, started)
-    })
+  Effect.flatMap(
+    Creds.resolve([
+      {
+        role: "source",
+        flag: "src-creds",
+        location: args.source,
+        creds: args.srcCreds,
+        stdin: args.srcCredsStdin
+      },
+      {
+        role: "destination",
+        flag: "dest-creds",
+        location: args.destination,
+        creds: args.destCreds,
+        stdin: args.destCredsStdin
+      }
+    ]),
+    (explicit) =>
+      Services.provide(
+        globals,
+        Effect.gen(function*() {
+          const started = Date.now()
+          if (args.dryRun) yield* info(globals, "dry run: nothing will be written")
+          const result = yield* Ocidist.copy(
+            args.source,
+            args.destination,
+            optionsOf(globals, { referrers: args.referrers, allTags: args.allTags, dryRun: args.dryRun })
+          ).pipe(withProgress(globals))
+          yield* report(globals, ["Copy", "Copied"], result, started)
+        }),
+        explicit
+      )
   )
