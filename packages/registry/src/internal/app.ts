@@ -32,7 +32,9 @@ import {
   parseContentRange,
   parseCount,
   parseRange,
-  respond
+  randomHex,
+  respond,
+  takeBytes
 } from "./protocol.js"
 
 type Response = HttpServerResponse.HttpServerResponse
@@ -79,9 +81,7 @@ const API_VERSION = { "docker-distribution-api-version": "registry/2.0" }
 const OCTET = "application/octet-stream"
 
 const randomId = () => {
-  const bytes = new Uint8Array(16)
-  crypto.getRandomValues(bytes)
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+  const hex = randomHex(16)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
@@ -117,20 +117,6 @@ const readLimited = (request: Request, limit: number, what: Code): Effect.Effect
       at += c.length
     }
     return bytes
-  })
-
-/** The first `count` bytes of a stream. */
-const takeBytes = <E>(stream: Stream.Stream<Uint8Array, E>, count: number): Stream.Stream<Uint8Array, E> =>
-  Stream.suspend(() => {
-    let left = count
-    return stream.pipe(
-      Stream.takeWhile(() => left > 0),
-      Stream.map((chunk) => {
-        const part = chunk.length <= left ? chunk : chunk.subarray(0, left)
-        left -= part.length
-        return part
-      })
-    )
   })
 
 /** A failure of the registry itself: the client gets what failed; the cause (paths, errno) is logged. */

@@ -10,7 +10,7 @@ import type * as Headers from "@effect/platform/Headers"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import type { AuthOptions, User } from "../Registry.js"
-import { type Failure, failure } from "./protocol.js"
+import { type Failure, failure, randomHex } from "./protocol.js"
 
 export type Action = "pull" | "push" | "delete"
 
@@ -53,11 +53,7 @@ const base64ToText = (b64: string): string | undefined => {
   }
 }
 
-const randomToken = () => {
-  const bytes = new Uint8Array(32)
-  crypto.getRandomValues(bytes)
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
-}
+const randomToken = () => randomHex(32)
 
 /** The user a `Basic` header names, when the password matches; `null` when a header is there but wrong. */
 const basicUser = (users: ReadonlyArray<User>, header: string | undefined): User | null | undefined => {

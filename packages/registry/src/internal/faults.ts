@@ -9,7 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Faults } from "../Registry.js"
-import { type Failure, failure } from "./protocol.js"
+import { type Failure, failure, takeBytes } from "./protocol.js"
 
 export type Kind = "blobs" | "manifests" | "uploads" | "tags" | "referrers" | "other"
 
@@ -27,25 +27,6 @@ const counter = (times: number | undefined) => {
   let left = times ?? Number.POSITIVE_INFINITY
   return () => left > 0 ? (left--, true) : false
 }
-
-/** The first `bytes` bytes of a stream, then `rest` instead of what follows. */
-const afterBytes = <E>(
-  stream: Stream.Stream<Uint8Array, E>,
-  bytes: number,
-  rest: Stream.Stream<Uint8Array, E>
-): Stream.Stream<Uint8Array, E> =>
-  Stream.suspend(() => {
-    let left = bytes
-    const head = stream.pipe(
-      Stream.takeWhile(() => left > 0),
-      Stream.map((chunk) => {
-        const part = chunk.length <= left ? chunk : chunk.subarray(0, left)
-        left -= part.length
-        return part
-      })
-    )
-    return Stream.concat(head, rest)
-  })
 
 /** At most `bytesPerSecond`, in pieces of 16 KiB. */
 const throttle = <E>(stream: Stream.Stream<Uint8Array, E>, bytesPerSecond: number) =>
@@ -97,13 +78,12 @@ export const make = (faults: Faults | undefined): Injector => {
   const body = (stream: Stream.Stream<Uint8Array, unknown>, abort: () => void) => {
     let out = stream
     if (cut !== undefined && fireCut()) {
-      out = afterBytes(
-        out,
-        cut.bytes,
+      out = Stream.concat(
+        takeBytes(out, cut.bytes),
         Stream.fromEffect(Effect.sync(abort)).pipe(Stream.drain, Stream.concat(Stream.never))
       )
     } else if (stall !== undefined && fireStall()) {
-      out = afterBytes(out, stall.bytes, Stream.never)
+      out = Stream.concat(takeBytes(out, stall.bytes), Stream.never)
     }
     if (faults.bytesPerSecond !== undefined && faults.bytesPerSecond > 0) out = throttle(out, faults.bytesPerSecond)
     return out

@@ -5,6 +5,7 @@
  * @internal
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Stream from "effect/Stream"
 
 /** Error codes of the spec (and the `UNKNOWN` of distribution for internal failures), with their status. */
 export const codes = {
@@ -128,3 +129,24 @@ export const page = <A extends string>(
   if (n === undefined) return { items: after, more: false }
   return { items: after.slice(0, n), more: after.length > n && n > 0 }
 }
+
+/** `count` random bytes as hex (upload ids, tokens, redirect keys). */
+export const randomHex = (count: number): string => {
+  const bytes = new Uint8Array(count)
+  crypto.getRandomValues(bytes)
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+}
+
+/** The first `count` bytes of a stream (a `Range`, or what a fault lets through). */
+export const takeBytes = <E>(stream: Stream.Stream<Uint8Array, E>, count: number): Stream.Stream<Uint8Array, E> =>
+  Stream.suspend(() => {
+    let left = count
+    return stream.pipe(
+      Stream.takeWhile(() => left > 0),
+      Stream.map((chunk) => {
+        const part = chunk.length <= left ? chunk : chunk.subarray(0, left)
+        left -= part.length
+        return part
+      })
+    )
+  })
