@@ -67,8 +67,9 @@ export const secret = (question: string, nonInteractive: string): Effect.Effect<
           resume(Effect.fail(new CliFailure({ detail: "interrupted", exitCode: 130 })))
         } else resume(Effect.fail(new UsageError({ detail: "no password entered" })))
       }
-      process.stderr.write(question)
+      // echo off before the prompt shows: what is typed as soon as it appears is never echoed
       stdin.setRawMode(true)
+      process.stderr.write(question)
       stdin.resume()
       stdin.on("data", onData)
       return Effect.sync(() => {
