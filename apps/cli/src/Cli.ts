@@ -12,48 +12,48 @@ import * as Misc from "./commands/Misc.js"
 import * as Ref from "./commands/Ref.js"
 import * as Repository from "./commands/Repository.js"
 import * as Transfer from "./commands/Transfer.js"
-import { root as base } from "./GlobalOptions.js"
+import { rejectPlatform, root as base } from "./GlobalOptions.js"
 import { describe } from "./internal/lazy.js"
 import { version } from "./Version.js"
 
+// --platform applies to the commands that read a manifest; it is a usage error for the others
 const subcommands = [
   Transfer.pull,
   Transfer.push,
   Transfer.copy,
   Transfer.cp,
-  Manifest.manifest,
+  Manifest.manifest.pipe(rejectPlatform("manifest", ["put"])),
   Manifest.digest,
   Manifest.config,
-  Manifest.blob,
+  Manifest.blob.pipe(rejectPlatform("blob")),
   Manifest.inspect,
-  Repository.tags,
-  Repository.ls,
-  Repository.catalog,
-  Repository.tag,
-  Repository.remove,
-  Repository.untag,
+  Repository.tags.pipe(rejectPlatform("tags")),
+  Repository.ls.pipe(rejectPlatform("ls")),
+  Repository.catalog.pipe(rejectPlatform("catalog")),
+  Repository.tag.pipe(rejectPlatform("tag")),
+  Repository.remove.pipe(rejectPlatform("delete")),
+  Repository.untag.pipe(rejectPlatform("untag")),
   Repository.referrers,
-  Auth.login,
-  Auth.logout,
-  Auth.auth,
-  Ref.command,
-  Misc.registry,
-  Misc.cache,
-  Misc.version
+  Auth.login.pipe(rejectPlatform("login")),
+  Auth.logout.pipe(rejectPlatform("logout")),
+  Auth.auth.pipe(rejectPlatform("auth")),
+  Ref.command.pipe(rejectPlatform("ref")),
+  Misc.registry.pipe(rejectPlatform("registry")),
+  Misc.cache.pipe(rejectPlatform("cache")),
+  Misc.version.pipe(rejectPlatform("version"))
 ] as const
 
-const description = describe(
-  "ocidist: pull, push, copy and inspect OCI images and artifacts in registries, OCI layouts and archives. " +
-    "Run `ocidist <command> --help` for a command's options and examples.\n\n" +
-    "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication, 5 digest/verification, 130 interrupted.",
-  [
+const description = describe({
+  summary: "Pull, push, copy and inspect OCI images in registries, layouts and archives",
+  details: "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication, 5 digest/verification, " +
+    "130 interrupted.",
+  examples: [
     "ocidist pull alpine:3.20 ./alpine",
     "ocidist copy -r ghcr.io/org/app:1.0 localhost:5000/app:1.0",
-    "ocidist digest alpine:3.20",
     "ocidist tags --json localhost:5000/app",
     "echo \"$PASSWORD\" | ocidist login registry.example.com -u me --password-stdin"
   ]
-)
+})
 
 const missingCommand = () =>
   Effect.fail(new UsageError({ detail: "missing command: run `ocidist --help` for the list of commands" }))
@@ -72,7 +72,7 @@ const script = (shell: "bash" | "zsh" | "fish"): Effect.Effect<Array<string>> =>
 export const root = base.pipe(
   Command.withHandler(missingCommand),
   Command.withDescription(description),
-  Command.withSubcommands([...subcommands, Misc.completion(script)])
+  Command.withSubcommands([...subcommands, Misc.completion(script).pipe(rejectPlatform("completion"))])
 )
 
 /**

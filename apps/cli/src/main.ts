@@ -15,14 +15,18 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { run } from "./Cli.js"
+import { root, run } from "./Cli.js"
+import { UsageError } from "./CliError.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Anonymous from "./internal/anonymous.js"
 import { hoistGlobals, isJson, isVerbose } from "./internal/argv.js"
+import * as Help from "./internal/help.js"
 import { withStderrLogger } from "./internal/logger.js"
 import { redactUrls } from "./internal/redact.js"
-import { interruptedExitCode } from "./internal/signals.js"
+import { reportInterrupted } from "./internal/signals.js"
+import * as Spec from "./internal/spec.js"
 import { sanitize } from "./internal/terminal.js"
+import * as Usage from "./internal/usage.js"
 
 const verbose = isVerbose(process.argv)
 const json = isJson(process.argv)
@@ -96,16 +100,41 @@ const verboseCause = (cause: Cause.Cause<unknown>): string =>
     return [`${error.name}: ${flatten(error.message)}`, ...frames].map((l) => sanitize(redactUrls(l))).join("\n")
   }).join("\n")
 
-const main = run(hoistGlobals(process.argv)).pipe(
+/**
+ * The command line checked against the command tree before @effect/cli parses it (see usage.ts): `--help`
+ * answered with our own help (help.ts), a usage error as one line. @effect/cli prints its own help and usage
+ * documents with `Console.error`: silenced (a validation error it still raises is reported below, in one line);
+ * the commands write to stdout and stderr directly, and with `Console.log`.
+ */
+const program = Effect.suspend(() => {
+  const tree = Spec.fromDescriptor(root.descriptor)
+  const outcome = Usage.check(tree, process.argv.slice(2))
+  switch (outcome._tag) {
+    case "Help":
+      return Effect.sync(() => {
+        process.stdout.write(Help.render(tree, outcome.command))
+      })
+    case "Invalid":
+      return Effect.fail(new UsageError({ detail: outcome.message }))
+    case "Run":
+      return Effect.consoleWith((console) =>
+        Effect.withConsole(run(hoistGlobals(process.argv)), { ...console, error: () => Effect.void })
+      )
+  }
+})
+
+const main = program.pipe(
   Effect.as(ExitCode.ExitCode.Ok as number),
   Effect.catchAllCause((cause) =>
     Effect.sync(() => {
-      if (Cause.isInterruptedOnly(cause)) return interruptedExitCode()
+      if (Cause.isInterruptedOnly(cause)) return reportInterrupted(json)
       const failure = Cause.failureOption(cause)
-      const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
+      const raised = failure._tag === "Some" ? failure.value : Cause.squash(cause)
+      // what @effect/cli still refuses (a --timeout that is not a duration): one usage line, in words
+      const error = ValidationError.isValidationError(raised)
+        ? new UsageError({ detail: Spec.plainText(raised.error) || "invalid command line; see ocidist --help" })
+        : raised
       const code = ExitCode.forError(error)
-      // @effect/cli has already printed its help or usage text for validation errors.
-      if (ValidationError.isValidationError(error)) return code
       const text = flatten(messageOf(error))
       const message = text + hintFor(error, text)
       if (json) {
@@ -129,8 +158,9 @@ NodeRuntime.runMain(main, {
   // Log lines go to stderr through withStderrLogger, not through Effect's pretty logger as well.
   disablePrettyLogger: true,
   teardown: (exit, onExit) => {
-    // 130 for an interrupted command; 0 for `registry serve`, which Ctrl-C and SIGTERM stop normally
-    if (Exit.isFailure(exit)) return onExit(Cause.isInterruptedOnly(exit.cause) ? interruptedExitCode() : 1)
+    // 130 for an interrupted command, after one line (`ocidist: interrupted; run the same command again to
+    // resume`); 0 for `registry serve`, which Ctrl-C and SIGTERM stop normally
+    if (Exit.isFailure(exit)) return onExit(Cause.isInterruptedOnly(exit.cause) ? reportInterrupted(json) : 1)
     const code = typeof exit.value === "number" ? exit.value : 0
     if (code !== 0) return onExit(code)
     // Exit now rather than when the event loop has drained: Node would otherwise wait for V8's background

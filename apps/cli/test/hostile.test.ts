@@ -165,7 +165,7 @@ describe.concurrent("terminal injection", () => {
     expect(r.stderr).toContain("5 tag(s) listed do not follow the tag grammar")
     const json = await ocidist(["tags", "--json", `${host}/evil`])
     expect(json.code).toBe(0)
-    expect(JSON.parse(json.stdout)).toEqual({ repository: `${host}/evil`, tags: TAGS })
+    expect(JSON.parse(json.stdout)).toEqual({ reference: `${host}/evil`, tags: TAGS })
     const quiet = await ocidist(["tags", "-q", `${host}/evil`])
     expect(quiet.stderr).toBe("")
   })

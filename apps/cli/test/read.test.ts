@@ -63,11 +63,11 @@ describe.concurrent("digest", () => {
     expect(r.stdout).toBe(`${fixtures.image.manifestDigest}\n`)
   })
 
-  it("--json gives location, digest, mediaType, size", async () => {
+  it("--json gives reference, digest, mediaType, size", async () => {
     const r = await ocidist(["digest", "--json", `${host}/app:1.0`])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({
-      location: `${host}/app:1.0`,
+      reference: `${host}/app:1.0`,
       digest: fixtures.image.manifestDigest,
       mediaType: fixtures.image.mediaType,
       size: fixtures.image.manifest.length

@@ -7,7 +7,7 @@ describe("ocidist ref", () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/registry\s+docker\.io/)
     expect(result.stdout).toMatch(/repository\s+library\/ubuntu/)
-    expect(result.stdout).toMatch(/full\s+docker\.io\/library\/ubuntu:22\.04/)
+    expect(result.stdout).toMatch(/reference\s+docker\.io\/library\/ubuntu:22\.04/)
     expect(result.stdout).toMatch(/familiar\s+ubuntu:22\.04/)
   })
 
@@ -22,7 +22,7 @@ describe("ocidist ref", () => {
       tag: "1",
       digest,
       identifier: digest,
-      full: `localhost:5000/team/app:1@${digest}`,
+      reference: `localhost:5000/team/app:1@${digest}`,
       familiar: `localhost:5000/team/app:1@${digest}`
     })
   })

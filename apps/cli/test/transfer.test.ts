@@ -64,8 +64,10 @@ describe.concurrent("pull", () => {
     expect(r.stdout).toContain(`Digest: ${f.image.manifestDigest}`)
     expect(verifyLayoutBlobs(out)).toBe(5)
     expect(layoutIndex(out).manifests.map((m) => m.digest)).toContain(f.image.manifestDigest)
-    const done = r.stderr.split("\n").filter((l) => l.startsWith("done "))
-    expect(done).toHaveLength(4)
+    expect(r.stderr.split("\n")[0]).toBe(`Pulling ${src.host}/app:1.0 \u2192 ${out}`)
+    const pulled = r.stderr.split("\n").filter((l) => l.startsWith("pulled "))
+    // 4 blobs and the manifest
+    expect(pulled).toHaveLength(5)
     expect(r.stderr).not.toContain("\x1b[")
     expect(r.stderr).not.toContain("\r")
   })
@@ -83,7 +85,13 @@ describe.concurrent("pull", () => {
       stats: { blobs: 4, transferred: 4, skipped: 0 }
     })
     const events = ndjson(r.stderr)
-    expect(events[0]).toMatchObject({ event: "Planned", blobs: 4, manifests: 1 })
+    expect(events[0]).toEqual({
+      event: "Started",
+      operation: "pull",
+      source: `${src.host}/app:1.0`,
+      destination: `oci:${out}:v1`
+    })
+    expect(events[1]).toMatchObject({ event: "Planned", blobs: 4, manifests: 1 })
     expect(events.filter((e) => e.event === "BlobDone")).toHaveLength(4)
     expect(events.at(-1)).toMatchObject({ event: "ManifestDone", digest: f.image.manifestDigest, tags: ["v1"] })
   })
@@ -226,8 +234,14 @@ describe.concurrent("Ctrl-C into an archive", () => {
     expect(fs.readdirSync(path.join(cache, "staging")).length).toBe(1)
     const clean = await ocidist(["cache", "clean", "--json"], { env })
     expect(clean.code).toBe(0)
-    const report = JSON.parse(clean.stdout) as { removedFiles: number; removedBytes: number; directory: string }
-    expect(report.directory).toBe(path.join(cache, "staging"))
+    const report = JSON.parse(clean.stdout) as {
+      removedFiles: number
+      removedBytes: number
+      directory: string
+      staging: string
+    }
+    expect(report.directory).toBe(cache)
+    expect(report.staging).toBe(path.join(cache, "staging"))
     expect(report.removedFiles).toBeGreaterThan(0)
     expect(fs.existsSync(path.join(cache, "staging"))).toBe(false)
   })

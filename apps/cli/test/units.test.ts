@@ -114,9 +114,9 @@ describe("progress", () => {
     }
     r.close()
     expect(f.text().split("\n").filter((l) => l !== "")).toEqual([
-      "done     sha256:aaaaaaaaaaaa  layer  3.0 MiB, 2.0 MiB/s",
+      "transferred sha256:aaaaaaaaaaaa  layer  3.0 MiB, 2.0 MiB/s",
       "exists   sha256:bbbbbbbbbbbb  config  10 B",
-      "manifest sha256:cccccccccccc  manifest  500 B  tagged 1.0"
+      "transferred sha256:cccccccccccc  manifest  500 B  tagged 1.0"
     ])
   })
 

@@ -11,6 +11,7 @@ import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Path from "@effect/platform/Path"
 import * as Registry from "@ocidist/reference/Registry"
 import * as Effect from "effect/Effect"
@@ -40,9 +41,15 @@ export interface VerifyOptions {
   readonly registry: string
   readonly credential: LoginCredential
   /**
-   * Speak plain HTTP to the registry (and accept an `http` token realm). Default: `true` only for
-   * `localhost`, `*.localhost`, `127.0.0.0/8` and `::1`.
+   * `true`: speak plain HTTP to the registry (and accept an `http` token realm); `false`: HTTPS. Default:
+   * `insecure` when that is set, else HTTPS, except for loopback registries (`localhost`, `*.localhost`,
+   * `127.0.0.0/8`, `::1`): they are tried over HTTPS first and spoken to over plain HTTP when the TLS handshake
+   * shows a plain-HTTP server (`Registry.speaksPlainHttp`), as the registry client does.
+   *
+   * @since 0.4.0
    */
+  readonly plainHttp?: boolean
+  /** Before 0.4.0, what `plainHttp` is now (it is read as `plainHttp` when that is not set). */
   readonly insecure?: boolean
   /** Token exchange options (OAuth2 password grant, client id). */
   readonly authenticator?: Authenticator.Options
@@ -96,6 +103,41 @@ export interface LogoutResult {
   readonly removed: boolean
 }
 
+/** The messages (and codes) of an error and its causes, for `Registry.speaksPlainHttp`. */
+const describeCause = (cause: unknown): string => {
+  const parts: Array<string> = []
+  let current: unknown = cause
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code
+    parts.push(typeof code === "string" ? `${current.message} (${code})` : current.message)
+    current = (current as { cause?: unknown }).cause
+  }
+  return parts.join(": ")
+}
+
+/** The start of a (small) error body as one line of text: at most 200 characters, "" when there is none. */
+const excerpt = (response: { readonly stream: Stream.Stream<Uint8Array, unknown> }): Effect.Effect<string> =>
+  response.stream.pipe(
+    Stream.scan(new Uint8Array(0), (all, bytes) => {
+      const next = new Uint8Array(all.length + bytes.length)
+      next.set(all)
+      next.set(bytes, all.length)
+      return next
+    }),
+    Stream.takeUntil((all) => all.length >= 1024),
+    Stream.runLast,
+    Effect.map((last) =>
+      Option.match(last, {
+        onNone: () => "",
+        onSome: (bytes) => {
+          const text = new TextDecoder().decode(bytes.subarray(0, 1024)).replace(/\s+/g, " ").trim()
+          return text.length > 200 ? `${text.slice(0, 200)}…` : text
+        }
+      })
+    ),
+    Effect.orElseSucceed(() => "")
+  )
+
 const drain = (response: { readonly stream: Stream.Stream<Uint8Array, unknown> }) =>
   response.stream.pipe(
     Stream.scan(0, (size, bytes) => size + bytes.length),
@@ -116,8 +158,11 @@ export const verify: (
 ) => Effect.Effect<void, AuthenticatorError | LoginError, HttpClient.HttpClient> = Effect.fn("Login.verify")(
   function*(options: VerifyOptions) {
     const http = yield* HttpClient.HttpClient
-    const insecure = options.insecure ?? Registry.isLoopback(options.registry)
-    const url = `${insecure ? "http" : "https"}://${Registry.apiHost(options.registry)}/v2/`
+    const chosen = options.plainHttp ?? options.insecure
+    // a loopback registry without a choice: HTTPS first, plain HTTP once its handshake shows that
+    let probe = chosen === undefined && Registry.isLoopback(options.registry)
+    let plainHttp = chosen ?? false
+    let url = `${plainHttp ? "http" : "https"}://${Registry.apiHost(options.registry)}/v2/`
     const fail = (reason: string, status?: number, cause?: unknown) =>
       new LoginError({
         registry: options.registry,
@@ -126,7 +171,9 @@ export const verify: (
         ...(status === undefined ? {} : { status }),
         ...(cause === undefined ? {} : { cause })
       })
-    const get = (authorization: Option.Option<Redacted.Redacted<string>>) => {
+    const get = (
+      authorization: Option.Option<Redacted.Redacted<string>>
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, LoginError> => {
       const request = HttpClientRequest.get(url)
       return http.execute(
         Option.isSome(authorization)
@@ -134,29 +181,39 @@ export const verify: (
           : request
       ).pipe(
         // The socket or TLS error as `cause`, never the HttpClientError: its request carries the credentials.
-        Effect.catchTag(
-          "RequestError",
-          (e) =>
-            Effect.fail(
-              fail(
-                `request failed (${e.reason}${e.cause instanceof Error ? `: ${e.cause.message}` : ""})`,
-                undefined,
-                e.cause
-              )
+        Effect.catchTag("RequestError", (e) => {
+          if (probe && Registry.speaksPlainHttp(describeCause(e.cause))) {
+            probe = false
+            plainHttp = true
+            url = `http:${url.slice("https:".length)}`
+            return get(authorization)
+          }
+          return Effect.fail(
+            fail(
+              `request failed (${e.reason}${e.cause instanceof Error ? `: ${e.cause.message}` : ""})`,
+              undefined,
+              e.cause
             )
-        ),
-        Effect.catchTag("ResponseError", (e) => Effect.fail(fail(e.reason, e.response.status, e.cause)))
+          )
+        }),
+        Effect.catchTag("ResponseError", (e) => Effect.fail(fail(e.reason, e.response.status, e.cause))),
+        // the scheme is settled by the first answer
+        Effect.tap(() => Effect.sync(() => (probe = false)))
       )
     }
     const first = yield* get(Option.none())
+    if (first.status !== 200 && first.status !== 401) {
+      // what the server said, in short: e.g. a Go server's "Client sent an HTTP request to an HTTPS server."
+      const said = yield* excerpt(first)
+      return yield* fail(`expected 200 or 401${said === "" ? "" : ` (the server answered "${said}")`}`, first.status)
+    }
     yield* drain(first)
     if (first.status === 200) {
       return
     }
-    if (first.status !== 401) return yield* fail("expected 200 or 401", first.status)
     const challenge = first.headers["www-authenticate"]
     if (challenge === undefined) return yield* fail("a 401 without a WWW-Authenticate challenge", 401)
-    const target: Authenticator.Target = { registry: options.registry, scopes: [], insecure, plainHttp: insecure }
+    const target: Authenticator.Target = { registry: options.registry, scopes: [], insecure: plainHttp, plainHttp }
     yield* Effect.scoped(Effect.gen(function*() {
       const authenticator = yield* Authenticator.make(options.authenticator)
       const header = yield* authenticator.authorize(target, [challenge])

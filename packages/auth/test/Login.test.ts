@@ -138,7 +138,8 @@ describe("Login", () => {
         registry: "127.0.0.1:1",
         credential: new Credentials.Basic({ username: "u", password: Redacted.make("p") })
       }))
-      expect(error).toMatchObject({ _tag: "LoginError", url: "http://127.0.0.1:1/v2/" })
+      // a loopback registry is tried over HTTPS first (a refused connection is no sign of plain HTTP)
+      expect(error).toMatchObject({ _tag: "LoginError", url: "https://127.0.0.1:1/v2/" })
       // the socket error is kept as the cause; never the request, whose headers may carry credentials
       assert.instanceOf(error.cause, Error)
       assert.notProperty(error.cause as object, "request")
@@ -148,6 +149,13 @@ describe("Login", () => {
         credential: new Credentials.Basic({ username: "u", password: Redacted.make("p") })
       }))
       expect(https).toMatchObject({ _tag: "LoginError", url: `https://${registry.host}/v2/` })
+      // plainHttp: false is what insecure: false was
+      const forced = yield* Effect.flip(Login.verify({
+        registry: registry.host,
+        plainHttp: false,
+        credential: new Credentials.Basic({ username: "u", password: Redacted.make("p") })
+      }))
+      expect(forced).toMatchObject({ _tag: "LoginError", url: `https://${registry.host}/v2/` })
     }).pipe(platform))
 
   it.scopedLive("credsStore: login stores through the helper, the file keeps an empty entry; logout erases", () =>

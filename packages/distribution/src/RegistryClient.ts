@@ -194,6 +194,13 @@ export interface PingResult {
   readonly challenge: string | undefined
   /** Auth scheme of the challenge (`Bearer`, `Basic`). */
   readonly scheme: string | undefined
+  /**
+   * Whether the registry was reached over plain HTTP: as configured (`plainHttp`), or, for a loopback registry
+   * without it, as its TLS handshake showed.
+   *
+   * @since 0.4.0
+   */
+  readonly plainHttp: boolean
 }
 
 /**

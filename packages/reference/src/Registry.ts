@@ -106,7 +106,8 @@ export const hostname = (registry: string): string => {
 
 /**
  * Whether a registry is on this machine (`localhost`, `*.localhost`, `127.0.0.0/8`, `::1`). Such registries
- * are spoken to over plain HTTP by default, as docker and crane do.
+ * are tried over HTTPS first and spoken to over plain HTTP when their TLS handshake shows that (see
+ * {@link speaksPlainHttp}), as crane and regctl do.
  *
  * @since 0.1.0
  * @category predicates
@@ -115,3 +116,16 @@ export const isLoopback = (registry: string): boolean => {
   const name = hostname(registry)
   return name === "localhost" || name.endsWith(".localhost") || name === "::1" || /^127(?:\.\d{1,3}){3}$/.test(name)
 }
+
+/**
+ * Whether a failed TLS connection shows a server that speaks plain HTTP: an HTTP server answers the handshake
+ * with `400 Bad Request` and closes, which OpenSSL reads as a record of a wrong version or length, or the
+ * connection is closed before the handshake completed. `description` is the error's message (its causes' and
+ * their codes too). A certificate that fails verification is not such a sign.
+ *
+ * @since 0.4.0
+ * @category predicates
+ */
+export const speaksPlainHttp = (description: string): boolean =>
+  /wrong version number|packet length too long|EPROTO|ECONNRESET|before secure TLS connection|other side closed|socket hang up/i
+    .test(description)

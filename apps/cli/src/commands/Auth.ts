@@ -36,11 +36,12 @@ export const login = Command.make(
     passwordStdin: Options.boolean("password-stdin").pipe(Options.withDescription("read the password from stdin"))
   },
   (args) => withOps((ops, globals) => ops.login(globals, args))
-).pipe(Command.withDescription(describe(
-  "Check credentials against a registry, then store them in docker's config.json (through its credential " +
-    "helper when one is configured), where docker, crane, oras and skopeo find them too.",
-  ["echo \"$TOKEN\" | ocidist login ghcr.io -u me --password-stdin", "ocidist login localhost:5000 -u admin"]
-)))
+).pipe(Command.withDescription(describe({
+  summary: "Check credentials and store them in docker's config.json",
+  details: "Stored through docker's credential helper when one is configured, where docker, crane, oras and " +
+    "skopeo find them too.",
+  examples: ["echo \"$TOKEN\" | ocidist login ghcr.io -u me --password-stdin", "ocidist login localhost:5000 -u admin"]
+})))
 
 /**
  * @since 0.1.0
@@ -50,10 +51,11 @@ export const logout = Command.make(
   "logout",
   { registry },
   (args) => withOps((ops, globals) => ops.logout(globals, args))
-).pipe(Command.withDescription(describe(
-  "Remove a registry's credentials from docker's config.json (and its credential helper).",
-  ["ocidist logout ghcr.io"]
-)))
+).pipe(Command.withDescription(describe({
+  summary: "Remove a registry's credentials from docker's config.json",
+  details: "From its credential helper too, when one is configured.",
+  examples: ["ocidist logout ghcr.io", "ocidist logout localhost:5000"]
+})))
 
 const token = Command.make(
   "token",
@@ -62,19 +64,23 @@ const token = Command.make(
     push: Options.boolean("push").pipe(Options.withDescription("ask for pull and push access (default: pull)"))
   },
   (args) => withOps((ops, globals) => ops.token(globals, args))
-).pipe(Command.withDescription(describe(
-  "Print a registry bearer token for a repository (from the stored credentials), for scripting with curl.",
-  [
+).pipe(Command.withDescription(describe({
+  summary: "Print a bearer token for a repository, for scripts",
+  details: "From the stored credentials, for pull access (with --push, push access too), to use with curl.",
+  examples: [
     "TOKEN=$(ocidist auth token ghcr.io/org/app)",
     "curl -H \"Authorization: Bearer $(ocidist auth token localhost:5000/app)\" http://localhost:5000/v2/app/tags/list"
   ]
-)))
+})))
 
 /**
  * @since 0.1.0
  * @category commands
  */
 export const auth = Command.make("auth").pipe(
-  Command.withDescription("Authentication helpers."),
+  Command.withDescription(describe({
+    summary: "Authentication helpers",
+    examples: ["ocidist auth token ghcr.io/org/app"]
+  })),
   Command.withSubcommands([token])
 )

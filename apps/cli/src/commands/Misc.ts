@@ -24,7 +24,10 @@ export const version = Command.make("version", {}, () =>
           ? JSON.stringify({ version: versionString, node: process.versions.node }) + "\n"
           : `ocidist ${versionString}\n`
       )
-    }))).pipe(Command.withDescription(describe("Print the version.", ["ocidist version", "ocidist version --json"])))
+    }))).pipe(Command.withDescription(describe({
+      summary: "Print the version",
+      examples: ["ocidist version", "ocidist version --json"]
+    })))
 
 const serve = Command.make(
   "serve",
@@ -65,30 +68,27 @@ const serve = Command.make(
         Effect.promise(() => import("../internal/ops/serve.js")),
         (impl) => impl.serve(globals, args)
       ).pipe(Timeout.limit(globals.timeout)))
-).pipe(Command.withDescription(describe(
-  "Start the embedded OCI registry (OCI Distribution v1.1: push, pull, mounts, tags, catalog, referrers, " +
-    "deletes) and serve until Ctrl-C or SIGTERM, then exit 0. Prints one line with its address on stdout " +
-    "(`ocidist registry: serving HOST:PORT (memory)`; with --json `{host, url, port, storage, auth}`; with " +
-    "--quiet the host alone). Registries on loopback addresses speak plain HTTP, which ocidist uses for them " +
-    "by default. A port that is taken is one line and exit 1.",
-  [
-    "ocidist registry serve",
+).pipe(Command.withDescription(describe({
+  summary: "Run the embedded OCI registry until Ctrl-C or SIGTERM",
+  details: "OCI Distribution v1.1 (push, pull, mounts, tags, catalog, referrers, deletes) over plain HTTP. " +
+    "Prints its address on stdout (with --json an object, with --quiet the host alone); exits 0 when stopped.",
+  examples: [
     "ocidist registry serve --port 0 --json",
     "ocidist registry serve --port 5001 --dir ./registry-data",
     "ocidist registry serve --auth basic:admin:./admin.password --anonymous-pull",
     "ocidist -v registry serve   # logs every request"
   ]
-)))
+})))
 
 /**
  * @since 0.1.0
  * @category commands
  */
 export const registry = Command.make("registry").pipe(
-  Command.withDescription(describe("The embedded OCI registry: `ocidist registry serve`.", [
-    "ocidist registry serve --port 0",
-    "ocidist registry serve --dir ./registry-data"
-  ])),
+  Command.withDescription(describe({
+    summary: "The embedded OCI registry",
+    examples: ["ocidist registry serve --port 0", "ocidist registry serve --dir ./registry-data"]
+  })),
   Command.withSubcommands([serve])
 )
 
@@ -112,28 +112,31 @@ export const completion = (
         const lines = yield* script(shell)
         yield* Effect.sync(() => process.stdout.write(lines.join("\n") + "\n"))
       })
-  ).pipe(Command.withDescription(describe(
-    "Print a shell completion script (the same as `ocidist --completions <shell>`).",
-    [
+  ).pipe(Command.withDescription(describe({
+    summary: "Print a shell completion script",
+    details: "The same as ocidist --completions <shell>.",
+    examples: [
       "ocidist completion bash > /etc/bash_completion.d/ocidist",
       "ocidist completion zsh > \"${fpath[1]}/_ocidist\"",
       "ocidist completion fish > ~/.config/fish/completions/ocidist.fish"
     ]
-  )))
+  })))
 
 const cacheDir = Command.make("dir", {}, () => withOps((ops, globals) => ops.cacheDir(globals))).pipe(
-  Command.withDescription(describe(
-    "Print the cache directory ($OCIDIST_CACHE_DIR, else $XDG_CACHE_HOME/ocidist, else ~/.cache/ocidist).",
-    ["ocidist cache dir", "du -sh \"$(ocidist cache dir)\""]
-  ))
+  Command.withDescription(describe({
+    summary: "Print the cache directory",
+    details: "$OCIDIST_CACHE_DIR, else $XDG_CACHE_HOME/ocidist, else ~/.cache/ocidist.",
+    examples: ["ocidist cache dir", "du -sh \"$(ocidist cache dir)\""]
+  }))
 )
 
 const cacheClean = Command.make("clean", {}, () => withOps((ops, globals) => ops.cacheClean(globals))).pipe(
-  Command.withDescription(describe(
-    "Remove the data kept by unfinished archive writes (`pull … oci-archive:…` or `docker-archive:…` that " +
-      "failed or were interrupted keep their verified blobs under <cache>/staging, so a rerun resumes them).",
-    ["ocidist cache clean", "ocidist cache clean --json"]
-  ))
+  Command.withDescription(describe({
+    summary: "Remove the data of unfinished archive writes",
+    details: "A `pull … oci-archive:…` or `docker-archive:…` that failed or was interrupted keeps its verified " +
+      "blobs under <cache>/staging, so that running it again resumes.",
+    examples: ["ocidist cache clean", "ocidist cache clean --json"]
+  }))
 )
 
 /**
@@ -143,6 +146,9 @@ const cacheClean = Command.make("clean", {}, () => withOps((ops, globals) => ops
  * @category commands
  */
 export const cache = Command.make("cache").pipe(
-  Command.withDescription("The cache directory: where unfinished archive writes keep their data."),
+  Command.withDescription(describe({
+    summary: "The cache directory, where unfinished archive writes keep their data",
+    examples: ["ocidist cache dir", "ocidist cache clean"]
+  })),
   Command.withSubcommands([cacheDir, cacheClean])
 )

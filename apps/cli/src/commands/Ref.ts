@@ -9,6 +9,7 @@ import { Reference } from "@ocidist/reference"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { root } from "../GlobalOptions.js"
+import { describe } from "../internal/spec.js"
 import { sanitize } from "../internal/terminal.js"
 
 const reference = Args.text({ name: "reference" }).pipe(
@@ -30,7 +31,7 @@ export const command = Command.make("ref", { reference }, ({ reference }) =>
       tag: ref.tag ?? null,
       digest: ref.digest ?? null,
       identifier: ref.identifier,
-      full: ref.toString(),
+      reference: ref.toString(),
       familiar: ref.familiar
     }
     if (json) {
@@ -42,10 +43,11 @@ export const command = Command.make("ref", { reference }, ({ reference }) =>
       yield* Console.log(sanitize(`${key.padEnd(width)}  ${value ?? "-"}`))
     }
   })).pipe(
-    Command.withDescription(
-      "Show how a reference is understood: registry, repository, tag, digest, full and familiar forms.\n" +
-        "References: [registry/]repository[:tag][@digest] (docker:// allowed). Where a command takes a location, " +
-        "also oci:<dir>[:tag|@digest], oci-archive:<file>[:tag], docker-archive:<file>[:name:tag].\n" +
-        "Examples:\n  ocidist ref ubuntu\n  ocidist ref --json localhost:5000/app:1.0"
-    )
+    Command.withDescription(describe({
+      summary: "Show how a reference is understood",
+      details: "Its registry, repository, tag, digest, full and familiar forms. References: " +
+        "[registry/]repository[:tag][@digest] (docker:// allowed). Where a command takes a " +
+        "location, also oci:<dir>[:tag|@digest], oci-archive:<file>[:tag], docker-archive:<file>[:name:tag].",
+      examples: ["ocidist ref ubuntu", "ocidist ref --json localhost:5000/app:1.0"]
+    }))
   )

@@ -8,6 +8,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import { UsageError } from "../CliError.js"
+import { format } from "../internal/formatOption.js"
 import { describe, withOps } from "../internal/lazy.js"
 
 const tagsConfig = {
@@ -16,21 +17,26 @@ const tagsConfig = {
   ),
   omitDigestTags: Options.boolean("omit-digest-tags").pipe(
     Options.withDescription("leave out sha256-<hex> tags (referrers fallback, signatures)")
-  )
+  ),
+  format
 }
 
-const tagsDescription = describe("List the tags of a repository (all pages).", [
-  "ocidist tags localhost:5000/app",
-  "ocidist ls --omit-digest-tags ghcr.io/org/app",
-  "ocidist tags --json oci:./images"
-])
+const tagsHelp = {
+  summary: "List the tags of a repository, a layout or an archive",
+  examples: [
+    "ocidist tags localhost:5000/app",
+    "ocidist ls --omit-digest-tags ghcr.io/org/app",
+    "ocidist tags --json oci:./images",
+    "ocidist tags --format '{{range .Tags}}{{println .}}{{end}}' localhost:5000/app"
+  ]
+}
 
 /**
  * @since 0.1.0
  * @category commands
  */
 export const tags = Command.make("tags", tagsConfig, (args) => withOps((ops, globals) => ops.tags(globals, args))).pipe(
-  Command.withDescription(tagsDescription)
+  Command.withDescription(describe(tagsHelp))
 )
 
 /**
@@ -38,7 +44,7 @@ export const tags = Command.make("tags", tagsConfig, (args) => withOps((ops, glo
  * @category commands
  */
 export const ls = Command.make("ls", tagsConfig, (args) => withOps((ops, globals) => ops.tags(globals, args))).pipe(
-  Command.withDescription("Alias of tags.\n\n" + tagsDescription)
+  Command.withDescription(describe({ ...tagsHelp, aliasOf: "tags" }))
 )
 
 /**
@@ -71,10 +77,11 @@ export const catalog = Command.make(
       ? withOps((ops, globals) => ops.catalog(globals, args))
       : Effect.fail(new UsageError({ detail: problem }))
   }
-).pipe(Command.withDescription(describe(
-  "List the repositories of a registry (the _catalog API; many public registries do not offer it).",
-  ["ocidist catalog localhost:5000", "ocidist catalog --json localhost:5000 | jq -r '.repositories[]'"]
-)))
+).pipe(Command.withDescription(describe({
+  summary: "List the repositories of a registry",
+  details: "Uses the _catalog API, which many public registries do not offer.",
+  examples: ["ocidist catalog localhost:5000", "ocidist catalog --json localhost:5000 | jq -r '.repositories[]'"]
+})))
 
 /**
  * @since 0.1.0
@@ -87,10 +94,11 @@ export const tag = Command.make(
     tag: Args.text({ name: "new-tag" }).pipe(Args.withDescription("the new tag (same repository)"))
   },
   (args) => withOps((ops, globals) => ops.tag(globals, args))
-).pipe(Command.withDescription(describe(
-  "Add a tag to a manifest in the same repository (the manifest is re-uploaded under the tag; no blob moves).",
-  ["ocidist tag localhost:5000/app:1.0 latest", "ocidist tag localhost:5000/app@sha256:… stable"]
-)))
+).pipe(Command.withDescription(describe({
+  summary: "Add a tag to a manifest in the same repository",
+  details: "The manifest is uploaded again under the tag; no blob moves.",
+  examples: ["ocidist tag localhost:5000/app:1.0 latest", "ocidist tag localhost:5000/app@sha256:… stable"]
+})))
 
 /**
  * @since 0.1.0
@@ -105,16 +113,16 @@ export const remove = Command.make(
     )
   },
   (args) => withOps((ops, globals) => ops.remove(globals, args))
-).pipe(Command.withDescription(describe(
-  "Delete a manifest. A tag is resolved to its digest first, and the manifest is deleted by digest: every tag " +
-    "pointing at it goes too, so a tag that shares its digest with other tags needs --force (to remove just " +
-    "the tag, use untag). The registry must allow deletes.",
-  [
+).pipe(Command.withDescription(describe({
+  summary: "Delete a manifest, and with it every tag pointing at it",
+  details: "A tag is resolved to its digest first, so a tag that shares its digest with other tags needs " +
+    "--force (to remove just the tag, use untag). The registry must allow deletes.",
+  examples: [
     "ocidist delete localhost:5000/app:old",
     "ocidist delete --force localhost:5000/app:old",
     "ocidist delete localhost:5000/app@sha256:…"
   ]
-)))
+})))
 
 /**
  * @since 0.4.0
@@ -124,11 +132,12 @@ export const untag = Command.make(
   "untag",
   { reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the tag to remove (repo:tag)")) },
   (args) => withOps((ops, globals) => ops.untag(globals, args))
-).pipe(Command.withDescription(describe(
-  "Remove a tag, leaving the manifest and its other tags (the registry's tag DELETE; some registries, " +
-    "distribution 2.x among them, refuse it). In a layout (oci:<dir>:<tag>), removes the tag's index.json entry.",
-  ["ocidist untag localhost:5000/app:old", "ocidist untag oci:./images:old"]
-)))
+).pipe(Command.withDescription(describe({
+  summary: "Remove a tag, leaving the manifest and its other tags",
+  details: "Uses the registry's tag DELETE (some registries, distribution 2.x among them, refuse it). In a " +
+    "layout (oci:<dir>:<tag>), removes the tag's index.json entry.",
+  examples: ["ocidist untag localhost:5000/app:old", "ocidist untag oci:./images:old"]
+})))
 
 /**
  * @since 0.1.0
@@ -143,15 +152,18 @@ export const referrers = Command.make(
     artifactType: Options.text("artifact-type").pipe(
       Options.withDescription("only referrers with this artifactType (first level)"),
       Options.optional
-    )
+    ),
+    format
   },
   (args) => withOps((ops, globals) => ops.referrers(globals, args))
-).pipe(Command.withDescription(describe(
-  "Show the manifests that refer to an image (signatures, SBOMs, attestations) as a tree, with their own " +
-    "referrers (4 levels). Uses the referrers API, or the sha256-<hex> tag where the registry lacks it.",
-  [
+).pipe(Command.withDescription(describe({
+  summary: "Show an image's signatures, SBOMs and attestations as a tree",
+  details: "The manifests that refer to the image, with their own referrers (4 levels). Uses the referrers " +
+    "API, or the sha256-<hex> tag where the registry lacks it.",
+  examples: [
     "ocidist referrers localhost:5000/app:1.0",
     "ocidist referrers --artifact-type application/vnd.example.sbom localhost:5000/app:1.0",
-    "ocidist referrers --json localhost:5000/app@sha256:…"
+    "ocidist referrers --json localhost:5000/app@sha256:…",
+    "ocidist referrers --format '{{range .Referrers}}{{.ArtifactType}} {{.Digest}}{{println}}{{end}}' localhost:5000/app:1.0"
   ]
-)))
+})))

@@ -30,15 +30,16 @@ export const pull = Command.make(
     )
   },
   (args) => withOps((ops, globals) => ops.pull(globals, args))
-).pipe(Command.withDescription(describe(
-  "Pull an image (or artifact, or index) from a registry into an OCI layout or an archive. An interrupted pull " +
-    "keeps the complete blobs; running it again resumes.",
-  [
+).pipe(Command.withDescription(describe({
+  summary: "Pull an image into an OCI layout or an archive",
+  details: "An image, an artifact or a whole index, from a registry or any other location. An interrupted " +
+    "pull keeps the complete blobs; running it again resumes.",
+  examples: [
     "ocidist pull alpine:3.20 ./alpine",
     "ocidist pull --platform linux/arm64 alpine:3.20 oci:./images:alpine",
     "ocidist pull --format oci-archive alpine:3.20 alpine.tar"
   ]
-)))
+})))
 
 /**
  * @since 0.1.0
@@ -51,67 +52,68 @@ export const push = Command.make(
     reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the registry reference to push to"))
   },
   (args) => withOps((ops, globals) => ops.push(globals, args))
-).pipe(Command.withDescription(describe(
-  "Push an image from an OCI layout or an archive to a registry. Blobs the registry has are skipped.",
-  [
+).pipe(Command.withDescription(describe({
+  summary: "Push an image from an OCI layout or an archive to a registry",
+  details: "Blobs the registry has already are skipped.",
+  examples: [
     "ocidist push ./alpine localhost:5000/alpine:3.20",
     "ocidist push oci:./images:alpine ghcr.io/me/alpine:3.20",
     "ocidist push docker-archive:app.tar registry.example.com/app:1.0"
   ]
-)))
+})))
 
 const copyConfig = {
-  source: Args.text({ name: "source" }).pipe(Args.withDescription(locationHelp)),
-  destination: Args.text({ name: "destination" }).pipe(Args.withDescription(locationHelp)),
+  source: Args.text({ name: "source" }).pipe(Args.withDescription("what to copy: a reference or a location")),
+  destination: Args.text({ name: "destination" }).pipe(
+    Args.withDescription("where to: a reference or a location")
+  ),
   referrers: Options.boolean("referrers").pipe(
     Options.withAlias("r"),
-    Options.withDescription("also copy the referrers (signatures, SBOMs, attestations), recursively")
+    Options.withDescription("also copy the referrers (signatures, SBOMs, ...)")
   ),
   allTags: Options.boolean("all-tags").pipe(
-    Options.withDescription("copy every tag of the source repository to the same tags")
+    Options.withDescription("copy every tag of the source repository")
   ),
   dryRun: Options.boolean("dry-run").pipe(
-    Options.withDescription("plan only: show what would be transferred, skipped or mounted; write nothing")
+    Options.withDescription("show what would be copied, skipped, mounted; write nothing")
   ),
   srcCreds: Options.redacted("src-creds").pipe(
-    Options.withDescription(
-      "USER[:PASS] for the source registry only, before docker's config (without :PASS, asked on the terminal)"
-    ),
+    Options.withPseudoName("USER[:PASS]"),
+    Options.withDescription("source registry credentials (no :PASS: asked for)"),
     Options.optional
   ),
   destCreds: Options.redacted("dest-creds").pipe(
-    Options.withDescription(
-      "USER[:PASS] for the destination registry only, before docker's config (without :PASS, asked on the terminal)"
-    ),
+    Options.withPseudoName("USER[:PASS]"),
+    Options.withDescription("destination credentials (no :PASS: asked for)"),
     Options.optional
   ),
   srcCredsStdin: Options.boolean("src-creds-stdin").pipe(
-    Options.withDescription("read USER:PASS for the source registry from stdin (keeps the secret out of argv)")
+    Options.withDescription("read the source's USER:PASS from stdin")
   ),
   destCredsStdin: Options.boolean("dest-creds-stdin").pipe(
-    Options.withDescription("read USER:PASS for the destination registry from stdin (keeps the secret out of argv)")
+    Options.withDescription("read the destination's USER:PASS from stdin")
   )
 }
 
-const copyDescription = describe(
-  "Copy an image between any two locations (registry to registry, registry to layout or archive, and back). " +
-    "Digests are preserved; blobs the destination has are skipped and blobs in another repository of the same " +
-    "registry are mounted.",
-  [
+const copyHelp = {
+  summary: "Copy an image between registries, layouts and archives",
+  details: "Locations: oci:<dir>[:tag], oci-archive:<file>[:tag], docker-archive:<file>[:name:tag]. Digests " +
+    "are preserved; blobs the destination has are skipped, blobs in another repository of the same registry " +
+    "mounted. --src-creds/--dest-creds take precedence over docker's config.json.",
+  examples: [
     "ocidist copy alpine:3.20 localhost:5000/alpine:3.20",
     "ocidist cp -r ghcr.io/org/app:1.0 registry.internal/app:1.0",
-    "ocidist copy --all-tags --jobs 8 docker.io/library/busybox localhost:5000/busybox",
-    "ocidist copy --dry-run --platform linux/amd64 alpine:3.20 oci:./mirror:alpine",
-    "echo \"$USER:$TOKEN\" | ocidist copy --dest-creds-stdin ghcr.io/org/app:1.0 registry.internal/app:1.0"
+    "ocidist copy --all-tags --dry-run docker.io/library/busybox localhost:5000/busybox",
+    "echo \"$USER:$TOKEN\" | ocidist copy --dest-creds-stdin alpine:3.20 registry.internal/alpine:3.20"
   ]
-)
+}
 
 /**
  * @since 0.1.0
  * @category commands
  */
 export const copy = Command.make("copy", copyConfig, (args) => withOps((ops, globals) => ops.copy(globals, args))).pipe(
-  Command.withDescription(copyDescription)
+  Command.withDescription(describe(copyHelp))
 )
 
 /**
@@ -119,5 +121,5 @@ export const copy = Command.make("copy", copyConfig, (args) => withOps((ops, glo
  * @category commands
  */
 export const cp = Command.make("cp", copyConfig, (args) => withOps((ops, globals) => ops.copy(globals, args))).pipe(
-  Command.withDescription("Alias of copy.\n\n" + copyDescription)
+  Command.withDescription(describe({ ...copyHelp, aliasOf: "copy" }))
 )

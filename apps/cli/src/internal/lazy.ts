@@ -21,8 +21,5 @@ export const withOps = <A, E>(f: (ops: typeof Ops, globals: Globals) => Effect.E
       (ops) => f(ops, globals)
     ).pipe(Timeout.limit(globals.timeout)))
 
-/** A description followed by examples and a reminder of the global options, for `--help`. */
-export const describe = (text: string, examples: ReadonlyArray<string>): string =>
-  `${text}\n\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}\n\n` +
-  "Global options, before or after the command: --json, -q/--quiet, -v/--verbose, --insecure, --plain-http, --tls, " +
-  "--platform os/arch[/variant], -j/--jobs N, --timeout DURATION (see ocidist --help)."
+/** A command's help (summary, details, examples) as its description: see spec.ts. */
+export { describe } from "./spec.js"

@@ -55,7 +55,8 @@ export const make = (
           status: response.status,
           apiVersion: Response.header(response, "docker-distribution-api-version"),
           challenge,
-          scheme
+          scheme,
+          plainHttp: client.transport.plainHttp(registry)
         } satisfies RegistryClient.PingResult
       }).pipe(Effect.withSpan("RegistryClient.ping", { attributes: { registry } }))
 

@@ -113,9 +113,7 @@ export const isLoopbackHost = (host: string) => Registry.isLoopback(host)
  * @internal
  */
 export const speaksPlainHttp = (error: RegistryError.RegistryClientError): boolean =>
-  error._tag === "TransportError" &&
-  /wrong version number|packet length too long|EPROTO|ECONNRESET|before secure TLS connection|other side closed|socket hang up/i
-    .test(error.reason)
+  error._tag === "TransportError" && Registry.speaksPlainHttp(error.reason)
 
 const onHost = (url: string, registry: string): boolean => {
   try {
@@ -240,15 +238,43 @@ export const makeTransport = <R>(
       )
     })
 
+  // The answer to a plain-HTTP HEAD on a TLS port has no body to tell: a Go server writes its 400 without a
+  // single header (no Date, no Content-Length), which no registry's own 400 lacks. Only then is the request
+  // sent again as a GET, whose body tells (a genuine 400 is returned as it was).
+  const tlsPortHead = (
+    ctx: Response.Ctx,
+    req: HttpClientRequest.HttpClientRequest,
+    response: HttpClientResponse.HttpClientResponse
+  ) => {
+    if (Object.keys(response.headers).length > 0) return Effect.succeed(response)
+    return http.execute(HttpClientRequest.setMethod(req, "GET")).pipe(
+      Effect.flatMap((answer) =>
+        answer.status === 400 ? Effect.asVoid(tlsPort(ctx, answer)) : Response.discard(answer)
+      ),
+      Effect.catchAll((error) =>
+        error._tag === "InvalidResponse"
+          ? Effect.fail(Response.invalidResponse(
+            ctx,
+            `HEAD ${Response.safeUrl(req.url)} answered "HTTP 400" without headers, and a GET of it ` +
+              `"HTTP 400: Client sent an HTTP request to an HTTPS server"`
+          ))
+          : Effect.void
+      ),
+      Effect.as(response)
+    )
+  }
+
   const execute = (ctx: Response.Ctx, host: HostOptions, req: HttpClientRequest.HttpClientRequest) => {
     const exec = Effect.mapError(
       http.execute(req),
       (error) => Response.fromHttpClientError(ctx, req.method, req.url, error)
     ).pipe(
       Effect.flatMap((response) =>
-        response.status === 400 && req.method !== "HEAD" && req.url.startsWith("http:")
-          ? tlsPort(ctx, response)
-          : Effect.succeed(response)
+        response.status !== 400 || !req.url.startsWith("http:")
+          ? Effect.succeed(response)
+          : req.method === "HEAD"
+          ? tlsPortHead(ctx, req, response)
+          : tlsPort(ctx, response)
       )
     )
     // The headers timeout covers sending the body too: leave large and streamed uploads to the idle

@@ -6,7 +6,6 @@ import * as Credentials from "@ocidist/auth/Credentials"
 import * as Login from "@ocidist/auth/Login"
 import * as AuthScope from "@ocidist/auth/Scope"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
-import { Registry } from "@ocidist/reference"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -55,10 +54,13 @@ export const login = (
             "(or give -p <password>)"
         )
       if (password === "") return yield* new UsageError({ detail: "the password is empty" })
+      // the scheme as the registry client decides it (--tls, --plain-http, OCIDIST_TLS, OCIDIST_PLAIN_HTTP, the
+      // configuration file); without a choice a loopback registry is tried over HTTPS first, then plain HTTP
+      const plainHttp = RegistryClient.registryOptions(yield* registryOptions(globals), registry).plainHttp
       const result = yield* Login.login({
         registry,
         credential: Credentials.basic(args.username.value, password) as Credentials.Basic,
-        ...(globals.plainHttp ? { insecure: true } : {})
+        ...(plainHttp === undefined ? {} : { plainHttp })
       })
       if (Option.isNone(result.helper)) {
         yield* Effect.logWarning(
@@ -116,10 +118,8 @@ export const token = (globals: Globals, args: { readonly reference: string; read
         })
       }
       const scopes = [args.push ? AuthScope.push(ref.repository) : AuthScope.pull(ref.repository)]
-      // as the registry client decides it: an http realm is only accepted for a registry reached over plain HTTP
-      const options = yield* registryOptions(globals)
-      const plainHttp = options.registries?.[ref.registry]?.plainHttp ?? options.plainHttp ??
-        Registry.isLoopback(ref.registry)
+      // as the registry client reached it: an http realm is only accepted for a registry spoken to over plain HTTP
+      const plainHttp = ping.plainHttp
       const header = yield* authenticator.authorize(
         { registry: ref.registry, scopes, insecure: plainHttp, plainHttp },
         [ping.challenge]

@@ -48,6 +48,6 @@ export const cacheClean = (globals: Globals) =>
     yield* fs.remove(staging, { recursive: true, force: true }).pipe(
       Effect.mapError((e) => new CliFailure({ detail: `cannot remove ${staging}: ${e.message}` }))
     )
-    if (globals.json) return yield* json({ directory: staging, removedFiles: files, removedBytes: bytes })
+    if (globals.json) return yield* json({ directory, staging, removedFiles: files, removedBytes: bytes })
     if (!globals.quiet) yield* line(`Removed ${files} file(s), ${Format.bytes(bytes)} from ${staging}`)
   }).pipe(Effect.provide(NodeFileSystem.layer))

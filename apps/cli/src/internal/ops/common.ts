@@ -51,13 +51,17 @@ export const info = (globals: Globals, message: string): Effect.Effect<void> =>
     process.stderr.write(sanitize(message) + "\n")
   })
 
-/** Runs an operation with the progress renderer the global options and stderr call for. */
-export const withProgress = (globals: Globals) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => Renderer.make(Renderer.modeOf(globals, process.stderr.isTTY === true))),
-    (renderer) => Progress.withReporter((event) => renderer.emit(event))(self),
-    (renderer) => Effect.sync(() => renderer.close())
-  )
+/**
+ * Runs an operation with the progress renderer the global options and stderr call for; `start` is announced
+ * first (`Pulling SRC → DST`, or a `Started` event with `--json`).
+ */
+export const withProgress =
+  (globals: Globals, start?: Renderer.Start) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => Renderer.make(Renderer.modeOf(globals, process.stderr.isTTY === true), Renderer.stderr, start)),
+      (renderer) => Progress.withReporter((event) => renderer.emit(event))(self),
+      (renderer) => Effect.sync(() => renderer.close())
+    )
 
 /** Parses a registry reference. */
 export const parseReference = (input: string) =>

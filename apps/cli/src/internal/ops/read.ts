@@ -26,7 +26,92 @@ import type * as Result from "ocidist/Result"
 import { CliFailure, UsageError } from "../../CliError.js"
 import { type Globals, platforms } from "../../GlobalOptions.js"
 import * as Format from "../format.js"
+import * as Template from "../template.js"
+import { sanitize } from "../terminal.js"
 import { display, info, json, line, lines, parseDigestReference, parseReference, run, stdout, text } from "./common.js"
+
+/**
+ * The `--format` template of a read command, parsed before any request: a template that does not parse, or
+ * `--format` with `--json`, is a usage error.
+ */
+const templateOf = (globals: Globals, format: Option.Option<string> | undefined) =>
+  Effect.gen(function*() {
+    if (format === undefined || Option.isNone(format)) return undefined
+    if (globals.json) {
+      return yield* new UsageError({
+        detail:
+          "--format and --json cannot be used together (--json prints the whole document, --format a template of it)"
+      })
+    }
+    return yield* Either.match(Template.parse(format.value), {
+      onLeft: (e) => Effect.fail(new UsageError({ detail: `--format: at ${e.position}: ${e.message}` })),
+      onRight: Effect.succeed
+    })
+  })
+
+/** Every string of a JSON document (keys too) escaped as a line is: `--format` output is text. */
+const escaped = (value: unknown): unknown =>
+  typeof value === "string"
+    ? sanitize(value)
+    : Array.isArray(value)
+    ? value.map(escaped)
+    : typeof value === "object" && value !== null
+    ? Object.fromEntries(Object.entries(value).map(([k, v]) => [sanitize(k), escaped(v)]))
+    : value
+
+/** Fields the OCI specs make optional (descriptors, platforms, manifests): missing, a template sees nothing. */
+const SPEC_OPTIONAL: ReadonlyArray<string> = [
+  "artifactType",
+  "subject",
+  "annotations",
+  "platform",
+  "urls",
+  "data",
+  "variant",
+  "features",
+  "os.version",
+  "os.features",
+  "mediaType",
+  "config",
+  "layers",
+  "manifests"
+]
+
+const OPTIONAL = new Set(SPEC_OPTIONAL)
+
+/** `inspect`'s config summary has optional fields of its own. */
+const INSPECT_OPTIONAL = new Set([
+  ...SPEC_OPTIONAL,
+  "configSummary",
+  "created",
+  "author",
+  "user",
+  "entrypoint",
+  "cmd",
+  "env",
+  "workingDir",
+  "exposedPorts",
+  "labels"
+])
+
+/**
+ * Writes a read command's result: its JSON document with `--json`, the template's text with `--format`
+ * (followed by a line feed unless it ends with one), else what `plain` writes.
+ */
+const output = <E, R>(
+  globals: Globals,
+  template: Template.Template | undefined,
+  document: unknown,
+  plain: () => Effect.Effect<void, E, R>,
+  optional: ReadonlySet<string> = OPTIONAL
+): Effect.Effect<void, E | UsageError, R> => {
+  if (globals.json) return json(document)
+  if (template === undefined) return plain()
+  return Either.match(Template.execute(template, escaped(document), { optional }), {
+    onLeft: (e) => Effect.fail(new UsageError({ detail: `--format: at ${e.position}: ${e.message}` })),
+    onRight: (out) => stdout(new TextEncoder().encode(out.endsWith("\n") ? out : out + "\n"))
+  })
+}
 
 const firstPlatform = (globals: Globals) =>
   Effect.gen(function*() {
@@ -84,22 +169,28 @@ const decodeJson = (bytes: Uint8Array): unknown => {
 }
 
 /** `manifest <ref>` */
-export const manifest = (globals: Globals, args: { readonly reference: string; readonly pretty: boolean }) =>
+export const manifest = (
+  globals: Globals,
+  args: { readonly reference: string; readonly pretty: boolean; readonly format?: Option.Option<string> }
+) =>
   run(
     globals,
     Effect.gen(function*() {
+      const template = yield* templateOf(globals, args.format)
       const { ref, response } = yield* fetchManifest(globals, args.reference)
-      if (globals.json) {
-        return yield* json({
-          reference: ref.toString(),
-          digest: response.digest,
-          mediaType: response.mediaType,
-          size: response.size,
-          manifest: decodeJson(response.bytes)
-        })
+      const document = {
+        reference: ref.toString(),
+        digest: response.digest,
+        mediaType: response.mediaType,
+        size: response.size,
+        manifest: decodeJson(response.bytes)
       }
-      if (args.pretty) return yield* text(JSON.stringify(decodeJson(response.bytes), null, 2))
-      yield* display(response.bytes)
+      yield* output(
+        globals,
+        template,
+        document,
+        () => args.pretty ? text(JSON.stringify(document.manifest, null, 2)) : display(response.bytes)
+      )
     })
   )
 
@@ -157,7 +248,10 @@ export const manifestPut = (
           digest: result.digest,
           mediaType,
           size: bytes.length,
-          ...(result.subject === undefined ? {} : { subject: result.subject, referrers: result.referrers })
+          // the subject's descriptor (as `inspect` shows it), and how the registry lists the manifest as its referrer
+          ...(decoded.manifest.subject === undefined
+            ? {}
+            : { subject: decoded.manifest.subject, referrersBy: result.referrers })
         })
       }
       yield* line(result.digest)
@@ -165,13 +259,22 @@ export const manifestPut = (
   )
 
 /** `digest <ref>` */
-export const digest = (globals: Globals, args: { readonly reference: string }) =>
+export const digest = (
+  globals: Globals,
+  args: { readonly reference: string; readonly format?: Option.Option<string> }
+) =>
   run(
     globals,
     Effect.gen(function*() {
+      const template = yield* templateOf(globals, args.format)
       const resolved = yield* Ocidist.resolve(args.reference, platformOption(globals))
-      if (globals.json) return yield* json(resolved)
-      yield* line(resolved.digest)
+      const document = {
+        reference: resolved.location,
+        digest: resolved.digest,
+        mediaType: resolved.mediaType,
+        size: resolved.size
+      }
+      yield* output(globals, template, document, () => line(resolved.digest))
     })
   )
 
@@ -309,17 +412,19 @@ const renderInspection = (i: Result.Inspection): Array<string> => {
 }
 
 /** `inspect <ref>` */
-export const inspect = (globals: Globals, args: { readonly reference: string }) =>
+export const inspect = (
+  globals: Globals,
+  args: { readonly reference: string; readonly format?: Option.Option<string> }
+) =>
   run(
     globals,
     Effect.gen(function*() {
+      const template = yield* templateOf(globals, args.format)
       const result = yield* Ocidist.inspect(args.reference, platformOption(globals))
-      if (globals.json) {
-        // `kind` ("image" | "index") rather than the facade's internal `_tag`
-        const { _tag, manifest: _manifest, ...rest } = result
-        return yield* json({ kind: _tag === "Index" ? "index" : "image", ...rest })
-      }
-      yield* lines(renderInspection(result))
+      // `kind` ("image" | "index") rather than the facade's internal `_tag`; `reference` as every command names it
+      const { _tag, location, manifest: _manifest, ...rest } = result
+      const document = { kind: _tag === "Index" ? "index" : "image", reference: location, ...rest }
+      yield* output(globals, template, document, () => lines(renderInspection(result)), INSPECT_OPTIONAL)
     })
   )
 
@@ -339,15 +444,36 @@ const layoutTag = (tag: string): boolean =>
 /** Marks a listed tag that does not follow the grammar (its text is escaped by `lines`, as every line's). */
 const INVALID_TAG = " (invalid tag)"
 
+/** The repository a location names, without tag or digest: `host/name`, `oci:<dir>`, `oci-archive:<file>`… */
+const repositoryOf = (location: Location.Location): string => {
+  switch (location._tag) {
+    case "Registry":
+      return `${location.reference.registry}/${location.reference.repository}`
+    case "Layout":
+      return `oci:${location.path}`
+    case "OciArchive":
+      return `oci-archive:${location.path}`
+    case "DockerArchive":
+      return `docker-archive:${location.path}`
+  }
+}
+
 /** `tags <repo>` */
-export const tags = (globals: Globals, args: { readonly repository: string; readonly omitDigestTags: boolean }) =>
+export const tags = (
+  globals: Globals,
+  args: { readonly repository: string; readonly omitDigestTags: boolean; readonly format?: Option.Option<string> }
+) =>
   run(
     globals,
     Effect.gen(function*() {
+      const template = yield* templateOf(globals, args.format)
       const all = yield* Ocidist.tags(args.repository)
       const list = args.omitDigestTags ? all.filter((t) => !digestTag.test(t)) : all
-      if (globals.json) return yield* json({ repository: args.repository, tags: list })
       const location = Location.parse(args.repository)
+      if (globals.json || template !== undefined) {
+        const reference = Either.match(location, { onLeft: () => args.repository, onRight: repositoryOf })
+        return yield* output(globals, template, { reference, tags: list }, () => Effect.void)
+      }
       const valid = Either.isRight(location) && location.right._tag !== "Registry"
         ? layoutTag
         : (tag: string) => registryTag.test(tag)
@@ -548,11 +674,16 @@ const MAX_DEPTH = 4
 /** `referrers <ref>` */
 export const referrers = (
   globals: Globals,
-  args: { readonly reference: string; readonly artifactType: Option.Option<string> }
+  args: {
+    readonly reference: string
+    readonly artifactType: Option.Option<string>
+    readonly format?: Option.Option<string>
+  }
 ) =>
   run(
     globals,
     Effect.gen(function*() {
+      const template = yield* templateOf(globals, args.format)
       // with --platform, the referrers of that platform's manifest
       const subject = yield* Ocidist.resolve(args.reference, platformOption(globals))
       const loc = yield* Either.match(Location.parse(args.reference), { onLeft: Effect.fail, onRight: Effect.succeed })
@@ -586,8 +717,8 @@ export const referrers = (
             ), { concurrency: 4 })
         })
       const tree = yield* walk(subject.digest, 0)
-      if (globals.json) {
-        return yield* json({
+      if (globals.json || template !== undefined) {
+        const document = {
           subject: {
             reference: subject.location,
             digest: subject.digest,
@@ -595,7 +726,8 @@ export const referrers = (
             size: subject.size
           },
           referrers: tree
-        })
+        }
+        return yield* output(globals, template, document, () => Effect.void)
       }
       yield* line(`${subject.location}@${subject.digest}`)
       const print = (nodes: ReadonlyArray<ReferrerNode>, prefix: string): Effect.Effect<void> =>

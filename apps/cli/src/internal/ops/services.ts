@@ -18,7 +18,7 @@ import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
 import * as Hash from "@ocidist/reference/Hash"
 import * as NodeHash from "@ocidist/reference/NodeHash"
-import * as Config from "effect/Config"
+import * as EffectConfig from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -30,6 +30,7 @@ import { UsageError } from "../../CliError.js"
 import type { Globals } from "../../GlobalOptions.js"
 import { version } from "../../Version.js"
 import * as Anonymous from "../anonymous.js"
+import * as Config from "../config.js"
 import { redactHeader, redactUrl } from "../redact.js"
 import { sanitize } from "../terminal.js"
 
@@ -88,30 +89,41 @@ export const layerOptions: Effect.Effect<Ocidist.LayerOptions, UsageError> = Eff
 
 /** `OCIDIST_TLS`: comma-separated registries always spoken to over `https://` (loopback ones included). */
 const tlsRegistries: Effect.Effect<ReadonlyArray<string>, UsageError> = Effect.mapError(
-  Config.withDefault(Config.array(Config.string(), "OCIDIST_TLS"), []),
+  EffectConfig.withDefault(EffectConfig.array(EffectConfig.string(), "OCIDIST_TLS"), []),
   (error) => new UsageError({ detail: `invalid configuration: ${String(error).replace(/^\(|\)$/g, "")}` })
 )
 
+/** The entry of `registry` in `registries`, its host compared without case. */
+const keyOf = (registries: Record<string, unknown>, registry: string): string =>
+  Object.keys(registries).find((k) => k.toLowerCase() === registry.toLowerCase()) ?? registry
+
 /**
- * The registry options of the environment with the global options over them. A registry's own setting
- * (`OCIDIST_TLS`, `OCIDIST_PLAIN_HTTP`) wins over `--plain-http` / `--tls`, which apply to every registry.
+ * The registry options: a registry's own setting wins over the global options, and the environment's over the
+ * configuration file's — `OCIDIST_TLS` / `OCIDIST_PLAIN_HTTP` / `OCIDIST_INSECURE`, then the file's `registries`
+ * (`tls`: `enabled`, `disabled`, `insecure`), then `--tls` / `--plain-http` / `--insecure` for every registry.
  * Without any, loopback registries are tried over HTTPS first, then plain HTTP (see `RegistryOptions.plainHttp`).
  */
 const withGlobals = (
   globals: Globals,
   options: Ocidist.LayerOptions,
-  tls: ReadonlyArray<string>
+  tls: ReadonlyArray<string>,
+  file: Config.File
 ): Effect.Effect<RegistryClient.Options, UsageError> =>
   Effect.gen(function*() {
     if (globals.tls && globals.plainHttp) {
       return yield* new UsageError({ detail: "--tls and --plain-http contradict each other: use one" })
     }
-    const registries: Record<string, RegistryClient.RegistryOptions> = { ...options.registry?.registries }
+    const env: Record<string, RegistryClient.RegistryOptions> = { ...options.registry?.registries }
     for (const registry of tls.map((s) => s.trim()).filter((s) => s !== "")) {
-      if (registries[registry]?.plainHttp === true) {
+      if (env[registry]?.plainHttp === true) {
         return yield* new UsageError({ detail: `${registry} is in both OCIDIST_TLS and OCIDIST_PLAIN_HTTP: use one` })
       }
-      registries[registry] = { ...registries[registry], plainHttp: false }
+      env[registry] = { ...env[registry], plainHttp: false }
+    }
+    const registries = Config.registries(file)
+    for (const [registry, own] of Object.entries(env)) {
+      const key = keyOf(registries, registry)
+      registries[key] = { ...registries[key], ...own }
     }
     return {
       // the CLI's version (its package.json, as `ocidist version` prints it), unless OCIDIST_USER_AGENT is set
@@ -124,9 +136,12 @@ const withGlobals = (
     }
   })
 
-/** Registry options from the global options and the environment. */
+/** Registry options from the global options, the environment and the configuration file. */
 export const registryOptions = (globals: Globals): Effect.Effect<RegistryClient.Options, UsageError> =>
-  Effect.flatMap(Effect.zip(layerOptions, tlsRegistries), ([options, tls]) => withGlobals(globals, options, tls))
+  Effect.flatMap(
+    Effect.all([layerOptions, tlsRegistries, Config.read]),
+    ([options, tls, file]) => withGlobals(globals, options, tls, file)
+  )
 
 /** The cache directory: `OCIDIST_CACHE_DIR`, else the user's. */
 export const cacheDirectoryOf = (options: Ocidist.LayerOptions): string =>
@@ -146,7 +161,7 @@ export const context = (
 ): Effect.Effect<Context.Context<Services>, UsageError, Scope.Scope> =>
   Effect.gen(function*() {
     const options = yield* layerOptions
-    const registry = yield* withGlobals(globals, options, yield* tlsRegistries)
+    const registry = yield* withGlobals(globals, options, yield* tlsRegistries, yield* Config.read)
     const hash = yield* NodeHash.make(options.hashThreads)
     // File system, paths, and child processes for credential helpers (not NodeContext's workers and terminal).
     const platform = yield* Layer.build(Layer.mergeAll(

@@ -8,6 +8,7 @@ import * as Ocidist from "ocidist/Ocidist"
 import type * as Result from "ocidist/Result"
 import { type Globals, platforms } from "../../GlobalOptions.js"
 import * as Format from "../format.js"
+import { markResumable } from "../signals.js"
 import { info, json, line, run, withProgress } from "./common.js"
 import * as Creds from "./creds.js"
 import * as Services from "./services.js"
@@ -86,7 +87,10 @@ export const pull = (
         ? `${args.format.value}:${args.destination}`
         : args.destination
       const started = Date.now()
-      const result = yield* Ocidist.pull(args.reference, destination, optionsOf(globals)).pipe(withProgress(globals))
+      yield* markResumable
+      const result = yield* Ocidist.pull(args.reference, destination, optionsOf(globals)).pipe(
+        withProgress(globals, { operation: "pull", source: args.reference, destination })
+      )
       yield* report(globals, ["Pull", "Pulled"], result, started)
     })
   )
@@ -97,7 +101,10 @@ export const push = (globals: Globals, args: { readonly source: string; readonly
     globals,
     Effect.gen(function*() {
       const started = Date.now()
-      const result = yield* Ocidist.push(args.source, args.reference, optionsOf(globals)).pipe(withProgress(globals))
+      yield* markResumable
+      const result = yield* Ocidist.push(args.source, args.reference, optionsOf(globals)).pipe(
+        withProgress(globals, { operation: "push", source: args.source, destination: args.reference })
+      )
       yield* report(globals, ["Push", "Pushed"], result, started)
     })
   )
@@ -140,11 +147,18 @@ export const copy = (
         Effect.gen(function*() {
           const started = Date.now()
           if (args.dryRun) yield* info(globals, "dry run: nothing will be written")
+          else yield* markResumable
           const result = yield* Ocidist.copy(
             args.source,
             args.destination,
             optionsOf(globals, { referrers: args.referrers, allTags: args.allTags, dryRun: args.dryRun })
-          ).pipe(withProgress(globals))
+          ).pipe(
+            // a dry run announces itself above, and has nothing to resume
+            withProgress(
+              globals,
+              args.dryRun ? undefined : { operation: "copy", source: args.source, destination: args.destination }
+            )
+          )
           yield* report(globals, ["Copy", "Copied"], result, started)
         }),
         explicit
