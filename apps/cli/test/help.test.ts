@@ -56,7 +56,7 @@ describe("the command tree", () => {
     ])
     expect(Spec.flagNamed(pull.flags, "--format")).toMatchObject({
       kind: "choice",
-      choices: ["oci", "oci-archive", "docker-archive"]
+      choices: ["oci", "docker", "keep", "oci-archive", "docker-archive"]
     })
 
     const copy = Spec.find(tree, ["copy"])!
@@ -125,8 +125,8 @@ describe.concurrent("ocidist --help", () => {
     expect(out.length).toBeLessThanOrEqual(32)
     expect(out[0]).toBe("Pull an image into an OCI layout or an archive")
     expect(r.stdout).toContain("Usage:\n  ocidist pull [flags] <reference> <destination>")
-    expect(r.stdout).toMatch(/^ {6}--format FORMAT +what to write/m)
-    expect(r.stdout.replace(/\s+/g, " ")).toContain("(oci, oci-archive, docker-archive)")
+    expect(r.stdout).toMatch(/^ {6}--format FORMAT +media types to write/m)
+    expect(r.stdout.replace(/\s+/g, " ")).toContain("(oci, docker, keep, oci-archive, docker-archive)")
     expect(r.stdout).toContain("Examples:\n  ocidist pull alpine:3.20 ./alpine")
     // the global flags are not listed as flags of the command, only pointed at
     for (const flag of globalNames) expect(r.stdout).not.toMatch(new RegExp(`^ +(-\\w, )?${flag}\\b`, "m"))

@@ -291,6 +291,12 @@ describe("--json documents match README.md's types", () => {
     const dry = await ocidist(["copy", "--json", "--dry-run", `${host}/app:1`, `${host}/dry:1`])
     expect(document("CopyResult", { ...dry, stderr: "" }).dryRun).toBe(true)
     events(dry.stderr).forEach((e) => seen.add(e))
+    // a conversion: sourceDigest and converted on the image and its manifest entries, ManifestDone's source
+    const converted = await ocidist(["copy", "--json", "--format", "docker", `${host}/app:1`, `${host}/v2s2:1`])
+    const result = document("CopyResult", { ...converted, stderr: "" }) as { images: Array<{ converted?: unknown }> }
+    expect(result.images[0]!.converted).toBeDefined()
+    expect(converted.stderr).toContain("\"sourceMediaType\"")
+    events(converted.stderr).forEach((e) => seen.add(e))
     expect([...seen].sort()).toEqual(expect.arrayContaining([
       "BlobDone",
       "BlobMounted",

@@ -119,10 +119,10 @@ describe.concurrent("usage errors", () => {
       `ocidist: --port: expected an integer, got "http"`
     )
     expect(await usageError(["pull", "--format", "tar", ref, "out"])).toBe(
-      `ocidist: --format: expected one of oci, oci-archive, docker-archive, got "tar"`
+      `ocidist: --format: expected one of oci, docker, keep, oci-archive, docker-archive, got "tar"`
     )
     expect(await usageError(["pull", "--format=oci-achive", ref, "out"])).toBe(
-      `ocidist: --format: expected one of oci, oci-archive, docker-archive, got "oci-achive"; did you mean oci-archive?`
+      `ocidist: --format: expected one of oci, docker, keep, oci-archive, docker-archive, got "oci-achive"; did you mean oci-archive?`
     )
     expect(await usageError(["completion", "tcsh"])).toBe(
       `ocidist: <shell>: expected one of bash, zsh, fish, got "tcsh"`
@@ -131,7 +131,7 @@ describe.concurrent("usage errors", () => {
       `ocidist: --platform needs a value (OS/ARCH[/VARIANT]); see ocidist tags --help`
     )
     expect(await usageError(["pull", ref, "out", "--format", "-q"])).toBe(
-      `ocidist: --format needs a value (one of oci, oci-archive, docker-archive); see ocidist pull --help`
+      `ocidist: --format needs a value (one of oci, docker, keep, oci-archive, docker-archive); see ocidist pull --help`
     )
     expect(await usageError(["delete", "--force=maybe", ref])).toBe(`ocidist: --force takes no value, got "maybe"`)
     // what @effect/cli checks itself (a --timeout that is no duration) is one line too

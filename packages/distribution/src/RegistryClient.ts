@@ -228,6 +228,17 @@ export interface ManifestResponse extends ManifestDescriptor {
 }
 
 /**
+ * A manifest's bytes as the registry served them, not decoded (see `manifests.getRaw`): `digest` is checked,
+ * `mediaType` is the `Content-Type` (for a Docker schema 1 body, its schema 1 media type).
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface RawManifestResponse extends ManifestDescriptor {
+  readonly bytes: Uint8Array
+}
+
+/**
  * Manifest bytes to push and their media type (a `Manifest.Manifest` fits).
  *
  * @since 0.1.0
@@ -415,7 +426,10 @@ export interface Service {
   /** `GET /v2/`: reachability, API version, auth scheme. No credentials are sent. */
   readonly ping: (registry: string) => Effect.Effect<PingResult, RegistryError.RegistryClientError>
   readonly manifests: {
-    /** `HEAD` a manifest by tag or digest (falls back to `GET` when the registry sends no digest). */
+    /**
+     * `HEAD` a manifest by tag or digest (falls back to `GET` when the registry sends no digest). Any manifest
+     * is described, Docker schema 1 too (its digest as `getRaw` computes it when the registry sends none).
+     */
     readonly head: (ref: Reference.Reference) => Effect.Effect<ManifestDescriptor, RegistryError.RegistryClientError>
     /**
      * `GET` a manifest with the OCI/Docker `Accept` list (or `accept`), bounded to `maxManifestBytes`,
@@ -425,6 +439,16 @@ export interface Service {
       ref: Reference.Reference,
       options?: { readonly accept?: ReadonlyArray<string> | undefined }
     ) => Effect.Effect<ManifestResponse, RegistryError.RegistryClientError>
+    /**
+     * `GET` a manifest's bytes without decoding them, Docker schema 1 included (for `ocidist manifest` and
+     * `digest`, and migrations), bounded to `maxManifestBytes`. The digest is checked against the reference's
+     * digest or `Docker-Content-Digest`; a signed schema 1 manifest (`v1+prettyjws`) is addressed by the digest
+     * of its canonical form, the JWS payload without the signatures (as registries and docker address it), so
+     * `digest` differs from the digest of `bytes` then.
+     *
+     * @since 0.5.0
+     */
+    readonly getRaw: (ref: Reference.Reference) => Effect.Effect<RawManifestResponse, RegistryError.RegistryClientError>
     /**
      * `PUT` manifest bytes under the reference's digest (checked) or tag. When the manifest has a `subject`
      * and the registry does not acknowledge it (`OCI-Subject`), the referrers fallback index is updated.

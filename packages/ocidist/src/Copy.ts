@@ -33,9 +33,18 @@ import type * as Platform from "@ocidist/spec/Platform"
 import type { ContentTooLarge, InvalidManifest, SizeMismatch } from "@ocidist/spec/SpecError"
 import type * as Storage from "@ocidist/spec/Storage"
 import type * as Effect from "effect/Effect"
+import * as convert from "./internal/convert.js"
 import * as internal from "./internal/copy.js"
 import * as platform from "./internal/platform.js"
-import type { NothingToCopy, PlatformNotFound, UnsupportedOperation } from "./OcidistError.js"
+import type {
+  CompressionFailed,
+  CompressionUnavailable,
+  IncompatibleCompression,
+  NothingToCopy,
+  PlatformNotFound,
+  UnsupportedFormat,
+  UnsupportedOperation
+} from "./OcidistError.js"
 import type * as Result from "./Result.js"
 
 /**
@@ -69,7 +78,72 @@ export interface Options {
   readonly dryRun?: boolean | undefined
   /** Blobs in flight at once. Default 4. */
   readonly concurrency?: number | undefined
+  /**
+   * The media types to write: `"oci"` converts Docker manifests and manifest lists to OCI image manifests
+   * and indexes, `"docker"` converts OCI ones to Docker schema 2 (failing before anything is written with
+   * `UnsupportedFormat` for what schema 2 cannot hold: an `artifactType`, a `subject`, a non-image config,
+   * layers without a Docker media type, such as zstd ones not recompressed to gzip), `"keep"` writes what the
+   * source has. Only media types change (config and layer bytes, and so their digests, stay, unless
+   * recompressed); a converted manifest has a new digest,
+   * reported with the source's in the result (`converted`), and an OCI one records the source digest in the
+   * `io.ocidist.source.digest` annotation. Indexes over converted manifests are rewritten to point at them.
+   * Default `"keep"` (the facade picks `"oci"` for OCI layouts and archives).
+   *
+   * @since 0.5.0
+   */
+  readonly format?: Format | undefined
+  /**
+   * Layer compression: `"gzip"` or `"zstd"` recompresses every image layer that has another compression,
+   * `"none"` stores them uncompressed, `"keep"` never recompresses (and refuses, before anything is written,
+   * a zstd layer the destination cannot hold: `IncompatibleCompression`). Unset: only the conversions a
+   * destination needs: a zstd layer written into a Docker v2s2 manifest (or a docker-archive) is recompressed
+   * to gzip, an uncompressed layer (a docker-archive's) pushed to a registry is gzip-compressed. zstd into
+   * Docker v2s2 is refused whatever the setting. A recompressed layer is streamed through a spool file (its
+   * new digest and size are known at its end), its uncompressed digest checked against the config's
+   * `rootfs.diff_ids` (so the config is unchanged), and the manifests that list it are rewritten; the
+   * result reports it (`BlobEntry.recompressed`). Artifact blobs (a config that is not an image config) are
+   * never recompressed. Needs the compression codecs in context (`NodeCompression.layer`, which
+   * `NodeOcidist.layer` includes).
+   *
+   * @since 0.5.0
+   */
+  readonly compress?: Compression | undefined
+  /** The level of the compression written: gzip 1–9 (default 6), zstd 1–19 (default 3). @since 0.5.0 */
+  readonly compressLevel?: number | undefined
+  /**
+   * The destination holds Docker v2s2 layers only (gzip or plain tar), whatever the manifests' media types,
+   * as a docker-archive does: zstd layers are then recompressed to gzip (see `compress`). The facade sets it
+   * for docker-archive destinations. Default false.
+   *
+   * @since 0.5.0
+   */
+  readonly dockerLayers?: boolean | undefined
 }
+
+/**
+ * What a copy does with layer compression (see `Options.compress`).
+ *
+ * @since 0.5.0
+ * @category options
+ */
+export type Compression = "gzip" | "zstd" | "none" | "keep"
+
+/**
+ * The media types a copy writes (see `Options.format`).
+ *
+ * @since 0.5.0
+ * @category options
+ */
+export type Format = "oci" | "docker" | "keep"
+
+/**
+ * The annotation a manifest converted by a copy records the digest of its source manifest in (OCI only:
+ * Docker manifests have no annotations).
+ *
+ * @since 0.5.0
+ * @category constants
+ */
+export const SOURCE_DIGEST_ANNOTATION: typeof convert.SOURCE_DIGEST = convert.SOURCE_DIGEST
 
 /**
  * The engine's own failures: a wanted platform missing from an index, nothing to copy (`allTags` over a
@@ -87,6 +161,10 @@ export type CopyError =
   | SizeMismatch
   | ContentTooLarge
   | DigestMismatch
+  | CompressionUnavailable
+  | CompressionFailed
+  | IncompatibleCompression
+  | UnsupportedFormat
 
 /**
  * The default number of blobs in flight.

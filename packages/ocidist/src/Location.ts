@@ -4,11 +4,17 @@
  *
  * - `registry.example.com/app:1.0`, `docker://registry.example.com/app@sha256:…` — a registry reference
  *   (bare references are normalized as docker does: `alpine` → `docker.io/library/alpine:latest`)
- * - `oci:<dir>[:<tag>|@<digest>]` — an OCI image layout directory (`oci:<dir>:<digest>` is read as a digest too)
- * - `oci-archive:<file>[:<tag>]` — a tar of an OCI image layout
- * - `docker-archive:<file>[:<name:tag>]` — a `docker save` tarball (`manifest.json` + `repositories`)
+ * - `oci:<dir>[:<name>|@<digest>]` — an OCI image layout directory (`oci:<dir>:<digest>` is read as a digest
+ *   too). `<name>` is the `org.opencontainers.image.ref.name` of an index entry: a tag (`1.0`) or a full
+ *   reference as podman and skopeo write it (`localhost/app:1`, `docker.io/library/alpine:3.20`)
+ * - `oci-archive:<file>[:<name>]` — a tar of an OCI image layout (gzip or zstd compressed too, when read)
+ * - `docker-archive:<file>[:<name:tag>|:@<N>|@<image ID>]` — a `docker save` tarball (`manifest.json` +
+ *   `repositories`; gzip or zstd compressed too, when read): an image by name, by position in `manifest.json`
+ *   (`@0` is the first, as skopeo's `@source-index`), or by image ID (its config digest, `sha256:…`, also
+ *   written `:@sha256:…`)
  *
- * A path is everything up to the first `:` after the transport name, so paths cannot contain `:`.
+ * A path is everything up to the first `:` after the transport name, so paths cannot contain `:`; everything
+ * after it is the name (which may itself contain `:` and `/`).
  *
  * @since 0.1.0
  */
@@ -55,7 +61,8 @@ export interface OciArchive {
 }
 
 /**
- * An image in a `docker save` tarball; `tag` is a docker reference (`app:1.0`) of its `RepoTags`.
+ * An image in a `docker save` tarball, selected by one of: `tag`, a docker reference (`app:1.0`) of its
+ * `RepoTags`; `index`, its position in `manifest.json` (from 0); `digest`, its image ID (config digest).
  *
  * @since 0.1.0
  * @category models
@@ -64,6 +71,10 @@ export interface DockerArchive {
   readonly _tag: "DockerArchive"
   readonly path: string
   readonly tag?: string
+  /** @since 0.5.0 */
+  readonly index?: number
+  /** @since 0.5.0 */
+  readonly digest?: Digest.Digest
 }
 
 /**
@@ -111,14 +122,24 @@ export const ociArchive = (path: string, tag?: string): OciArchive => ({
 })
 
 /**
+ * A docker-archive location: by name (a string), or (since 0.5.0) by `index` or `digest` (image ID).
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const dockerArchive = (path: string, tag?: string): DockerArchive => ({
-  _tag: "DockerArchive",
-  path,
-  ...(tag === undefined ? {} : { tag })
-})
+export const dockerArchive = (
+  path: string,
+  selector?: string | { readonly tag?: string; readonly index?: number; readonly digest?: Digest.Digest }
+): DockerArchive => {
+  const s = typeof selector === "string" ? { tag: selector } : selector
+  return {
+    _tag: "DockerArchive",
+    path,
+    ...(s?.tag === undefined ? {} : { tag: s.tag }),
+    ...(s?.index === undefined ? {} : { index: s.index }),
+    ...(s?.digest === undefined ? {} : { digest: s.digest })
+  }
+}
 
 const unsupportedTransports = new Set([
   "dir",
@@ -133,6 +154,33 @@ const unsupportedTransports = new Set([
 ])
 
 const TAG = /^[\w][\w.-]{0,127}$/
+
+/**
+ * Whether a string may name an index entry (`org.opencontainers.image.ref.name`): a tag, or a full reference
+ * (`localhost/app:1`). The grammar of the OCI image spec widened to Docker tags, as `@ocidist/layout` checks
+ * it when it writes one: every name ocidist writes can be given back in a location.
+ *
+ * @since 0.5.0
+ * @category parsing
+ */
+export const isIndexName = (name: string): boolean =>
+  name.length > 0 && name.length <= 255 && /^[A-Za-z0-9_](?:[A-Za-z0-9._\-:@+/]*[A-Za-z0-9_])?$/.test(name) &&
+  !name.includes("//") && !name.includes("..") && !name.includes("/.") && !name.includes("./")
+
+/**
+ * The tag an index entry name stands for in a registry: a tag itself (`1.0`), else the tag of the full
+ * reference it is (`localhost/app:1` → `1`; `localhost/app` → `latest`, as docker normalizes). `undefined`
+ * when it is neither (a name with a digest, or not a reference).
+ *
+ * @since 0.5.0
+ * @category getters
+ */
+export const tagOfName = (name: string): string | undefined => {
+  if (TAG.test(name)) return name
+  const parsed = Either.getOrUndefined(Reference.parse(name))
+  if (parsed === undefined) return undefined
+  return parsed.tag ?? (parsed.digest === undefined ? Reference.DEFAULT_TAG : undefined)
+}
 
 const splitPath = (input: string, rest: string): Either.Either<{ path: string; suffix?: string }, InvalidLocation> => {
   const colon = rest.indexOf(":")
@@ -170,13 +218,53 @@ const parseLayout = (input: string, rest: string): Either.Either<Layout, Invalid
         ? Either.right(layout(path, { digest: digestText as Digest.Digest }))
         : Either.left(new InvalidLocation({ input, detail: `"${digestText}" is not a valid digest` }))
     }
-    return TAG.test(suffix)
+    return isIndexName(suffix)
       ? Either.right(layout(path, { tag: suffix }))
-      : Either.left(new InvalidLocation({ input, detail: `"${suffix}" is not a valid tag` }))
+      : Either.left(new InvalidLocation({ input, detail: `"${suffix}" is not a valid tag or name` }))
   })
 }
 
-/** Archives are selected by tag only: `<file>@<digest>` says so rather than reading `<file>@sha256` as the path. */
+/** `docker-archive:<file>@<image ID>`, `docker-archive:<file>:@<image ID>`, `…:<image ID>` */
+const parseDockerArchive = (input: string, rest: string): Either.Either<DockerArchive, InvalidLocation> => {
+  const invalidId = (text: string) => new InvalidLocation({ input, detail: `"${text}" is not a valid image ID` })
+  const at = AT_DIGEST.exec(rest)
+  if (at !== null) {
+    const [, before, digestText] = at as unknown as [string, string, string]
+    return Either.flatMap(
+      splitPath(input, before.endsWith(":") ? before.slice(0, -1) : before),
+      ({ path, suffix }) =>
+        suffix !== undefined
+          ? Either.left(new InvalidLocation({ input, detail: "give a name, an @N or an image ID, not several" }))
+          : Digest.validate(digestText) === undefined
+          ? Either.right(dockerArchive(path, { digest: digestText as Digest.Digest }))
+          : Either.left(invalidId(digestText))
+    )
+  }
+  return Either.flatMap(splitPath(input, rest), ({ path, suffix }) => {
+    if (suffix === undefined || suffix === "") return Either.right(dockerArchive(path))
+    if (suffix.startsWith("@")) {
+      return /^@\d{1,9}$/.test(suffix)
+        ? Either.right(dockerArchive(path, { index: Number(suffix.slice(1)) }))
+        : Either.left(
+          new InvalidLocation({
+            input,
+            detail: `"${suffix}" is neither @N (an image's position in manifest.json, from @0) nor @<image ID>`
+          })
+        )
+    }
+    if (/^(?:sha256|sha384|sha512|blake3):/.test(suffix)) {
+      return Digest.validate(suffix) === undefined
+        ? Either.right(dockerArchive(path, { digest: suffix as Digest.Digest }))
+        : Either.left(invalidId(suffix))
+    }
+    return Either.match(Reference.parse(suffix), {
+      onLeft: (e) => Either.left(new InvalidLocation({ input, detail: e.message, cause: e })),
+      onRight: () => Either.right(dockerArchive(path, suffix))
+    })
+  })
+}
+
+/** oci-archives are selected by name only: `<file>@<digest>` says so rather than reading `<file>@sha256` as the path. */
 const archiveDigest = (
   input: string,
   rest: string,
@@ -187,7 +275,7 @@ const archiveDigest = (
       new InvalidLocation({
         input,
         detail:
-          `${transport} selects an image by tag only (${transport}<file>[:tag]); for a digest, use oci:<dir>@<digest>`
+          `${transport} selects an image by name only (${transport}<file>[:name]); for a digest, use oci:<dir>@<digest>`
       })
     )
     : undefined
@@ -210,22 +298,12 @@ export const parse = (input: string): Either.Either<Location, InvalidLocation> =
       ({ path, suffix }) =>
         suffix === undefined || suffix === ""
           ? Either.right(ociArchive(path))
-          : TAG.test(suffix)
+          : isIndexName(suffix)
           ? Either.right(ociArchive(path, suffix))
-          : Either.left(new InvalidLocation({ input, detail: `"${suffix}" is not a valid tag` }))
+          : Either.left(new InvalidLocation({ input, detail: `"${suffix}" is not a valid tag or name` }))
     )
   }
-  if (trimmed.startsWith("docker-archive:")) {
-    const digest = archiveDigest(input, trimmed.slice("docker-archive:".length), "docker-archive:")
-    if (digest !== undefined) return digest
-    return Either.flatMap(splitPath(input, trimmed.slice("docker-archive:".length)), ({ path, suffix }) => {
-      if (suffix === undefined || suffix === "") return Either.right(dockerArchive(path))
-      return Either.match(Reference.parse(suffix), {
-        onLeft: (e) => Either.left(new InvalidLocation({ input, detail: e.message, cause: e })),
-        onRight: () => Either.right(dockerArchive(path, suffix))
-      })
-    })
-  }
+  if (trimmed.startsWith("docker-archive:")) return parseDockerArchive(input, trimmed.slice("docker-archive:".length))
   const text = trimmed.startsWith("docker://") ? trimmed.slice("docker://".length) : trimmed
   const scheme = /^([a-z-]+):/.exec(text)?.[1]
   if (scheme !== undefined && unsupportedTransports.has(scheme)) {
@@ -255,7 +333,15 @@ export const format = (location: Location): string => {
     case "OciArchive":
       return `oci-archive:${location.path}${location.tag === undefined ? "" : `:${location.tag}`}`
     case "DockerArchive":
-      return `docker-archive:${location.path}${location.tag === undefined ? "" : `:${location.tag}`}`
+      return `docker-archive:${location.path}${
+        location.digest !== undefined
+          ? `@${location.digest}`
+          : location.index !== undefined
+          ? `:@${location.index}`
+          : location.tag === undefined
+          ? ""
+          : `:${location.tag}`
+      }`
   }
 }
 
@@ -275,7 +361,8 @@ export const from = (
     : Either.right(input)
 
 /**
- * The tag a location names, if any (for `docker-archive`, the tag of its docker reference).
+ * The tag a location names, if any (for `docker-archive`, the tag of its docker reference; for a layout or
+ * oci-archive name that is a full reference, its tag: see {@link tagOfName}).
  *
  * @since 0.1.0
  * @category getters
@@ -287,6 +374,6 @@ export const tagOf = (location: Location): string | undefined => {
     case "DockerArchive":
       return location.tag === undefined ? undefined : Either.getOrUndefined(Reference.parse(location.tag))?.tag
     default:
-      return location.tag
+      return location.tag === undefined ? undefined : tagOfName(location.tag)
   }
 }

@@ -23,6 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as NodeCompression from "./NodeCompression.js"
 import * as Ocidist from "./Ocidist.js"
 
 /**
@@ -39,13 +40,21 @@ export const defaultCacheDirectory = (env: Readonly<Record<string, string | unde
   return path.join(xdg !== undefined && xdg !== "" ? xdg : path.join(os.homedir(), ".cache"), "ocidist")
 }
 
-/** The platform services of the Node stack: file system, paths, child processes (credential helpers), hash. */
+/**
+ * The platform services of the Node stack: file system, paths, child processes (credential helpers), hash,
+ * layer compression codecs.
+ */
 const platform = (options: Ocidist.LayerOptions) =>
   Layer.mergeAll(
     NodeFileSystem.layer,
     NodePath.layer,
     NodeCommandExecutor.layer.pipe(Layer.provide(NodeFileSystem.layer)),
-    NodeHash.layerThreads(options.hashThreads)
+    NodeHash.layerThreads(options.hashThreads),
+    // layer codecs (gzip: node:zlib; zstd: Node's zlib or the zstd program), spooling in the cache's staging/
+    // (which `ocidist cache clean` empties, should a killed process leave a spool file)
+    NodeCompression.layer(
+      options.cacheDirectory === undefined ? {} : { spoolDirectory: path.join(options.cacheDirectory, "staging") }
+    )
   )
 
 /**
@@ -56,11 +65,13 @@ const platform = (options: Ocidist.LayerOptions) =>
  * @since 0.2.0
  * @category layers
  */
-export const layer = (options: Ocidist.LayerOptions = {}): Layer.Layer<Ocidist.Ocidist> =>
-  Ocidist.layer({ ...options, cacheDirectory: options.cacheDirectory ?? defaultCacheDirectory() }).pipe(
+export const layer = (options: Ocidist.LayerOptions = {}): Layer.Layer<Ocidist.Ocidist> => {
+  const withCache = { ...options, cacheDirectory: options.cacheDirectory ?? defaultCacheDirectory() }
+  return Ocidist.layer(withCache).pipe(
     Layer.provide(NodeRegistryClient.layerHttpClient(options.registry ?? {})),
-    Layer.provide(platform(options))
+    Layer.provide(platform(withCache))
   )
+}
 
 /**
  * {@link layer} with options read from `Config` (default: `Ocidist.config`, the `OCIDIST_*` environment).

@@ -37,6 +37,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import type * as Copy from "./Copy.js"
 import * as internal from "./internal/ocidist.js"
 import type * as Location from "./Location.js"
 import type { OcidistError } from "./OcidistError.js"
@@ -86,6 +87,25 @@ export interface CopyOptions {
   readonly dryRun?: boolean | undefined
   /** Blobs in flight at once. Default 4. */
   readonly concurrency?: number | undefined
+  /**
+   * The media types to write (`Copy.Options.format`): `"oci"`, `"docker"` or `"keep"`. Default: `"oci"` into
+   * an OCI layout or `oci-archive` (Docker manifests and manifest lists are converted, as skopeo does: OCI
+   * tools read nothing else there), `"keep"` into a registry or a `docker-archive` (which hold either: digests
+   * are preserved). A converted manifest has a new digest, reported beside the source's.
+   *
+   * @since 0.5.0
+   */
+  readonly format?: Copy.Format | undefined
+  /**
+   * Layer compression (`Copy.Options.compress`): `"gzip"`, `"zstd"`, `"none"` (uncompressed) or `"keep"`
+   * (never recompress). Default: only the conversions the destination needs (zstd into Docker v2s2 or a
+   * docker-archive → gzip; uncompressed layers pushed to a registry → gzip).
+   *
+   * @since 0.5.0
+   */
+  readonly compress?: Copy.Compression | undefined
+  /** The compression level: gzip 1–9 (default 6), zstd 1–19 (default 3). @since 0.5.0 */
+  readonly compressLevel?: number | undefined
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Errors of the `ocidist` facade. Operations fail with {@link OcidistError}: the facade's own errors
- * (`InvalidLocation`, `PlatformNotFound`, `UnsupportedOperation`, `NothingToCopy`) plus the typed errors of
+ * (`InvalidLocation`, `PlatformNotFound`, `UnsupportedOperation`, `NothingToCopy`, and the layer compression
+ * errors `CompressionUnavailable`, `CompressionFailed`, `IncompatibleCompression`) plus the typed errors of
  * the packages it drives (`RegistryError` of `@ocidist/distribution`, `LayoutError` of `@ocidist/layout`,
  * `SpecError` of `@ocidist/spec`, `ReferenceError` of `@ocidist/reference`). Every `_tag` names one class
  * across all packages, so `Effect.catchTags` on the union never collides; each package brands its errors,
@@ -118,12 +119,124 @@ export class NothingToCopy extends Schema.TaggedError<NothingToCopy>("ocidist/No
 }
 
 /**
+ * A compression algorithm a copy needs (to recompress a layer, or to read one) is not available here: zstd
+ * needs Node.js ≥ 22.15 (`zlib` zstd) or the `zstd` program on `PATH`.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class CompressionUnavailable extends Schema.TaggedError<CompressionUnavailable>(
+  "ocidist/CompressionUnavailable"
+)(
+  "CompressionUnavailable",
+  { algorithm: Schema.String, detail: Schema.String }
+) {
+  /**
+   * @since 0.5.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `${this.algorithm} is not available: ${this.detail}`
+  }
+}
+
+/**
+ * Compressing, decompressing or spooling a layer failed: corrupt compressed data, a `zstd` program that
+ * exited with an error, a temporary file that could not be written.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class CompressionFailed extends Schema.TaggedError<CompressionFailed>("ocidist/CompressionFailed")(
+  "CompressionFailed",
+  {
+    operation: Schema.Literal("compress", "decompress", "spool"),
+    algorithm: Schema.String,
+    subject: Schema.String,
+    detail: Schema.String
+  }
+) {
+  /**
+   * @since 0.5.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    const what = this.operation === "spool" ? "spooling" : `${this.operation}ing (${this.algorithm})`
+    return `${what} ${this.subject} failed: ${this.detail}`
+  }
+}
+
+/**
+ * A layer's compression that the destination's manifest cannot hold (zstd in a Docker v2s2 manifest or a
+ * docker-archive) while recompression is off (`compress: "keep"`). Raised before anything is written.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class IncompatibleCompression extends Schema.TaggedError<IncompatibleCompression>(
+  "ocidist/IncompatibleCompression"
+)(
+  "IncompatibleCompression",
+  {
+    location: Schema.String,
+    digest: Schema.String,
+    compression: Schema.String,
+    detail: Schema.String
+  }
+) {
+  /**
+   * @since 0.5.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `cannot write layer ${this.digest} (${this.compression}) to ${this.location}: ${this.detail}`
+  }
+}
+
+/**
+ * A manifest that cannot be written in the format asked for (`format: "docker"`): Docker schema 2 holds
+ * container images only, so an artifact (`artifactType`, a config that is not an image config), a `subject`,
+ * or layers without a Docker media type (zstd) are refused, naming what cannot be held. Raised before anything
+ * is written.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class UnsupportedFormat extends Schema.TaggedError<UnsupportedFormat>("ocidist/UnsupportedFormat")(
+  "UnsupportedFormat",
+  {
+    /** The manifest's digest (at the source). */
+    digest: Schema.String,
+    /** The format asked for, in words: `Docker media types (schema 2)`. */
+    format: Schema.String,
+    /** What the format cannot hold. */
+    detail: Schema.String
+  }
+) {
+  /**
+   * @since 0.5.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `cannot write ${this.digest} with ${this.format}: ${this.detail}`
+  }
+}
+
+/**
  * The facade's own errors.
  *
  * @since 0.2.0
  * @category errors
  */
-export type FacadeError = InvalidLocation | PlatformNotFound | UnsupportedOperation | NothingToCopy
+export type FacadeError =
+  | InvalidLocation
+  | UnsupportedFormat
+  | PlatformNotFound
+  | UnsupportedOperation
+  | NothingToCopy
+  | CompressionUnavailable
+  | CompressionFailed
+  | IncompatibleCompression
 
 /**
  * Every error an `ocidist` operation can fail with.

@@ -114,6 +114,19 @@ export interface ManifestDone {
   readonly mediaType: string
   readonly size: number
   readonly tags: ReadonlyArray<string>
+  /**
+   * When the manifest was rewritten (format conversion): the digest it had at the source (`digest` is the
+   * one written).
+   *
+   * @since 0.5.0
+   */
+  readonly sourceDigest?: Digest.Digest
+  /**
+   * When the manifest was rewritten: the media type it had at the source.
+   *
+   * @since 0.5.0
+   */
+  readonly sourceMediaType?: string
 }
 
 /**

@@ -32,6 +32,28 @@ export interface BlobEntry {
   readonly action: BlobAction
   /** Bytes moved by this operation (0 when skipped, mounted or in a dry run; less than `size` after a resume). */
   readonly transferred: number
+  /**
+   * When the layer was recompressed on its way (`Copy.Options.compress`): then `digest`, `mediaType` and
+   * `size` are what was written (the source's in a dry run), `transferred` counts source bytes.
+   *
+   * @since 0.5.0
+   */
+  readonly recompressed?: Recompression
+}
+
+/**
+ * A layer recompressed by a copy: its compression before and after, and the source's descriptor.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Recompression {
+  /** `gzip`, `zstd` or `none` (uncompressed). */
+  readonly from: string
+  readonly to: string
+  readonly sourceDigest: Digest.Digest
+  readonly sourceMediaType: string
+  readonly sourceSize: number
 }
 
 /**
@@ -60,12 +82,38 @@ export interface ManifestEntry {
   readonly artifactType?: string
   /** The tags it was stored under. */
   readonly tags: ReadonlyArray<string>
+  /**
+   * The digest the source had, when the manifest was rewritten (then `digest` is the one written).
+   *
+   * @since 0.5.0
+   */
+  readonly sourceDigest?: Digest.Digest
+  /**
+   * When the manifest was rewritten: its media type at the source and as written (the same type when only the
+   * manifests or layers it points to were rewritten).
+   *
+   * @since 0.5.0
+   */
+  readonly converted?: Conversion
+}
+
+/**
+ * A manifest rewritten by a copy (format conversion, see `Copy.Options.format`): its media type before and
+ * after.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Conversion {
+  readonly from: string
+  readonly to: string
 }
 
 /**
  * One image (root manifest) of a copy. `digest` is what the destination stores; `sourceDigest` what the
  * source had. They differ when `platform` selected one manifest of an index (then `digest` is that
- * platform manifest) or several (then `digest` is a rewritten index).
+ * platform manifest) or several (then `digest` is a rewritten index), and when the root was converted to
+ * another format (`converted`).
  *
  * @since 0.1.0
  * @category models
@@ -78,6 +126,13 @@ export interface ImageEntry {
   readonly mediaType: string
   readonly size: number
   readonly tags: ReadonlyArray<string>
+  /**
+   * When the root manifest was rewritten (format conversion): its media type at the source and as written;
+   * `sourceDigest` and `digest` then differ.
+   *
+   * @since 0.5.0
+   */
+  readonly converted?: Conversion
   /** The manifests of this image, children before parents, then referrers. */
   readonly manifests: ReadonlyArray<ManifestEntry>
 }

@@ -45,8 +45,7 @@ describe("Location", () => {
       const [bad, why] of [
         [`oci:/tmp/x@sha256:${"c".repeat(10)}`, "is not a valid digest"],
         [`oci:/tmp/x:v1@${digest}`, "a tag or a digest, not both"],
-        [`oci-archive:/tmp/a.tar@${digest}`, "oci-archive: selects an image by tag only"],
-        [`docker-archive:/tmp/d.tar@${digest}`, "docker-archive: selects an image by tag only"]
+        [`oci-archive:/tmp/a.tar@${digest}`, "oci-archive: selects an image by name only"]
       ] as const
     ) {
       const r = Location.parse(bad)

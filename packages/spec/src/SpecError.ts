@@ -53,7 +53,8 @@ export class InvalidManifest extends Schema.TaggedError<InvalidManifest>("@ocidi
   override get message(): string {
     switch (this.reason) {
       case "Schema1":
-        return "Docker image manifest schema 1 is deprecated and not supported: re-push the image with a current client (schema 2 or OCI)"
+        return "Docker image manifest schema 1 is deprecated and not supported: convert it to schema 2 or OCI with a " +
+          "tool that still reads schema 1, or push the image again with a current client"
       case "UnsupportedMediaType":
         return `unsupported manifest media type ${this.mediaType ?? "(none)"}: ${this.detail}`
       case "Malformed":

@@ -11,8 +11,9 @@
  *   ├─ resolve(reference)      → Descriptor    ├─ pushBlob(expected, content)
  *   ├─ fetchManifest(desc)     → Manifest      ├─ pushManifest(manifest, { tags, root })
  *   ├─ fetchBlob(desc, offset) → Stream        ├─ tag(desc, tag)
- *   ├─ pumpBlob?(desc, sink)   → void          └─ mount?(desc, from)          (capability)
- *   ├─ exists(desc)            → boolean       (capability: fetchBlob as one tight loop)
+ *   ├─ pumpBlob?(desc, sink)   → void          ├─ mount?(desc, from)          (capability)
+ *   ├─ exists(desc)            → boolean       └─ accepts?(manifest)          (capability)
+ *   │  (pumpBlob: a capability, fetchBlob as one tight loop)
  *   ├─ fetchReference?(ref)    → Manifest      (capability: resolve + fetch in one request)
  *   ├─ tags?                   → string[]      (capability)
  *   └─ referrers?(subject)     → Descriptor[]  (capability)
@@ -174,6 +175,14 @@ export interface Storage<E> extends ReadOnlyStorage<E> {
    * bytes. `false` when the registry declined; the caller then pushes it.
    */
   readonly mount?: ((descriptor: Descriptor, from: RepositoryLocation) => Effect.Effect<boolean, E>) | undefined
+  /**
+   * Capability: fails when the store cannot hold a root manifest (what a copy was asked for) at all, e.g. an
+   * artifact for a `docker-archive`, which holds images only. The copy engine asks it for every root before
+   * it writes anything; a store without it accepts every manifest.
+   *
+   * @since 0.5.0
+   */
+  readonly accepts?: ((manifest: Manifest.Manifest) => Effect.Effect<void, E>) | undefined
 }
 
 /**

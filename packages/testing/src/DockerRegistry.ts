@@ -74,6 +74,8 @@ export interface Options {
   readonly readyTimeoutMs?: number
   /** Registry log level. Default "info" (access logs on). */
   readonly logLevel?: "error" | "warn" | "info" | "debug"
+  /** Accept signed Docker schema 1 manifest pushes (`compatibility.schema1.enabled`). Default false. */
+  readonly schema1?: boolean
 }
 
 /**
@@ -130,6 +132,7 @@ const renderConfig = (p: {
   readonly secret: string
   readonly tls: { readonly cert: string; readonly key: string } | undefined
   readonly auth: string
+  readonly schema1: boolean
 }) =>
   [
     "version: 0.1",
@@ -159,6 +162,7 @@ const renderConfig = (p: {
       `    key: ${yamlString(p.tls.key)}`
     ]),
     p.auth,
+    ...(p.schema1 ? ["compatibility:", "  schema1:", "    enabled: true"] : []),
     "health:",
     "  storagedriver:",
     "    enabled: false",
@@ -285,7 +289,15 @@ export const start = Effect.fn("DockerRegistry.start")(function*(options: Option
     Effect.gen(function*() {
       yield* writeFile(
         configPath,
-        renderConfig({ port, storageDir, logLevel: options.logLevel ?? "info", secret, tls, auth })
+        renderConfig({
+          port,
+          storageDir,
+          logLevel: options.logLevel ?? "info",
+          secret,
+          tls,
+          auth,
+          schema1: options.schema1 ?? false
+        })
       )
       const child = yield* Effect.acquireRelease(
         Effect.try({

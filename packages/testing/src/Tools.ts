@@ -19,13 +19,15 @@ import * as TestHarnessError from "./TestHarnessError.js"
  * @since 0.1.0
  * @category models
  */
-export type Binary = "docker-registry" | "skopeo" | "umoci" | "openssl"
+export type Binary = "docker-registry" | "skopeo" | "umoci" | "openssl" | "podman" | "buildah"
 
 const aptPackage: Record<Binary, string> = {
   "docker-registry": "docker-registry",
   skopeo: "skopeo",
   umoci: "umoci",
-  openssl: "openssl"
+  openssl: "openssl",
+  podman: "podman",
+  buildah: "buildah"
 }
 
 const found = new Map<Binary, string>()

@@ -9,7 +9,27 @@ import * as Options from "@effect/cli/Options"
 import { describe, withOps } from "../internal/lazy.js"
 
 const locationHelp =
-  "a registry reference, oci:<dir>[:tag], oci-archive:<file>[:tag] or docker-archive:<file>[:name:tag]"
+  "a registry reference, oci:<dir>[:tag], oci-archive:<file>[:tag] or docker-archive:<file>[:name:tag|:@N|@<image ID>]" +
+  " (archives may be .tar.gz/.tar.zst when read)"
+
+/** `--format`: the media types written. */
+const formatOption = Options.choice("format", ["oci", "docker", "keep"]).pipe(
+  Options.withDescription("media types to write"),
+  Options.optional
+)
+
+/** `--compress` and `--compress-level`: layer compression written (validated in ops/transfer.ts). */
+const compressOptions = {
+  compress: Options.choice("compress", ["gzip", "zstd", "none", "keep"]).pipe(
+    Options.withDescription("layer compression to write"),
+    Options.optional
+  ),
+  compressLevel: Options.integer("compress-level").pipe(
+    Options.withPseudoName("N"),
+    Options.withDescription("gzip 1-9 (default 6), zstd 1-19 (default 3)"),
+    Options.optional
+  )
+}
 
 /**
  * @since 0.1.0
@@ -22,12 +42,11 @@ export const pull = Command.make(
     destination: Args.text({ name: "destination" }).pipe(
       Args.withDescription(`where to put it: a directory (an OCI layout), or ${locationHelp}`)
     ),
-    format: Options.choice("format", ["oci", "oci-archive", "docker-archive"]).pipe(
-      Options.withDescription(
-        "what to write when the destination has no transport prefix (default oci: a layout directory)"
-      ),
+    format: Options.choice("format", ["oci", "docker", "keep", "oci-archive", "docker-archive"]).pipe(
+      Options.withDescription("media types to write"),
       Options.optional
-    )
+    ),
+    ...compressOptions
   },
   (args) => withOps((ops, globals) => ops.pull(globals, args))
 ).pipe(Command.withDescription(describe({
@@ -37,7 +56,7 @@ export const pull = Command.make(
   examples: [
     "ocidist pull alpine:3.20 ./alpine",
     "ocidist pull --platform linux/arm64 alpine:3.20 oci:./images:alpine",
-    "ocidist pull --format oci-archive alpine:3.20 alpine.tar"
+    "ocidist pull --format keep alpine:3.20 oci-archive:alpine.tar"
   ]
 })))
 
@@ -49,7 +68,9 @@ export const push = Command.make(
   "push",
   {
     source: Args.text({ name: "source" }).pipe(Args.withDescription(`a directory (an OCI layout), or ${locationHelp}`)),
-    reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the registry reference to push to"))
+    reference: Args.text({ name: "reference" }).pipe(Args.withDescription("the registry reference to push to")),
+    format: formatOption,
+    ...compressOptions
   },
   (args) => withOps((ops, globals) => ops.push(globals, args))
 ).pipe(Command.withDescription(describe({
@@ -75,8 +96,10 @@ const copyConfig = {
     Options.withDescription("copy every tag of the source repository")
   ),
   dryRun: Options.boolean("dry-run").pipe(
-    Options.withDescription("show what would be copied, skipped, mounted; write nothing")
+    Options.withDescription("plan only: what would be copied, skipped, mounted")
   ),
+  format: formatOption,
+  ...compressOptions,
   srcCreds: Options.redacted("src-creds").pipe(
     Options.withPseudoName("USER[:PASS]"),
     Options.withDescription("source registry credentials (no :PASS: asked for)"),
@@ -97,8 +120,9 @@ const copyConfig = {
 
 const copyHelp = {
   summary: "Copy an image between registries, layouts and archives",
-  details: "Locations: oci:<dir>[:tag], oci-archive:<file>[:tag], docker-archive:<file>[:name:tag]. Digests " +
-    "are preserved; blobs the destination has are skipped, blobs in another repository of the same registry " +
+  details: "Locations: oci:<dir>[:tag], oci-archive:<file>[:tag], docker-archive:<file>[:name:tag|:@N|@<image ID>] " +
+    "(a tag may be a full name, oci:<dir>:localhost/app:1; archives are read gzip- or zstd-compressed too). Digests " +
+    "are preserved (see --format); blobs the destination has are skipped, blobs in another repository of the same registry " +
     "mounted. --src-creds/--dest-creds take precedence over docker's config.json.",
   examples: [
     "ocidist copy alpine:3.20 localhost:5000/alpine:3.20",

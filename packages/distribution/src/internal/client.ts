@@ -65,6 +65,7 @@ export const make = (
       manifests: {
         head: (ref) => Manifests.head(client, ref).pipe(limited(ref.registry), span("manifests.head", ref)),
         get: (ref, o) => Manifests.get(client, ref, o?.accept).pipe(limited(ref.registry), span("manifests.get", ref)),
+        getRaw: (ref) => Manifests.getRaw(client, ref).pipe(limited(ref.registry), span("manifests.getRaw", ref)),
         put: (ref, m) =>
           Manifests.put(client, ref, m).pipe(
             Effect.flatMap((put) => Referrers.afterPut(client, ref, put)),

@@ -14,6 +14,7 @@ import type * as RegistryClient from "../RegistryClient.js"
 import * as RegistryError from "../RegistryError.js"
 import { type ClientContext, ctxOf, pull, push, remove, repoUrl } from "./context.js"
 import * as Response from "./response.js"
+import * as Schema1 from "./schema1.js"
 
 /** @internal */
 export const parseRateLimit = (
@@ -42,6 +43,16 @@ export const parseRateLimit = (
 const manifestUrl = (ctx: ClientContext, ref: Reference.Reference, identifier: string = ref.identifier) =>
   repoUrl(ctx, ref, `manifests/${encodeURIComponent(identifier)}`)
 
+/** Why a schema 1 manifest is refused: what works instead. */
+const SCHEMA1_REFUSED = "Docker image manifest schema 1 is deprecated and not supported here (only its bytes and " +
+  "digest can be read); convert it to schema 2 or OCI with a tool that still reads schema 1, or push the image " +
+  "again with a current client"
+
+/** A refusal of Docker schema 1, by the `Content-Type` or by the body (`schemaVersion: 1`). */
+const isSchema1Refusal = (e: RegistryError.UnsupportedMediaType): boolean =>
+  MediaType.isSchema1(e.mediaType) ||
+  (typeof e.cause === "object" && e.cause !== null && (e.cause as { readonly reason?: unknown }).reason === "Schema1")
+
 const checkedMediaType = (ctx: Response.Ctx, contentType: string | undefined) =>
   Effect.suspend(() => {
     const mediaType = contentType === undefined ? "" : MediaType.essence(contentType)
@@ -50,8 +61,7 @@ const checkedMediaType = (ctx: Response.Ctx, contentType: string | undefined) =>
         new RegistryError.UnsupportedMediaType({
           ...Response.errorContext(ctx),
           mediaType,
-          reason:
-            "Docker image manifest schema 1 is deprecated and not supported; re-push the image with a current client"
+          reason: SCHEMA1_REFUSED
         })
       )
     }
@@ -74,12 +84,20 @@ export const head = (
       return yield* Response.fail(ctx, response, { target: `manifest ${ref.identifier}` })
     }
     yield* Response.discard(response)
-    const mediaType = yield* checkedMediaType(ctx, Response.header(response, "content-type"))
+    // any manifest is described, Docker schema 1 too (its digest is the registry's); `get` refuses what it cannot decode
+    const contentType = Response.header(response, "content-type")
+    const mediaType = contentType === undefined ? "" : MediaType.essence(contentType)
     const digestHeader = Response.header(response, "docker-content-digest")
     const size = Response.contentLength(response)
     if (digestHeader === undefined || !Digest.isDigest(digestHeader) || size === undefined || mediaType === "") {
-      // Not enough in the headers: GET it (digest computed from the bytes).
-      const got = yield* get(client, ref, undefined, "manifests.head")
+      // Not enough in the headers: GET it (digest computed from the bytes; a schema 1 one's as getRaw computes it).
+      const got = yield* get(client, ref, undefined, "manifests.head").pipe(
+        Effect.catchTag(
+          "UnsupportedMediaType",
+          (e): Effect.Effect<RegistryClient.RawManifestResponse, RegistryError.RegistryClientError> =>
+            isSchema1Refusal(e) ? getRaw(client, ref, "manifests.head") : Effect.fail(e)
+        )
+      )
       return { mediaType: got.mediaType, digest: got.digest, size: got.size, rateLimit: got.rateLimit }
     }
     if (
@@ -147,7 +165,7 @@ export const fetch = (
       return yield* new RegistryError.UnsupportedMediaType({
         ...Response.errorContext(ctx),
         mediaType: error.mediaType ?? headerType,
-        reason: error.message,
+        reason: error.reason === "Schema1" ? SCHEMA1_REFUSED : error.message,
         cause: error
       })
     }
@@ -170,6 +188,75 @@ export const get = (
   operation = "manifests.get"
 ): Effect.Effect<RegistryClient.ManifestResponse, RegistryError.RegistryClientError> =>
   Effect.map(fetch(client, ref, accept, operation), (r) => r.result)
+
+/** What a raw `GET` accepts: every manifest type, Docker schema 1 too. */
+const RAW_ACCEPT = [...MediaType.MANIFEST_TYPES, MediaType.DOCKER_SCHEMA1_SIGNED, MediaType.DOCKER_SCHEMA1].join(", ")
+
+/**
+ * `GET` a manifest's bytes without decoding them, Docker schema 1 included. The digest is checked against the
+ * reference's digest or `Docker-Content-Digest`; a signed schema 1 manifest (`v1+prettyjws`) is addressed by
+ * the digest of its canonical form (the JWS payload, signatures removed), as registries and docker do.
+ *
+ * @internal
+ */
+export const getRaw = (
+  client: ClientContext,
+  ref: Reference.Reference,
+  operation = "manifests.getRaw"
+): Effect.Effect<RegistryClient.RawManifestResponse, RegistryError.RegistryClientError> =>
+  Effect.gen(function*() {
+    const ctx = ctxOf(ref.registry, ref.repository, operation)
+    const response = yield* client.transport.send(
+      ctx,
+      HttpClientRequest.get(manifestUrl(client, ref), { headers: { accept: RAW_ACCEPT } }),
+      { scopes: pull(ref), read: { limit: client.maxManifestBytes, what: "manifest" } }
+    )
+    if (response.status !== 200) {
+      return yield* Response.fail(ctx, response, { target: `manifest ${ref.identifier}` })
+    }
+    const contentType = Response.header(response, "content-type")
+    const headerType = contentType === undefined ? "" : MediaType.essence(contentType)
+    const bytes = yield* Response.readBounded(ctx, response, client.maxManifestBytes, "manifest")
+    let body: unknown
+    try {
+      body = JSON.parse(new TextDecoder().decode(bytes))
+    } catch {
+      body = undefined
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return yield* Response.invalidResponse(ctx, `manifest ${ref.identifier} is not a JSON object`)
+    }
+    const schema1 = Schema1.detect(bytes)
+    const bodyType = (body as { readonly mediaType?: unknown }).mediaType
+    const mediaType = schema1 !== undefined && !MediaType.isSchema1(headerType)
+      ? (schema1.signed ? MediaType.DOCKER_SCHEMA1_SIGNED : MediaType.DOCKER_SCHEMA1)
+      : headerType !== ""
+      ? headerType
+      : typeof bodyType === "string"
+      ? MediaType.essence(bodyType)
+      : ""
+    const digestHeader = Response.header(response, "docker-content-digest")
+    const expected = ref.digest ??
+      (digestHeader !== undefined && Digest.isDigest(digestHeader) ? digestHeader : undefined)
+    const algorithm = expected === undefined ? "sha256" : Digest.algorithm(expected)
+    const whole = Digest.ofBytes(bytes, algorithm)
+    const payload = schema1?.signed === true ? Schema1.canonical(bytes) : undefined
+    const canonical = payload === undefined ? undefined : Digest.ofBytes(payload, algorithm)
+    if (expected !== undefined && expected !== whole && expected !== canonical) {
+      return yield* new ReferenceError.DigestMismatch({
+        expected,
+        actual: canonical ?? whole,
+        subject: `manifest ${ref}`
+      })
+    }
+    return {
+      mediaType,
+      digest: expected ?? canonical ?? whole,
+      size: bytes.length,
+      rateLimit: parseRateLimit(response),
+      bytes
+    } satisfies RegistryClient.RawManifestResponse
+  })
 
 /** `PUT` manifest bytes under `identifier`, checking the digest the registry answers. @internal */
 export const putRaw = (

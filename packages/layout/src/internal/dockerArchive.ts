@@ -22,6 +22,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Reader } from "../Layout.js"
 import {
@@ -35,7 +36,8 @@ import {
   UnsupportedContent
 } from "../LayoutError.js"
 import { type ArchiveEntry, gunzip, writeTar } from "./archive.js"
-import { readEntry } from "./ociArchive.js"
+import { tarOf } from "./compressed.js"
+import { readEntry, scanTar } from "./ociArchive.js"
 import { checkDigest, makeReader, REF_NAME } from "./reader.js"
 import * as Tar from "./tar.js"
 
@@ -102,19 +104,73 @@ const diffIdsOf = (config: Uint8Array): ReadonlyArray<string> => {
   }
 }
 
+/** Layer media types a docker-archive can hold (as tars): OCI and Docker image layers, any compression. */
+const isImageLayer = (mediaType: string): boolean => {
+  const m = MediaType.essence(mediaType)
+  return m.startsWith("application/vnd.oci.image.layer.") || m.startsWith("application/vnd.docker.image.rootfs.")
+}
+
+/**
+ * What kind of artifact a manifest is, when it is not a container image a docker-archive can hold: its
+ * `artifactType`, else its config's media type (an empty config, a Helm chart's), else the first layer media
+ * type that is not an image layer. `undefined` for an image, and for an index without `artifactType` (the
+ * image chosen from it is checked in turn).
+ *
+ * @internal
+ */
+export const artifactKind = (manifest: Manifest.Manifest): string | undefined => {
+  const m = manifest.manifest
+  if (m.artifactType !== undefined) return `artifactType ${m.artifactType}`
+  if (manifest._tag === "ImageIndex") return undefined
+  const config = MediaType.essence(manifest.manifest.config.mediaType)
+  if (config !== MediaType.OCI_CONFIG && config !== MediaType.DOCKER_CONFIG) return `config ${config}`
+  const layer = manifest.manifest.layers.find((l) => !isImageLayer(l.mediaType))
+  return layer === undefined ? undefined : `layer ${MediaType.essence(layer.mediaType)}`
+}
+
+/**
+ * Refuses a manifest that is not a container image (see {@link artifactKind}): a docker-archive holds images
+ * only, which `docker load` runs.
+ *
+ * @internal
+ */
+export const accepts = (path: string, manifest: Manifest.Manifest): Effect.Effect<void, UnsupportedContent> => {
+  const kind = artifactKind(manifest)
+  return kind === undefined ? Effect.void : Effect.fail(
+    new UnsupportedContent({
+      path,
+      digest: manifest.digest,
+      detail: `the manifest is an artifact (${kind}), not a container image: a docker-archive holds ` +
+        "images only; copy it to an OCI layout (oci:), an oci-archive or a registry"
+    })
+  )
+}
+
+/** @internal */
+export interface OpenOptions {
+  readonly hashLayers?: boolean | undefined
+  /** Where a compressed archive is decompressed (default: a temporary directory). */
+  readonly directory?: string | undefined
+}
+
+/** @internal */
+type OpenError = LayoutError | ContentTooLarge
+
 /** @internal */
 export const open: (
   path: string,
-  options?: { readonly hashLayers?: boolean | undefined }
-) => Effect.Effect<Reader, LayoutError | ContentTooLarge, FileSystem.FileSystem | Path.Path> = Effect.fn(
+  options?: OpenOptions
+) => Effect.Effect<Reader, OpenError, FileSystem.FileSystem | Path.Path | Scope.Scope> = Effect.fn(
   "DockerArchive.open"
-)(function*(path: string, options?: { readonly hashLayers?: boolean | undefined }) {
+)(function*(path: string, options?: OpenOptions) {
   const fs = yield* FileSystem.FileSystem
   const pathService = yield* Path.Path
   const hash = yield* Hash.Hash
   const archive = pathService.resolve(path)
   const name = `docker-archive:${path}`
-  const entries = yield* Tar.scan(archive)
+  // a compressed archive is read from its decompressed copy; errors name the user's file
+  const tar = yield* tarOf(archive, options?.directory)
+  const entries = yield* scanTar(archive, tar)
   const invalid = (detail: string, cause?: unknown) =>
     new InvalidIndex({ path: archive, detail, ...(cause === undefined ? {} : { cause }) })
   const entryOf = (entryName: string) =>
@@ -129,7 +185,7 @@ export const open: (
   const readBounded = (entry: Tar.TarEntry, max: number) =>
     entry.size > max
       ? Effect.fail(new ContentTooLarge({ subject: `${entry.path} in ${name}`, limit: max, size: entry.size }))
-      : readEntry(fs, archive, entry)
+      : readEntry(fs, tar, entry)
   const manifestEntry = Tar.lookup(entries, "manifest.json")
   if (manifestEntry === undefined) {
     return yield* new NotALayout({ path: archive, detail: "the archive has no manifest.json (not a docker-archive)" })
@@ -143,6 +199,8 @@ export const open: (
   const blobs = new Map<string, { readonly entry: Tar.TarEntry } | { readonly bytes: Uint8Array }>()
   const layerCache = new Map<string, Descriptor.Descriptor>()
   const images: Array<Descriptor.Descriptor> = []
+  /** Per image of `manifest.json`, in its order: the image ID (config digest) and `RepoTags`. */
+  const listed: Array<{ readonly id: string; readonly tags: ReadonlyArray<string> }> = []
   const descriptors: Array<Descriptor.Descriptor> = []
 
   const digestOfPath = (entryPath: string): Digest.Digest | undefined => {
@@ -166,14 +224,14 @@ export const open: (
       const key = `${entry.offset}`
       let descriptor = layerCache.get(key)
       if (descriptor === undefined) {
-        const kind = sniff(yield* firstBytes(Tar.entryStream(fs, archive, entry), 4))
+        const kind = sniff(yield* firstBytes(Tar.entryStream(fs, tar, entry), 4))
         const diffId = diffIds[i]
         const trusted = digestOfPath(entry.path) ??
           (kind === "tar" && options?.hashLayers !== true && diffId !== undefined && Digest.isDigest(diffId)
             ? diffId
             : undefined)
         const digest = trusted ??
-          (yield* Digest.fromStream(Tar.entryStream(fs, archive, entry)).pipe(
+          (yield* Digest.fromStream(Tar.entryStream(fs, tar, entry)).pipe(
             Effect.provideService(Hash.Hash, hash)
           )).digest
         descriptor = {
@@ -205,6 +263,7 @@ export const open: (
     }
     images.push(image)
     const tags = item.RepoTags ?? []
+    listed.push({ id: configDigest, tags })
     if (tags.length === 0) descriptors.push(image)
     for (const tag of tags) descriptors.push({ ...image, annotations: { [REF_NAME]: tag } })
   }
@@ -221,28 +280,58 @@ export const open: (
       const blob = blobs.get(digest)
       if (blob === undefined) return Stream.fail(new BlobNotFound({ path: archive, digest }))
       return "entry" in blob
-        ? Tar.entryStream(fs, archive, blob.entry, offset, digest)
+        ? Tar.entryStream(fs, tar, blob.entry, offset, digest)
         : Stream.make(blob.bytes.subarray(Math.min(Math.max(offset, 0), blob.bytes.length)))
     }
   })
+  /** What the archive holds, for a not-found message: `@0 app:1 (image ID sha256:…)`, the first 10. */
+  const contents = (): string => {
+    if (listed.length === 0) return "the archive holds no image"
+    const shown = listed.slice(0, 10).map(({ id, tags }, i) =>
+      `@${i} ${
+        tags.length === 0 ? "untagged" : tags.slice(0, 3).map((t) => t.slice(0, 100)).join(", ")
+      } (image ID ${id})`
+    )
+    return `the archive holds ${listed.length} image${listed.length === 1 ? "" : "s"}: ${shown.join("; ")}${
+      listed.length > 10 ? "; …" : ""
+    }`
+  }
+  const notFound = (reference: string, what: string) =>
+    new ImageNotFound({ path: archive, reference: reference.slice(0, 300), detail: `${what}; ${contents()}` })
   const resolve = (reference: string): Effect.Effect<Descriptor.Descriptor, LayoutFailure> => {
     if (/^@\d+$/.test(reference)) {
       const image = images[Number(reference.slice(1))]
       return image === undefined
-        ? Effect.fail(new ImageNotFound({ path: archive, reference, detail: `no image ${reference}` }))
+        ? Effect.fail(notFound(reference, `no image ${reference} (images are numbered from @0)`))
         : Effect.succeed(image)
+    }
+    if (Digest.isDigest(reference)) {
+      // an image ID (docker's name for the config digest), else a manifest digest
+      const byId = listed.findIndex((l) => l.id === reference)
+      if (byId !== -1) return Effect.succeed(images[byId]!)
+      const byManifest = images.find((d) => d.digest === reference)
+      return byManifest === undefined
+        ? Effect.fail(notFound(reference, `no image with the ID or manifest digest ${reference}`))
+        : Effect.succeed(byManifest)
     }
     return reader.resolve(reference).pipe(
       Effect.catchIf(
         (e) => e._tag === "ImageNotFound",
-        (e) => {
+        () => {
           // docker save writes familiar names ("app:1"), skopeo full ones ("docker.io/library/app:1")
           const wanted = normalizeRepoTag(reference)
           const matches = descriptors.filter((d) => {
             const tag = d.annotations?.[REF_NAME]
             return wanted !== undefined && tag !== undefined && normalizeRepoTag(tag) === wanted
           })
-          return matches.length === 0 ? Effect.fail(e) : Effect.succeed(matches[0]!)
+          return matches.length === 0
+            ? Effect.fail(
+              notFound(
+                reference,
+                reference === "" ? "no image" : `no image tagged ${JSON.stringify(reference.slice(0, 300))}`
+              )
+            )
+            : Effect.succeed(matches[0]!)
         }
       )
     )
@@ -295,6 +384,7 @@ export const write: (
       if (manifest._tag !== "ImageManifest") {
         return yield* unsupported("nested indexes cannot be written to a docker-archive", manifest.digest)
       }
+      yield* accepts(target, manifest)
       const { config, layers } = manifest.manifest
       const configBytes = yield* Storage.readBlob(source, config, ImageConfig.MAX_BYTES)
       const imageConfig = yield* ImageConfig.decode(configBytes)

@@ -10,10 +10,12 @@ import type * as Descriptor from "@ocidist/spec/Descriptor"
 import { ContentTooLarge } from "@ocidist/spec/SpecError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Reader } from "../Layout.js"
-import { BlobNotFound, type LayoutError, type LayoutFailure, NotALayout } from "../LayoutError.js"
+import { BlobNotFound, InvalidArchive, type LayoutError, type LayoutFailure, NotALayout } from "../LayoutError.js"
 import { type ArchiveEntry, writeTar } from "./archive.js"
+import { tarOf } from "./compressed.js"
 import { formatIndex, layoutFileBytes, MAX_INDEX_BYTES, parseIndex } from "./indexJson.js"
 import { collect, makeReader } from "./reader.js"
 import * as Tar from "./tar.js"
@@ -30,17 +32,43 @@ export const readEntry = (fs: FileSystem.FileSystem, archive: string, entry: Tar
     return bytes
   })
 
+/**
+ * Scans the tar `tar` read for `archive` (itself, or its decompressed copy): errors name `archive`.
+ *
+ * @internal
+ */
+export const scanTar = (archive: string, tar: string) =>
+  Tar.scan(tar).pipe(
+    Effect.mapError((e) =>
+      tar !== archive && e._tag === "InvalidArchive"
+        ? new InvalidArchive({ path: archive, detail: `${e.detail} (in the decompressed content)` })
+        : e
+    )
+  )
+
+/** @internal */
+export interface OpenOptions {
+  /** Where a compressed archive is decompressed (default: a temporary directory). */
+  readonly directory?: string | undefined
+}
+
+/** @internal */
+type OpenError = LayoutError | ContentTooLarge
+
 /** @internal */
 export const open: (
-  path: string
-) => Effect.Effect<Reader, LayoutError | ContentTooLarge, FileSystem.FileSystem | Path.Path> = Effect.fn(
+  path: string,
+  options?: OpenOptions
+) => Effect.Effect<Reader, OpenError, FileSystem.FileSystem | Path.Path | Scope.Scope> = Effect.fn(
   "OciArchive.open"
-)(function*(path: string) {
+)(function*(path: string, options?: OpenOptions) {
   const fs = yield* FileSystem.FileSystem
   const pathService = yield* Path.Path
   const archive = pathService.resolve(path)
   const name = `oci-archive:${path}`
-  const entries = yield* Tar.scan(archive)
+  // a compressed archive is read from its decompressed copy; errors name the user's file
+  const tar = yield* tarOf(archive, options?.directory)
+  const entries = yield* scanTar(archive, tar)
   const notALayout = (detail: string) => new NotALayout({ path: archive, detail })
   const layoutFile = Tar.lookup(entries, "oci-layout")
   if (layoutFile === undefined) return yield* notALayout("the archive has no oci-layout file")
@@ -50,7 +78,7 @@ export const open: (
     return yield* new ContentTooLarge({ subject: `index.json of ${name}`, limit: MAX_INDEX_BYTES, size: index.size })
   }
   if (layoutFile.size > 64 * 1024) return yield* notALayout("oci-layout is too large")
-  const layoutBytes = yield* readEntry(fs, archive, layoutFile)
+  const layoutBytes = yield* readEntry(fs, tar, layoutFile)
   try {
     const version = (JSON.parse(new TextDecoder().decode(layoutBytes)) as { imageLayoutVersion?: unknown })
       .imageLayoutVersion
@@ -60,7 +88,7 @@ export const open: (
   } catch {
     return yield* notALayout("oci-layout is not JSON")
   }
-  const { manifests } = yield* parseIndex(archive, yield* readEntry(fs, archive, index))
+  const { manifests } = yield* parseIndex(archive, yield* readEntry(fs, tar, index))
   const blobEntry = (digest: Digest.Digest) =>
     Tar.lookup(entries, `blobs/${Digest.algorithm(digest)}/${Digest.hex(digest)}`)
   return makeReader({
@@ -72,7 +100,7 @@ export const open: (
       const entry = blobEntry(digest)
       return entry === undefined
         ? Stream.fail(new BlobNotFound({ path: archive, digest }))
-        : Tar.entryStream(fs, archive, entry, offset, digest)
+        : Tar.entryStream(fs, tar, entry, offset, digest)
     }
   })
 })

@@ -2,6 +2,9 @@
  * The copy engine (see `Copy.ts`): walks the graph of the source (roots → index children → config and
  * layers, plus referrers), decides per blob whether to skip, mount or transfer, then runs the plan with
  * bounded concurrency: blobs first, then manifests children-before-parents, roots last with their tags.
+ * A manifest whose format is converted (`format`, see `convert.ts`), or whose children were written under
+ * other digests (converted manifests, recompressed layers), is rewritten just before it is written, from the
+ * map of what was written instead (`Written`), and never looked up at the destination by its source digest.
  *
  * @internal
  */
@@ -16,9 +19,12 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as Copy from "../Copy.js"
+import * as Location from "../Location.js"
 import { NothingToCopy, UnsupportedOperation } from "../OcidistError.js"
 import * as Progress from "../Progress.js"
 import type * as Result from "../Result.js"
+import * as Compression from "./compression.js"
+import * as Convert from "./convert.js"
 import { selectPlatforms } from "./platform.js"
 
 type Source<E> = Storage.ReadOnlyStorage<E>
@@ -32,12 +38,24 @@ interface PlannedManifest {
   readonly tags: Array<string>
   /** Digests of this manifest's graph (children, itself, referrers), in result order. */
   subtree: ReadonlyArray<Digest.Digest>
+  /**
+   * Known when planning: it will be rewritten (its format converted, or a child, layer or subject it points
+   * to rewritten), so its source digest says nothing about what the destination has: it is written, not
+   * looked up.
+   */
+  rewrite: boolean
+  /** What was (or, in a dry run, would be) written, when it differs from `manifest`. */
+  written?: Manifest.Manifest | undefined
 }
 
 interface PlannedBlob {
   readonly descriptor: Descriptor.Descriptor
   action: Result.BlobAction
   transferred: number
+  /** The layer is recompressed on its way (see `compression.ts`). */
+  recompress?: Compression.LayerPlan | undefined
+  /** What was written instead (a recompressed layer), once written. */
+  written?: Descriptor.Descriptor | undefined
 }
 
 interface PlannedImage {
@@ -64,7 +82,50 @@ interface Settings {
   readonly referrers: boolean
   readonly dryRun: boolean
   readonly concurrency: number
+  /** Media types to write (see `Copy.Options.format`). */
+  readonly format: Convert.Format
+  /** Layer compression (see `Copy.Options.compress`). */
+  readonly compression: Compression.Settings
 }
+
+/**
+ * The tags of `copy --all-tags` into a registry: an index entry named with a full reference (`localhost/app:1`,
+ * as podman and skopeo write; a docker-archive's `app:1`) is copied to its tag (`1`). Names that map to one
+ * tag are one root when they are one image; two different images for one tag, or a name with no tag (a
+ * digest reference), are refused, naming them, before anything is uploaded.
+ */
+const registryTags = (
+  sourceName: string,
+  targetName: string,
+  names: ReadonlyArray<string>,
+  manifests: ReadonlyArray<Manifest.Manifest>
+): Effect.Effect<ReadonlyArray<{ readonly tag: string; readonly manifest: Manifest.Manifest }>, UnsupportedOperation> =>
+  Effect.suspend(() => {
+    const byTag = new Map<string, Array<{ readonly name: string; readonly manifest: Manifest.Manifest }>>()
+    const untaggable: Array<string> = []
+    names.forEach((name, i) => {
+      const tag = Location.tagOfName(name)
+      if (tag === undefined) return untaggable.push(name)
+      byTag.set(tag, [...(byTag.get(tag) ?? []), { name, manifest: manifests[i]! }])
+    })
+    const refuse = (detail: string) =>
+      Effect.fail(new UnsupportedOperation({ operation: "copying every tag", location: sourceName, detail }))
+    const quote = (list: ReadonlyArray<string>) => list.map((n) => JSON.stringify(n.slice(0, 200))).join(", ")
+    if (untaggable.length > 0) {
+      return refuse(
+        `${quote(untaggable.slice(0, 10))} name${untaggable.length === 1 ? "s" : ""} no tag for ${targetName}`
+      )
+    }
+    const clashes = [...byTag].filter(([, list]) => new Set(list.map((e) => e.manifest.digest)).size > 1)
+    if (clashes.length > 0) {
+      return refuse(
+        `different images would get the same tag in ${targetName}: ${
+          clashes.slice(0, 10).map(([tag, list]) => `${quote(list.map((e) => e.name))} → ${tag}`).join("; ")
+        }; copy them one at a time, to tags you choose`
+      )
+    }
+    return Effect.succeed([...byTag].map(([tag, list]) => ({ tag, manifest: list[0]!.manifest })))
+  })
 
 const plan = <E1, E2>(
   source: Source<E1>,
@@ -91,7 +152,11 @@ const plan = <E1, E2>(
         return yield* new NothingToCopy({ location: source.name, detail: "it has no tags" })
       }
       const manifests = yield* Effect.forEach(tags, (tag) => Storage.fetchReference(source, tag), { concurrency })
-      manifests.forEach((manifest, i) => roots.push({ manifest, tags: [tags[i]!] }))
+      // a registry takes tags: names that are full references are copied to their tag (before anything moves)
+      const named = target.location === undefined
+        ? tags.map((tag, i) => ({ tag, manifest: manifests[i]! }))
+        : yield* registryTags(source.name, target.name, tags, manifests)
+      for (const { manifest, tag } of named) roots.push({ manifest, tags: [tag] })
     } else {
       const manifest = yield* Storage.fetchReference(source, options?.reference ?? "")
       roots.push({ manifest, tags: options?.tags ?? [] })
@@ -101,6 +166,8 @@ const plan = <E1, E2>(
     const manifests = new Map<string, PlannedManifest>()
     const order: Array<PlannedManifest> = []
     const blobs = new Map<string, PlannedBlob>()
+    /** Layers to recompress, by source digest (`Copy.Options.compress`). */
+    const layerPlans = new Map<string, Compression.LayerPlan>()
     const images: Array<PlannedImage> = []
 
     /** `present`: the blob of a manifest the destination has (so it has the blob too): skipped, not asked. */
@@ -150,7 +217,7 @@ const plan = <E1, E2>(
       platform: Platform.Platform | undefined,
       tags: ReadonlyArray<string>,
       known?: boolean | undefined
-    ): Effect.Effect<void, E1 | E2> =>
+    ): Effect.Effect<void, E1 | E2 | Copy.CopyError> =>
       Effect.gen(function*() {
         const seen = manifests.get(manifest.digest)
         if (seen !== undefined) {
@@ -159,14 +226,25 @@ const plan = <E1, E2>(
           if (tags.length > 0) seen.action = "write"
           return
         }
-        const exists = known ?? (yield* target.exists(descriptorOf(manifest)))
+        // Fails here, before anything is written, when the wanted format cannot hold it (OCI → Docker).
+        // recompression: the layers the blob stage will recompress (`compress`, or zstd bound for Docker v2s2),
+        // with their planned media types, so that the rewrite accepts them; refused here when it cannot be done.
+        const docker = Convert.targetFamily(manifest, settings.format) === "docker" ||
+          settings.compression.dockerLayers
+        const layerLookup = yield* Compression.planLayers(source, manifest, docker, settings.compression, layerPlans)
+        const converted = yield* Convert.rewrite(manifest, settings.format, layerLookup)
+        const subject = manifest.manifest.subject
+        const rewrite = converted !== manifest ||
+          (subject !== undefined && manifests.get(subject.digest)?.rewrite === true)
+        const exists = rewrite ? false : known ?? (yield* target.exists(descriptorOf(manifest)))
         const entry: PlannedManifest = {
           manifest,
           role,
           platform,
           action: exists && tags.length === 0 ? "skip" : "write",
           tags: [...tags],
-          subtree: []
+          subtree: [],
+          rewrite
         }
         const before = image.manifests.length
         manifests.set(manifest.digest, entry)
@@ -179,6 +257,8 @@ const plan = <E1, E2>(
               const childRole = role === "referrer" ? "referrer" : "child"
               yield* visit(image, child, childRole, children[i]!.platform, [], childExists)
             }
+            // an index of rewritten manifests is rewritten to point at them
+            if (children.some((c) => manifests.get(c.digest)?.rewrite === true)) entry.rewrite = true
           } else {
             addBlob(manifest.manifest.config)
             for (const layer of manifest.manifest.layers) addBlob(layer)
@@ -200,9 +280,13 @@ const plan = <E1, E2>(
       })
 
     for (const root of roots) {
+      // a destination that holds some kinds of content only (a docker-archive: images) refuses the rest here,
+      // before anything is written: the root as asked for, then what a platform selection made of it
+      if (target.accepts !== undefined) yield* target.accepts(root.manifest)
       const stored = settings.indexPlatformsOnly && root.manifest._tag !== "ImageIndex"
         ? root.manifest
         : yield* selectPlatforms(source, root.manifest, settings.platforms)
+      if (target.accepts !== undefined && stored !== root.manifest) yield* target.accepts(stored)
       const image: PlannedImage = { sourceDigest: root.manifest.digest, root: stored, tags: root.tags, manifests: [] }
       images.push(image)
       yield* visit(image, stored, "root", undefined, root.tags)
@@ -214,8 +298,14 @@ const plan = <E1, E2>(
     const canMount = target.mount !== undefined && from !== undefined && to !== undefined &&
       Registry.same(from.registry, to.registry) && from.repository !== to.repository
     const planned = [...blobs.values()]
+    for (const b of planned) b.recompress = layerPlans.get(b.descriptor.digest)
     yield* Effect.forEach(planned, (b) =>
-      present.has(b.descriptor.digest)
+      // a layer recompressed gets its digest when written: neither looked up nor mounted
+      b.recompress !== undefined
+        ? Effect.sync(() => {
+          b.action = "transfer"
+        })
+        : present.has(b.descriptor.digest)
         ? Effect.sync(() => {
           b.action = "skip"
         })
@@ -294,9 +384,17 @@ const runBlob = <E1, E2>(
   source: Source<E1>,
   target: Target<E2>,
   reporter: Progress.Service,
-  b: PlannedBlob
-): Effect.Effect<void, E1 | E2> => {
+  b: PlannedBlob,
+  written: Written
+): Effect.Effect<void, E1 | E2 | Copy.CopyError> => {
   const d = b.descriptor
+  if (b.recompress !== undefined && b.action === "transfer") {
+    return Effect.map(Compression.transferRecompressed(source, target, reporter, d, b.recompress), (out) => {
+      b.transferred = out.transferred
+      b.written = out.written
+      written.blobs.set(d.digest, out.written)
+    })
+  }
   switch (b.action) {
     case "skip":
       return reporter.emit({ _tag: "BlobSkipped", digest: d.digest, mediaType: d.mediaType, size: d.size })
@@ -321,13 +419,47 @@ const runBlob = <E1, E2>(
   }
 }
 
+/**
+ * Where the children of a manifest were written, by source digest: manifests rewritten (converted, or
+ * pointing at rewritten children) and blobs replaced by the blob stage. The rewrite of a manifest reads it;
+ * manifests are rewritten children first, so a parent finds its children here.
+ */
+interface Written {
+  /** Manifests written under another digest than the source's. */
+  readonly manifests: Map<string, Descriptor.Descriptor>
+  /**
+   * Blobs written under another digest than the source's.
+   * recompression: the blob stage puts here, under the source layer's digest, the descriptor of the layer it
+   * wrote instead (new digest, size, media type); the manifest rewrite then points at it.
+   */
+  readonly blobs: Map<string, Descriptor.Descriptor>
+}
+
+const lookupIn = (written: Written): Convert.Lookup => (digest) =>
+  written.manifests.get(digest) ?? written.blobs.get(digest)
+
+/** The manifest to write for `m` (the source's when nothing changes), recorded in `written`. */
+const rewriteManifest = (
+  m: PlannedManifest,
+  format: Convert.Format,
+  written: Written
+): Effect.Effect<Manifest.Manifest, Copy.CopyError> =>
+  Effect.map(Convert.rewrite(m.manifest, format, lookupIn(written)), (out) => {
+    if (out !== m.manifest) {
+      m.written = out
+      written.manifests.set(m.manifest.digest, descriptorOf(out))
+    }
+    return out
+  })
+
 const execute = <E1, E2>(
   source: Source<E1>,
   target: Target<E2>,
   plan: Plan,
   settings: Settings
-): Effect.Effect<void, E1 | E2> =>
+): Effect.Effect<void, E1 | E2 | Copy.CopyError> =>
   Effect.gen(function*() {
+    const written: Written = { manifests: new Map(), blobs: new Map() }
     const reporter = yield* Progress.Reporter
     const transfers = plan.blobs.filter((b) => b.action === "transfer")
     yield* reporter.emit({
@@ -338,19 +470,38 @@ const execute = <E1, E2>(
       skipped: plan.blobs.filter((b) => b.action === "skip").length,
       mounts: plan.blobs.filter((b) => b.action === "mount").length
     })
-    yield* Effect.forEach(plan.blobs, (b) => runBlob(source, target, reporter, b), {
+    yield* Effect.forEach(plan.blobs, (b) => runBlob(source, target, reporter, b, written), {
       concurrency: Math.max(1, settings.concurrency),
       discard: true
     })
     for (const m of plan.manifests) {
-      const { digest, mediaType, bytes } = m.manifest
       if (m.action === "skip") {
+        const { digest, mediaType, bytes } = m.manifest
         yield* reporter.emit({ _tag: "ManifestSkipped", digest, mediaType, size: bytes.length })
       } else {
-        yield* target.pushManifest(m.manifest, { tags: m.tags, root: m.role !== "child" })
-        yield* reporter.emit({ _tag: "ManifestDone", digest, mediaType, size: bytes.length, tags: m.tags })
+        const out = yield* rewriteManifest(m, settings.format, written)
+        const { digest, mediaType, bytes } = out
+        yield* target.pushManifest(out, { tags: m.tags, root: m.role !== "child" })
+        yield* reporter.emit({
+          _tag: "ManifestDone",
+          digest,
+          mediaType,
+          size: bytes.length,
+          tags: m.tags,
+          ...(out === m.manifest ? {} : { sourceDigest: m.manifest.digest, sourceMediaType: m.manifest.mediaType })
+        })
       }
     }
+  })
+
+/** A dry run's rewrites: what `execute` would write, from the source's blobs (no blob is replaced). */
+const rewriteDry = (plan: Plan, settings: Settings): Effect.Effect<void, Copy.CopyError> =>
+  Effect.suspend(() => {
+    const written: Written = { manifests: new Map(), blobs: new Map() }
+    return Effect.forEach(plan.manifests, (m) =>
+      m.action === "write" ? rewriteManifest(m, settings.format, written) : Effect.void, {
+      discard: true
+    })
   })
 
 const toResult = <E1, E2>(
@@ -360,37 +511,60 @@ const toResult = <E1, E2>(
   dryRun: boolean
 ): Result.CopyResult => {
   const byDigest = new Map(plan.manifests.map((m) => [m.manifest.digest as string, m]))
-  const images = plan.images.map((image): Result.ImageEntry => ({
-    source: source.name,
-    destination: target.name,
-    sourceDigest: image.sourceDigest,
-    digest: image.root.digest,
-    mediaType: image.root.mediaType,
-    size: image.root.bytes.length,
-    tags: image.tags,
-    manifests: image.manifests.flatMap((digest) => {
-      const m = byDigest.get(digest)
-      if (m === undefined) return []
-      const artifactType = Manifest.descriptorOf(m.manifest).artifactType
-      return [{
-        digest: m.manifest.digest,
-        mediaType: m.manifest.mediaType,
-        size: m.manifest.bytes.length,
-        role: m.role,
-        action: m.action,
-        ...(m.platform === undefined ? {} : { platform: m.platform }),
-        ...(artifactType === undefined ? {} : { artifactType }),
-        tags: m.tags
-      }]
-    })
-  }))
-  const blobs = plan.blobs.map((b): Result.BlobEntry => ({
-    digest: b.descriptor.digest,
-    mediaType: b.descriptor.mediaType,
-    size: b.descriptor.size,
-    action: b.action,
-    transferred: dryRun ? 0 : b.transferred
-  }))
+  const converted = (m: PlannedManifest | undefined) =>
+    m?.written === undefined ? {} : { converted: { from: m.manifest.mediaType, to: m.written.mediaType } }
+  const images = plan.images.map((image): Result.ImageEntry => {
+    const rootEntry = byDigest.get(image.root.digest)
+    const root = rootEntry?.written ?? image.root
+    return {
+      source: source.name,
+      destination: target.name,
+      sourceDigest: image.sourceDigest,
+      digest: root.digest,
+      mediaType: root.mediaType,
+      size: root.bytes.length,
+      tags: image.tags,
+      ...converted(rootEntry),
+      manifests: image.manifests.flatMap((digest) => {
+        const m = byDigest.get(digest)
+        if (m === undefined) return []
+        const out = m.written ?? m.manifest
+        const artifactType = Manifest.descriptorOf(out).artifactType
+        return [{
+          digest: out.digest,
+          mediaType: out.mediaType,
+          size: out.bytes.length,
+          role: m.role,
+          action: m.action,
+          ...(m.platform === undefined ? {} : { platform: m.platform }),
+          ...(artifactType === undefined ? {} : { artifactType }),
+          tags: m.tags,
+          ...(m.written === undefined ? {} : { sourceDigest: m.manifest.digest }),
+          ...converted(m)
+        }]
+      })
+    }
+  })
+  const blobs = plan.blobs.map((b): Result.BlobEntry => {
+    const d = b.written ?? b.descriptor
+    const r = b.recompress
+    return {
+      digest: d.digest,
+      mediaType: d.mediaType,
+      size: d.size,
+      action: b.action,
+      transferred: dryRun ? 0 : b.transferred,
+      ...(r === undefined ? {} : {
+        recompressed: {
+          from: Compression.ofMediaType(b.descriptor.mediaType) ?? "none",
+          to: r.to,
+          sourceDigest: b.descriptor.digest,
+          sourceMediaType: b.descriptor.mediaType,
+          sourceSize: b.descriptor.size
+        }
+      })
+    }
+  })
   const first = images[0]!
   const count = (a: Result.BlobAction) => blobs.filter((b) => b.action === a).length
   return {
@@ -429,9 +603,18 @@ export const copy = <E1, E2>(
       indexPlatformsOnly: options?.indexPlatformsOnly ?? false,
       referrers: options?.referrers ?? false,
       dryRun: options?.dryRun ?? false,
-      concurrency: options?.concurrency ?? 4
+      concurrency: options?.concurrency ?? 4,
+      format: options?.format ?? "keep",
+      compression: {
+        compress: options?.compress,
+        level: options?.compressLevel,
+        registry: target.location !== undefined,
+        dockerLayers: options?.dockerLayers ?? false,
+        destination: target.name
+      }
     }
     const p = yield* plan(source, target, options, settings)
     if (!settings.dryRun) yield* execute(source, target, p, settings)
+    else yield* rewriteDry(p, settings)
     return toResult(source, target, p, settings.dryRun)
   })

@@ -13,10 +13,12 @@ import type { InvalidPlatform } from "@ocidist/spec/SpecError"
 import * as Storage from "@ocidist/spec/Storage"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
 import * as Copy from "../Copy.js"
 import * as Location from "../Location.js"
 import type * as Ocidist from "../Ocidist.js"
 import { InvalidLocation, type OcidistError, UnsupportedOperation } from "../OcidistError.js"
+import * as Compression from "./compression.js"
 import { inspectManifest } from "./inspect.js"
 import { selectPlatform } from "./platform.js"
 import * as Stores from "./stores.js"
@@ -30,7 +32,7 @@ const toLocation = (input: Ocidist.LocationInput): Effect.Effect<Location.Locati
 const toLocal = (env: Stores.Environment, role: "source" | "destination") =>
 (
   input: Ocidist.LocationInput
-): Effect.Effect<Location.Location, OcidistError> =>
+): Effect.Effect<Location.Location, OcidistError, Scope.Scope> =>
   typeof input === "string" && !hasTransport(input) ? Stores.resolveLocal(env, input, role) : toLocation(input)
 
 const toRegistry = (input: string | Reference.Reference): Effect.Effect<Location.Registry, InvalidLocation> =>
@@ -65,6 +67,8 @@ export const make = (
       hash: yield* Hash.Hash,
       cacheDirectory: options.cacheDirectory
     }
+    // the layer codecs of the program that built the service (NodeOcidist: NodeCompression), for recompression
+    const codecs = yield* Compression.CodecsRef
 
     const run = (from: Location.Location, to: Location.Location, copyOptions: Ocidist.CopyOptions | undefined) =>
       Effect.scoped(Effect.gen(function*() {
@@ -84,8 +88,15 @@ export const make = (
           indexPlatformsOnly: platforms === undefined,
           referrers: copyOptions?.referrers ?? false,
           dryRun,
-          concurrency: copyOptions?.concurrency ?? Copy.DEFAULT_CONCURRENCY
-        })
+          concurrency: copyOptions?.concurrency ?? Copy.DEFAULT_CONCURRENCY,
+          // OCI tools read only OCI media types from a layout (skopeo converts too); registries and docker
+          // archives hold either: keep the digests
+          format: copyOptions?.format ?? (to._tag === "Layout" || to._tag === "OciArchive" ? "oci" : "keep"),
+          compress: copyOptions?.compress,
+          compressLevel: copyOptions?.compressLevel,
+          // a docker-archive holds gzip and plain layers only (docker load), whatever the manifest says
+          dockerLayers: to._tag === "DockerArchive"
+        }).pipe(Effect.provideService(Compression.CodecsRef, codecs))
         if (!dryRun) yield* destination.complete(result, source)
         return result
       }))
@@ -100,13 +111,13 @@ export const make = (
       Effect.flatMap(
         Effect.all([toRegistry(reference), toLocal(env, "destination")(destination)]),
         ([from, to]) => run(from, to, copyOptions)
-      ).pipe(Effect.withSpan("Ocidist.pull"))
+      ).pipe(Effect.scoped, Effect.withSpan("Ocidist.pull"))
 
     const push: Ocidist.Service["push"] = (source, reference, copyOptions) =>
       Effect.flatMap(
         Effect.all([toLocal(env, "source")(source), toRegistry(reference)]),
         ([from, to]) => run(from, to, copyOptions)
-      ).pipe(Effect.withSpan("Ocidist.push"))
+      ).pipe(Effect.scoped, Effect.withSpan("Ocidist.push"))
 
     const inspect: Ocidist.Service["inspect"] = (location, inspectOptions) =>
       Effect.gen(function*() {
@@ -116,7 +127,7 @@ export const make = (
           m = yield* selectPlatform(store, m, yield* parsePlatform(inspectOptions.platform))
         }
         return yield* inspectManifest(store, m)
-      }).pipe(Effect.withSpan("Ocidist.inspect"))
+      }).pipe(Effect.scoped, Effect.withSpan("Ocidist.inspect"))
 
     const resolve: Ocidist.Service["resolve"] = (location, resolveOptions) =>
       Effect.gen(function*() {
@@ -128,7 +139,7 @@ export const make = (
         }
         const d = yield* store.resolve(reference)
         return { location: store.name, digest: d.digest, mediaType: d.mediaType, size: d.size }
-      }).pipe(Effect.withSpan("Ocidist.resolve"))
+      }).pipe(Effect.scoped, Effect.withSpan("Ocidist.resolve"))
 
     const unsupported = (operation: string, location: string, detail: string) =>
       new UnsupportedOperation({ operation, location, detail })
@@ -138,7 +149,7 @@ export const make = (
         const { store } = yield* Stores.openSource(env, yield* toLocation(location))
         if (store.tags === undefined) return yield* unsupported("listing tags", store.name, "it cannot list tags")
         return yield* store.tags
-      }).pipe(Effect.withSpan("Ocidist.tags"))
+      }).pipe(Effect.scoped, Effect.withSpan("Ocidist.tags"))
 
     const referrers: Ocidist.Service["referrers"] = (location, referrersOptions) =>
       Effect.gen(function*() {
@@ -151,7 +162,7 @@ export const make = (
           subject,
           referrersOptions?.artifactType === undefined ? {} : { artifactType: referrersOptions.artifactType }
         )
-      }).pipe(Effect.withSpan("Ocidist.referrers"))
+      }).pipe(Effect.scoped, Effect.withSpan("Ocidist.referrers"))
 
     return { copy, pull, push, inspect, resolve, tags, referrers } satisfies Ocidist.Service
   })

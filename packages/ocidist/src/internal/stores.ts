@@ -20,7 +20,9 @@ import type * as Descriptor from "@ocidist/spec/Descriptor"
 import type * as Storage from "@ocidist/spec/Storage"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type * as Scope from "effect/Scope"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import * as Location from "../Location.js"
 import { InvalidLocation, type OcidistError } from "../OcidistError.js"
 import type * as Result from "../Result.js"
@@ -37,7 +39,10 @@ export interface Environment {
 
 /** Runs a layout operation with the platform services and the hash implementation of the environment. */
 export const provide =
-  (env: Environment) => <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path>): Effect.Effect<A, E> =>
+  (env: Environment) =>
+  <A, E, R extends FileSystem.FileSystem | Path.Path | Hash.Hash | Scope.Scope = FileSystem.FileSystem | Path.Path>(
+    effect: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, Exclude<Exclude<Exclude<R, FileSystem.FileSystem>, Path.Path>, Hash.Hash>> =>
     effect.pipe(
       Effect.provideService(FileSystem.FileSystem, env.fs),
       Effect.provideService(Path.Path, env.path),
@@ -57,6 +62,8 @@ export interface Opened {
   readonly reference: string
   /** The tag the location names (the destination's default tag). */
   readonly tag: string | undefined
+  /** The repository of the name a layout or oci-archive location names with a full reference (`localhost/app`). */
+  readonly repository?: string | undefined
 }
 
 /** Readers opened while inferring an archive's format, kept for the location they were inferred as. */
@@ -65,17 +72,38 @@ const inferred = new WeakMap<Location.Location, Layout.Reader>()
 /** A tar that is neither kind of archive (or not a tar): the layout reader's own answer. */
 const notAnArchive = (e: OcidistError): boolean => e._tag === "NotALayout" || e._tag === "InvalidArchive"
 
+/**
+ * Where a compressed archive read as a source is decompressed: the cache's staging directory (removed when
+ * the operation's scope closes), else a temporary directory of the operation.
+ */
+const decompressInto = (env: Environment): string | undefined =>
+  env.cacheDirectory === undefined ? undefined : env.path.join(env.cacheDirectory, "staging")
+
+/**
+ * Opens a reader in a scope of its own, closed at once when the open fails (a compressed archive tried as the
+ * wrong kind does not keep its decompressed copy), else when the caller's scope closes.
+ */
+const attempt = <A, E>(
+  open: Effect.Effect<A, E, Scope.Scope>
+): Effect.Effect<Either.Either<A, E>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const inner = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+    const exit = yield* Effect.exit(Scope.extend(open, inner))
+    if (Exit.isFailure(exit)) yield* Scope.close(inner, exit)
+    return yield* Effect.either(exit)
+  })
+
 /** An existing file on the source side: an `oci-archive` by `oci-layout` + `index.json`, else a `docker-archive` by `manifest.json`. */
 const sniffArchive = (env: Environment, input: string, path: string) =>
   Effect.gen(function*() {
-    const oci = yield* Effect.either(provide(env)(OciArchive.open(path)))
+    const oci = yield* attempt(provide(env)(OciArchive.open(path, { directory: decompressInto(env) })))
     if (Either.isRight(oci)) {
       const location = Location.ociArchive(path)
       inferred.set(location, oci.right)
       return location
     }
     if (!notAnArchive(oci.left)) return yield* Effect.fail(oci.left)
-    const docker = yield* Effect.either(provide(env)(DockerArchive.open(path)))
+    const docker = yield* attempt(provide(env)(DockerArchive.open(path, { directory: decompressInto(env) })))
     if (Either.isRight(docker)) {
       const location = Location.dockerArchive(path)
       inferred.set(location, docker.right)
@@ -101,7 +129,7 @@ export const resolveLocal = (
   env: Environment,
   input: string,
   role: "source" | "destination"
-): Effect.Effect<Location.Location, OcidistError> =>
+): Effect.Effect<Location.Location, OcidistError, Scope.Scope> =>
   Effect.gen(function*() {
     const path = input.trim()
     if (path === "") return yield* new InvalidLocation({ input, detail: "the path is empty" })
@@ -136,26 +164,40 @@ export const resolveLocal = (
     return Location.layout(path)
   })
 
-/** Opens a local location for reading. @internal */
-export const openReader = (env: Environment, location: Location.Local): Effect.Effect<Layout.Reader, OcidistError> => {
+/**
+ * Opens a local location for reading; a compressed archive's decompressed copy lives as long as the scope.
+ * @internal
+ */
+export const openReader = (
+  env: Environment,
+  location: Location.Local
+): Effect.Effect<Layout.Reader, OcidistError, Scope.Scope> => {
   const reader = inferred.get(location)
   if (reader !== undefined) return Effect.succeed(reader)
   switch (location._tag) {
     case "Layout":
       return provide(env)(Layout.open(location.path))
     case "OciArchive":
-      return provide(env)(OciArchive.open(location.path))
+      return provide(env)(OciArchive.open(location.path, { directory: decompressInto(env) }))
     case "DockerArchive":
-      return provide(env)(DockerArchive.open(location.path))
+      return provide(env)(DockerArchive.open(location.path, { directory: decompressInto(env) }))
   }
 }
 
-/** What a local location selects: its digest, else its tag, else `""` (the only image). @internal */
+/**
+ * What a local location selects: its digest (a docker-archive's: an image ID), else its index (`@N`), else its
+ * tag, else `""` (the only image). @internal
+ */
 export const selectorOf = (location: Location.Local): string =>
-  (location._tag === "Layout" ? location.digest : undefined) ?? location.tag ?? ""
+  (location._tag === "Layout" || location._tag === "DockerArchive" ? location.digest : undefined) ??
+    (location._tag === "DockerArchive" && location.index !== undefined ? `@${location.index}` : undefined) ??
+    location.tag ?? ""
 
 /** Opens any location for reading. @internal */
-export const openSource = (env: Environment, location: Location.Location): Effect.Effect<Opened, OcidistError> => {
+export const openSource = (
+  env: Environment,
+  location: Location.Location
+): Effect.Effect<Opened, OcidistError, Scope.Scope> => {
   if (location._tag === "Registry") {
     return Effect.succeed({
       store: labeled(Repository.make(env.client, location.reference), location),
@@ -166,8 +208,16 @@ export const openSource = (env: Environment, location: Location.Location): Effec
   return Effect.map(openReader(env, location), (reader) => ({
     store: labeled(reader, location),
     reference: selectorOf(location),
-    tag: Location.tagOf(location)
+    tag: Location.tagOf(location),
+    repository: location._tag === "DockerArchive" ? undefined : repositoryOfName(location.tag)
   }))
+}
+
+/** `localhost/app` of an index entry name `localhost/app:1`; nothing for a tag. */
+const repositoryOfName = (name: string | undefined): string | undefined => {
+  const tag = name === undefined ? undefined : Location.tagOfName(name)
+  if (name === undefined || tag === undefined || tag === name) return undefined
+  return name.endsWith(`:${tag}`) ? name.slice(0, name.length - tag.length - 1) : name
 }
 
 /** A store to write to, and how to complete it once the copy succeeded. @internal */
@@ -185,12 +235,30 @@ export interface Destination {
 const stagingName = (absolute: string, basename: string): string =>
   `${basename.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64)}-${Digest.hex(Digest.ofBytes(absolute)).slice(0, 16)}`
 
+/** The names of compressed archives, which are read (by their content) but not written. */
+const COMPRESSED_NAME = /\.(tar\.gz|tgz|tar\.zst)$/i
+
 /** Fails before anything moves when an archive cannot be written where the user asked. */
 const checkArchivePath = (env: Environment, location: Location.OciArchive | Location.DockerArchive) =>
   Effect.gen(function*() {
     const absolute = env.path.resolve(location.path)
     const parent = env.path.dirname(absolute)
     const input = Location.format(location)
+    if (location._tag === "DockerArchive" && (location.index !== undefined || location.digest !== undefined)) {
+      return yield* new InvalidLocation({
+        input,
+        detail: "@N and an image ID select an image to read; to write, name the archive " +
+          `docker-archive:${location.path}[:name:tag]`
+      })
+    }
+    if (COMPRESSED_NAME.test(absolute)) {
+      return yield* new InvalidLocation({
+        input,
+        detail: `compressed archives are read, not written; name an uncompressed tar (${
+          location._tag === "OciArchive" ? "oci-archive" : "docker-archive"
+        }:${location.path.replace(COMPRESSED_NAME, ".tar")}) and compress it afterwards`
+      })
+    }
     const info = yield* Effect.either(env.fs.stat(parent))
     if (Either.isLeft(info) || info.right.type !== "Directory") {
       return yield* new InvalidLocation({ input, detail: `the directory ${parent} does not exist` })
@@ -227,8 +295,21 @@ const dockerName = (location: Location.DockerArchive, source: Opened): string | 
     return location.tag!.slice(0, location.tag!.length - (named.tag === undefined ? 0 : named.tag.length + 1))
   }
   const from = source.store.location
-  return from === undefined ? undefined : Reference.make(from).familiar
+  return from === undefined ? source.repository : Reference.make(from).familiar
 }
+
+/**
+ * The `RepoTags` of an image copied with `tags`: `<name>:<tag>` for a tag; a full reference (an index entry
+ * name such as `localhost/app:1`, a docker-archive's `app:1`) as it is, or with its tag under `name` when the
+ * location names one.
+ */
+const repoTagsOf = (name: string | undefined, tags: ReadonlyArray<string>): ReadonlyArray<string> =>
+  tags.flatMap((t) => {
+    const tag = Location.tagOfName(t)
+    if (tag === t) return name === undefined ? [] : [`${name}:${t}`]
+    if (tag === undefined) return []
+    return name !== undefined && name !== "" ? [`${name}:${tag}`] : [t.endsWith(`:${tag}`) ? t : `${t}:${tag}`]
+  })
 
 const archiveDestination = (
   env: Environment,
@@ -246,7 +327,11 @@ const archiveDestination = (
     const store: Storage.Storage<OcidistError> = {
       ...layout,
       name: Location.format(location),
-      pushManifest: (manifest) => layout.pushManifest(manifest)
+      pushManifest: (manifest) => layout.pushManifest(manifest),
+      // a docker-archive holds images only: the copy refuses an artifact before anything is written
+      accepts: location._tag === "DockerArchive"
+        ? (manifest) => DockerArchive.accepts(absolute, manifest)
+        : undefined
     }
     const removeStaging = Effect.mapError(
       env.fs.remove(staging, { recursive: true, force: true }),
@@ -263,13 +348,14 @@ const archiveDestination = (
             layout,
             result.images.map((image) => ({
               descriptor: { mediaType: image.mediaType, digest: image.digest, size: image.size },
-              repoTags: name === undefined ? [] : image.tags.map((t) => `${name}:${t}`)
+              repoTags: repoTagsOf(name, image.tags)
             }))
           ))
         }
         yield* removeStaging
       })
-    return { store, tag: Location.tagOf(location), complete }
+    // an oci-archive keeps a full name (`localhost/app:1`) as it is; a docker-archive takes the tag of its name
+    return { store, tag: location._tag === "OciArchive" ? location.tag : Location.tagOf(location), complete }
   })
 
 /** Opens any location for writing. Nothing is created before the first write. @internal */

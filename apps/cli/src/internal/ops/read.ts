@@ -12,6 +12,7 @@ import { Reference } from "@ocidist/reference"
 import type * as Digest from "@ocidist/reference/Digest"
 import * as ImageConfig from "@ocidist/spec/ImageConfig"
 import * as Manifest from "@ocidist/spec/Manifest"
+import * as MediaType from "@ocidist/spec/MediaType"
 import * as Platform from "@ocidist/spec/Platform"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -168,6 +169,23 @@ const decodeJson = (bytes: Uint8Array): unknown => {
   }
 }
 
+/**
+ * A Docker schema 1 manifest, which the decoding `get` refuses: `manifest` still prints its bytes and digest
+ * (useful to migrate it). Not with `--platform`: there is no index to select from, and nothing else reads it.
+ */
+const schema1Manifest = (globals: Globals, input: string, refused: RegistryError.UnsupportedMediaType) =>
+  Effect.gen(function*() {
+    const cause = refused.cause as { readonly reason?: unknown } | undefined
+    const schema1 = MediaType.isSchema1(refused.mediaType) || cause?.reason === "Schema1"
+    if (!schema1 || platforms(globals) !== undefined) return yield* Effect.fail(refused)
+    const client = yield* RegistryClient.RegistryClient
+    const ref = yield* parseReference(input)
+    const response = yield* client.manifests.getRaw(ref)
+    // served differently the second time: the first answer stands
+    if (!MediaType.isSchema1(response.mediaType)) return yield* Effect.fail(refused)
+    return { ref, response }
+  })
+
 /** `manifest <ref>` */
 export const manifest = (
   globals: Globals,
@@ -177,7 +195,9 @@ export const manifest = (
     globals,
     Effect.gen(function*() {
       const template = yield* templateOf(globals, args.format)
-      const { ref, response } = yield* fetchManifest(globals, args.reference)
+      const { ref, response } = yield* fetchManifest(globals, args.reference).pipe(
+        Effect.catchTag("UnsupportedMediaType", (e) => schema1Manifest(globals, args.reference, e))
+      )
       const document = {
         reference: ref.toString(),
         digest: response.digest,

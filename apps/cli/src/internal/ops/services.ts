@@ -24,6 +24,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as path from "node:path"
+import * as NodeCompression from "ocidist/NodeCompression"
 import * as NodeOcidist from "ocidist/NodeOcidist"
 import * as Ocidist from "ocidist/Ocidist"
 import { UsageError } from "../../CliError.js"
@@ -167,7 +169,9 @@ export const context = (
     const platform = yield* Layer.build(Layer.mergeAll(
       NodeFileSystem.layer,
       NodePath.layer,
-      NodeCommandExecutor.layer.pipe(Layer.provide(NodeFileSystem.layer))
+      NodeCommandExecutor.layer.pipe(Layer.provide(NodeFileSystem.layer)),
+      // layer codecs for recompression (copy --compress), spooling in the cache's staging/ (cache clean empties it)
+      NodeCompression.layer({ spoolDirectory: path.join(cacheDirectoryOf(options), "staging") })
     ))
     // the hash first: the registry client takes it when it is made
     const node = Context.add(platform, Hash.Hash, hash)
