@@ -6,12 +6,17 @@
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import { UsageError } from "./CliError.js"
+import * as Artifact from "./commands/Artifact.js"
 import * as Auth from "./commands/Auth.js"
+import * as Export from "./commands/Export.js"
+import * as ImageIndex from "./commands/ImageIndex.js"
 import * as Manifest from "./commands/Manifest.js"
 import * as Misc from "./commands/Misc.js"
+import * as Mutate from "./commands/Mutate.js"
 import * as Ref from "./commands/Ref.js"
 import * as Repository from "./commands/Repository.js"
 import * as Transfer from "./commands/Transfer.js"
+import * as Validate from "./commands/Validate.js"
 import { rejectPlatform, root as base } from "./GlobalOptions.js"
 import { describe } from "./internal/lazy.js"
 import { version } from "./Version.js"
@@ -34,13 +39,22 @@ const subcommands = [
   Repository.remove.pipe(rejectPlatform("delete")),
   Repository.untag.pipe(rejectPlatform("untag")),
   Repository.referrers,
+  Artifact.artifact.pipe(rejectPlatform("artifact", ["push"])),
+  Artifact.attach.pipe(rejectPlatform("attach")),
+  Artifact.discover,
   Auth.login.pipe(rejectPlatform("login")),
   Auth.logout.pipe(rejectPlatform("logout")),
   Auth.auth.pipe(rejectPlatform("auth")),
   Ref.command.pipe(rejectPlatform("ref")),
   Misc.registry.pipe(rejectPlatform("registry")),
   Misc.cache.pipe(rejectPlatform("cache")),
-  Misc.version.pipe(rejectPlatform("version"))
+  Misc.version.pipe(rejectPlatform("version")),
+  ImageIndex.index.pipe(rejectPlatform("index", ["create", "append", "annotate"])),
+  Validate.validate.pipe(rejectPlatform("validate")),
+  Mutate.mutate,
+  Mutate.append,
+  Export.exportCommand,
+  Export.flatten
 ] as const
 
 const description = describe({

@@ -37,7 +37,7 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
  *   (a layout's or archive's), and a manifest a registry serves that cannot be used: not JSON (an HTML page),
  *   an unknown or refused media type, over 4 MiB (@ocidist/distribution reports these as `InvalidResponse` with
  *   an `InvalidManifest` cause, `UnsupportedMediaType` and `SizeExceeded`; `SizeExceeded` also for a blob
- *   longer than its descriptor)
+ *   longer than its descriptor), `InvalidLayer` (a layer tar stream that cannot be read safely)
  * - 1 everything else, a command stopped by `--timeout` among them; a `CliFailure` carries its own code
  *
  * @since 0.1.0
@@ -89,6 +89,7 @@ export const forError = (error: unknown): ExitCode => {
     case "InvalidManifest":
     case "UnsupportedMediaType":
     case "SizeExceeded":
+    case "InvalidLayer":
       return ExitCode.Verification
     case "InvalidResponse": {
       // other protocol breaks (an upload without Location, a bad Content-Range, endless pages) stay failures

@@ -82,7 +82,7 @@ describe("the command tree", () => {
   it("renders every command's help in at most 40 lines, wrapped at 80 columns (examples aside)", () => {
     for (const command of Spec.all(tree)) {
       const text = Help.render(tree, command)
-      expect(lines(text).length, command.path.join(" ")).toBeLessThanOrEqual(command === tree ? 70 : 40)
+      expect(lines(text).length, command.path.join(" ")).toBeLessThanOrEqual(command === tree ? 90 : 40)
       const examples = new Set(command.help.examples.map((e) => `  ${e}`))
       for (const line of lines(text)) {
         // a word longer than a line stays whole
@@ -99,7 +99,7 @@ describe.concurrent("ocidist --help", () => {
     expect(r.stderr).toBe("")
     const out = lines(r.stdout)
     expect(out.length).toBeGreaterThanOrEqual(30)
-    expect(out.length).toBeLessThanOrEqual(70)
+    expect(out.length).toBeLessThanOrEqual(90)
     expect(r.stdout).toContain("Usage:\n  ocidist <command>")
     for (const c of ["pull", "push", "copy, cp", "manifest put", "tags, ls", "auth token", "registry serve"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${c} +\\S`, "m"))

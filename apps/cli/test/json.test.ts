@@ -362,6 +362,79 @@ describe("--json documents match README.md's types", () => {
     document("Delete", await ocidist(["delete", "--json", "--force", `${host}/mirror:1`]))
   })
 
+  it("mutate (an index's platform), append (a directory): Mutate", async () => {
+    const args = ["mutate", "--json", "--platform", "linux/arm64", `${host}/multi:1`, "--label", "a=b"]
+    const mutated = document("Mutate", await ocidist([...args, "-t", `${host}/multi-mutated:1`]))
+    expect((mutated.images as Array<{ platform?: unknown }>)[0]!.platform).toBeDefined()
+    const dir = tmp()
+    fs.mkdirSync(path.join(dir, "tree"))
+    fs.writeFileSync(path.join(dir, "tree", "file"), "content\n")
+    const out = path.join(dir, "layout")
+    fs.cpSync(layout, out, { recursive: true })
+    const appended = document(
+      "Mutate",
+      await ocidist(["append", "--json", `oci:${out}:v1`, "--layer", path.join(dir, "tree"), "-t", `oci:${out}:v2`])
+    )
+    expect(appended.layer).toBeDefined()
+  })
+
+  it("artifact push, attach, artifact pull: ArtifactPush, ArtifactPull", async () => {
+    const dir = tmp()
+    fs.mkdirSync(path.join(dir, "tree"))
+    fs.writeFileSync(path.join(dir, "tree", "f"), "f\n")
+    fs.writeFileSync(path.join(dir, "a.txt"), "a\n")
+    const pushed = document(
+      "ArtifactPush",
+      await ocidist(["artifact", "push", "--json", `${host}/files:1`, path.join(dir, "a.txt"), path.join(dir, "tree")])
+    )
+    expect(pushed.tags).toEqual(["1"])
+    const attached = document(
+      "ArtifactPush",
+      await ocidist([
+        "attach",
+        "--json",
+        "--artifact-type",
+        "application/x-sig",
+        `${host}/files:1`,
+        path.join(dir, "a.txt")
+      ])
+    )
+    expect(attached.subject).toMatchObject({ digest: pushed.digest })
+    const pulled = document(
+      "ArtifactPull",
+      await ocidist(["artifact", "pull", "--json", `${host}/files:1`, "-o", path.join(dir, "out")])
+    )
+    expect((pulled.files as Array<unknown>).length).toBe(2)
+  })
+
+  it("export -o, flatten", async () => {
+    const file = path.join(tmp(), "rootfs.tar")
+    document("Export", await ocidist(["export", "--json", `oci:${layout}:v1`, "-o", file]))
+    document("Flatten", await ocidist(["flatten", "--json", `oci:${layout}:v1`, "-t", `oci:${tmp()}:flat`]))
+  })
+
+  it("blob push, blob delete, index create, validate: BlobPush, BlobDelete, IndexWritten, Validation", async () => {
+    const pushed = document("BlobPush", await ocidist(["blob", "push", "--json", `${host}/blobs`, "-"], { stdin: "x" }))
+    document("BlobDelete", await ocidist(["blob", "delete", "--json", `${host}/blobs@${String(pushed.digest)}`]))
+    const index = document(
+      "IndexWritten",
+      await ocidist(["index", "create", "--json", `${host}/app:index`, "-m", `${host}/app:1`])
+    )
+    expect((index.manifests as Array<{ platform?: unknown }>)[0]!.platform).toBeDefined()
+    expect(document("Validation", await ocidist(["validate", "--json", "--full", `${host}/app:index`])).ok).toBe(true)
+    const dir = tmp()
+    const copy = path.join(dir, "layout")
+    fs.cpSync(layout, copy, { recursive: true })
+    fs.appendFileSync(path.join(copy, "blobs", "sha256", image.layers[0]!.digest.slice(7)), "x")
+    const bad = await ocidist(["validate", "--json", `oci:${copy}:v1`])
+    expect(bad.code).toBe(5)
+    check("Validation", JSON.parse(bad.stdout))
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      ok: false,
+      problems: [{ kind: "SizeMismatch", parent: image.manifestDigest }]
+    })
+  })
+
   it("login, auth token, logout", async () => {
     const env = { DOCKER_CONFIG: tmp() }
     const login = await ocidist(["login", "--json", tokenHost, "-u", "ci", "--password-stdin"], {

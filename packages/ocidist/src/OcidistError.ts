@@ -223,6 +223,47 @@ export class UnsupportedFormat extends Schema.TaggedError<UnsupportedFormat>("oc
 }
 
 /**
+ * A layer whose tar stream cannot be read safely: a bad header checksum, a truncated entry, an extended
+ * header above the limit (1 MiB), a path that escapes the root with `..`.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class InvalidLayer extends Schema.TaggedError<InvalidLayer>("ocidist/InvalidLayer")(
+  "InvalidLayer",
+  { location: Schema.String, digest: Schema.String, detail: Schema.String }
+) {
+  /**
+   * @since 0.5.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `layer ${this.digest} of ${this.location} is not a valid tar stream: ${this.detail}`
+  }
+}
+
+/**
+ * An artifact that cannot be pushed or pulled safely: a file title that would be written outside the
+ * destination (absolute, `..`, through a symbolic link), two files with one title, a directory tar entry or
+ * link that escapes, an index without a platform to choose.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class InvalidArtifact extends Schema.TaggedError<InvalidArtifact>("ocidist/InvalidArtifact")(
+  "InvalidArtifact",
+  { location: Schema.String, detail: Schema.String }
+) {
+  /**
+   * @since 0.5.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `artifact ${this.location}: ${this.detail}`
+  }
+}
+
+/**
  * The facade's own errors.
  *
  * @since 0.2.0
@@ -237,6 +278,8 @@ export type FacadeError =
   | CompressionUnavailable
   | CompressionFailed
   | IncompatibleCompression
+  | InvalidArtifact
+  | InvalidLayer
 
 /**
  * Every error an `ocidist` operation can fail with.

@@ -48,3 +48,52 @@ export * as Result from "./Result.js"
  * @since 0.1.0
  */
 export * as OcidistError from "./OcidistError.js"
+
+/**
+ * Single blobs: upload and delete.
+ *
+ * @since 0.5.0
+ */
+export * as Blob from "./Blob.js"
+
+/**
+ * Image indexes: create, append, remove, annotate.
+ *
+ * @since 0.5.0
+ */
+export * as ImageIndex from "./ImageIndex.js"
+
+/**
+ * Validation of stored images: digests, sizes, media types, layers.
+ *
+ * @since 0.5.0
+ */
+export * as Validate from "./Validate.js"
+
+/**
+ * Image authoring: change an image's config and annotations (`mutate`), add a layer (`append`).
+ *
+ * @since 0.5.0
+ */
+export * as Mutate from "./Mutate.js"
+
+/**
+ * An image's filesystem as one tar stream (`crane export`): layers merged, whiteouts applied.
+ *
+ * @since 0.5.0
+ */
+export * as Export from "./Export.js"
+
+/**
+ * An image flattened into one layer (`crane flatten`).
+ *
+ * @since 0.5.0
+ */
+export * as Flatten from "./Flatten.js"
+
+/**
+ * Files as OCI artifacts (oras-compatible): push, pull, attach.
+ *
+ * @since 0.5.0
+ */
+export * as Artifact from "./Artifact.js"

@@ -1,5 +1,5 @@
 /**
- * `manifest`, `manifest put`, `digest`, `config`, `blob`, `inspect`.
+ * `manifest`, `manifest put`, `digest`, `config`, `blob` (with `blob push`, `blob delete`), `inspect`.
  *
  * @since 0.1.0
  */
@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import { UsageError } from "../CliError.js"
 import { format } from "../internal/formatOption.js"
 import { describe, withOps } from "../internal/lazy.js"
+import * as BlobCommands from "./Blob.js"
 
 const reference = Args.text({ name: "reference" }).pipe(
   Args.withDescription("a registry reference: [registry/]repository[:tag][@digest]")
@@ -35,6 +36,9 @@ const put = Command.make(
     "ocidist manifest localhost:5000/app:1.0 | ocidist manifest put localhost:5000/app:copy -"
   ]
 })))
+
+const runBlob = (reference: string, output: Option.Option<string>) =>
+  withOps((ops, globals) => ops.blob(globals, { reference, output }))
 
 const runManifest = (reference: string, pretty: boolean, format: Option.Option<string>) =>
   withOps((ops, globals) => ops.manifest(globals, { reference, pretty, format }))
@@ -122,22 +126,41 @@ export const config = Command.make(
 export const blob = Command.make(
   "blob",
   {
-    reference: Args.text({ name: "reference" }).pipe(Args.withDescription("repository@digest of the blob")),
+    // optional for the parser, so that `blob push` and `blob delete` reach their subcommands
+    reference: Args.text({ name: "reference" }).pipe(
+      Args.withDescription("repository@digest of the blob"),
+      Args.optional
+    ),
     output: Options.file("output").pipe(
       Options.withAlias("o"),
       Options.withDescription("write to this file (atomically: <file>.partial, renamed once verified)"),
       Options.optional
     )
   },
-  (args) => withOps((ops, globals) => ops.blob(globals, args))
-).pipe(Command.withDescription(describe({
-  summary: "Download a blob, verifying its digest",
-  details: "Writes to stdout unless -o is given.",
-  examples: [
-    "ocidist blob localhost:5000/app@sha256:… > layer.tar.gz",
-    "ocidist blob -o layer.tar.gz localhost:5000/app@sha256:…"
-  ]
-})))
+  ({ output, reference }) =>
+    Option.match(reference, {
+      onNone: () =>
+        Effect.fail<UsageError | Effect.Effect.Error<ReturnType<typeof runBlob>>>(
+          new UsageError({
+            detail: "blob needs a reference (ocidist blob <repo@digest>, ocidist blob push <repo> <file|->, " +
+              "or ocidist blob delete <repo@digest>)"
+          })
+        ),
+      onSome: (reference) => runBlob(reference, output)
+    })
+).pipe(
+  Command.withDescription(describe({
+    summary: "Download a blob, verifying its digest",
+    details:
+      "Writes to stdout unless -o is given. To upload one: ocidist blob push; to delete one: ocidist blob delete.",
+    examples: [
+      "ocidist blob localhost:5000/app@sha256:… > layer.tar.gz",
+      "ocidist blob -o layer.tar.gz localhost:5000/app@sha256:…",
+      "ocidist blob push localhost:5000/app ./sbom.json"
+    ]
+  })),
+  Command.withSubcommands([BlobCommands.push, BlobCommands.remove])
+)
 
 /**
  * @since 0.1.0

@@ -23,8 +23,8 @@ export type SelectError = PlatformNotFound | InvalidManifest | SizeMismatch | Co
 /** Nested indexes followed at most this deep (an index of indexes of indexes…). */
 const MAX_DEPTH = 8
 
-/** The platform an image config declares (`os`, `architecture`, `variant`, `os.version`), if it is readable. */
-const configPlatform = <E>(
+/** The platform an image config declares (`os`, `architecture`, `variant`, `os.version`), if it is readable. @internal */
+export const configPlatform = <E>(
   source: Storage.ReadOnlyStorage<E>,
   m: Manifest.Manifest
 ): Effect.Effect<Platform.Platform | undefined, E | SelectError> =>

@@ -2,8 +2,13 @@
  * The command implementations, loaded on demand (dynamic `import()`) so that `ocidist version`,
  * `ocidist ref` and `--help` do not load the registry client.
  */
+export { artifactAttach, artifactPull, artifactPush } from "./artifact.js"
 export { login, logout, token } from "./auth.js"
+export { blobDelete, blobPush } from "./blob.js"
 export { cacheClean, cacheDir } from "./cache.js"
+export { exportImage, flatten } from "./export.js"
+export { indexAnnotate, indexAppend, indexCreate, indexRemove } from "./imageIndex.js"
+export { append, mutate } from "./mutate.js"
 export {
   blob,
   catalog,
@@ -19,3 +24,4 @@ export {
   untag
 } from "./read.js"
 export { copy, pull, push } from "./transfer.js"
+export { validate } from "./validate.js"

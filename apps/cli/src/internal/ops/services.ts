@@ -46,6 +46,7 @@ export type Services =
   | FileSystem.FileSystem
   | Path.Path
   | CommandExecutor.CommandExecutor
+  | Hash.Hash
 
 const formatHeaders = (prefix: string, headers: Headers.Headers): string =>
   Object.entries(headers).map(([k, v]) => `${prefix} ${sanitize(k)}: ${sanitize(redactHeader(k, v))}\n`).join("")

@@ -1,0 +1,64 @@
+/**
+ * `export` and `flatten`, thin over the facade's `Export` and `Flatten` modules.
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Export from "ocidist/Export"
+import * as Flatten from "ocidist/Flatten"
+import { UsageError } from "../../CliError.js"
+import { type Globals, platforms } from "../../GlobalOptions.js"
+import * as Format from "../format.js"
+import { info, json, line, run, stdout } from "./common.js"
+
+const platformOf = (globals: Globals): { readonly platform?: string } => {
+  const platform = platforms(globals)?.[0]
+  return platform === undefined ? {} : { platform }
+}
+
+/** `export SRC [-o FILE|-]` */
+export const exportImage = (
+  globals: Globals,
+  args: { readonly source: string; readonly output: Option.Option<string> }
+) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const output = Option.getOrElse(args.output, () => "-")
+      if (output === "-") {
+        if (globals.json) {
+          return yield* new UsageError({ detail: "export --json needs -o <file> (the tar itself is not JSON)" })
+        }
+        if (process.stdout.isTTY === true) {
+          return yield* new UsageError({
+            detail: "refusing to write a tar to the terminal: use -o <file> or redirect stdout"
+          })
+        }
+        return yield* Stream.runForEach(Export.stream(args.source, platformOf(globals)), stdout)
+      }
+      const result = yield* Export.toFile(args.source, output, platformOf(globals))
+      if (globals.json) return yield* json(result)
+      yield* info(globals, `wrote ${Format.bytes(result.size)} (${result.layers} layers merged) to ${result.path}`)
+    })
+  )
+
+/** `flatten SRC [--tag DST]` */
+export const flatten = (
+  globals: Globals,
+  args: { readonly source: string; readonly tag: Option.Option<string> }
+) =>
+  run(
+    globals,
+    Effect.gen(function*() {
+      const result = yield* Flatten.flatten(args.source, {
+        ...platformOf(globals),
+        ...(Option.isSome(args.tag) ? { tag: args.tag.value } : {})
+      })
+      if (globals.json) return yield* json(result)
+      yield* line(result.digest)
+      yield* info(
+        globals,
+        `flattened ${result.sourceDigest} into one layer (${result.layer.digest}) at ${result.location}`
+      )
+    })
+  )

@@ -1,0 +1,90 @@
+/**
+ * Checks an image, index or artifact where it is stored (registry, OCI layout, archive): every descriptor
+ * reachable from it — index children, manifests, configs, layers — is read and checked: present, of the size
+ * and digest the descriptor says, its media type known and consistent with what it is. With `full`, every
+ * image layer is also read through its decompression (gzip, zstd, none) and a tar parser (header checksums,
+ * sizes, end of archive), and its uncompressed digest compared with the config's `rootfs.diff_ids`.
+ *
+ * Findings about the content are problems in the result; failures reaching it (a registry unreachable,
+ * credentials refused) fail the operation.
+ *
+ * @since 0.5.0
+ */
+import type * as Reference from "@ocidist/reference/Reference"
+import type * as Effect from "effect/Effect"
+import type * as Blob from "./Blob.js"
+import * as internal from "./internal/validate.js"
+import type * as Location from "./Location.js"
+import type { OcidistError } from "./OcidistError.js"
+
+/**
+ * @since 0.5.0
+ * @category models
+ */
+export type LocationInput = string | Location.Location | Reference.Reference
+
+/**
+ * @since 0.5.0
+ * @category options
+ */
+export interface Options {
+  /** Also read every layer through its decompression and tar stream, and check `rootfs.diff_ids`. */
+  readonly full?: boolean | undefined
+}
+
+/**
+ * What a problem is about.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type ProblemKind =
+  | "Missing"
+  | "SizeMismatch"
+  | "DigestMismatch"
+  | "InvalidManifest"
+  | "MediaTypeMismatch"
+  | "UnknownMediaType"
+  | "InvalidConfig"
+  | "InvalidLayer"
+  | "DiffIdMismatch"
+
+/**
+ * @since 0.5.0
+ * @category models
+ */
+export interface Problem {
+  readonly digest: string
+  readonly mediaType: string
+  readonly kind: ProblemKind
+  readonly detail: string
+  /** The manifest whose descriptor it is (none for the root). */
+  readonly parent?: string
+}
+
+/**
+ * @since 0.5.0
+ * @category models
+ */
+export interface Validation {
+  readonly location: string
+  /** The digest of the root. */
+  readonly digest: string
+  readonly ok: boolean
+  /** Descriptors read. */
+  readonly checked: number
+  /** Bytes read (compressed). */
+  readonly bytes: number
+  readonly problems: ReadonlyArray<Problem>
+}
+
+/**
+ * Validates what a location names (see the module documentation).
+ *
+ * @since 0.5.0
+ * @category operations
+ */
+export const validate: (
+  location: LocationInput,
+  options?: Options
+) => Effect.Effect<Validation, OcidistError, Blob.Requirements> = internal.validate

@@ -1,0 +1,212 @@
+/**
+ * A reproducible tar of a directory, as `oras push` makes one of a directory: entries named
+ * `<prefix>/<relative path>` (the directory's base name by default), sorted by name, every timestamp 0, owner
+ * and group 0 with no names, permission bits kept. Regular files, directories and symbolic links are written;
+ * other kinds (sockets, FIFOs, devices) are skipped. The same tree gives the same bytes, and so the same
+ * digest. Streamed: file contents are read from disk as the tar is consumed, never held whole.
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as LayoutError from "@ocidist/layout/LayoutError"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import type { OcidistError } from "../OcidistError.js"
+import * as Compression from "./compression.js"
+
+const BLOCK = 512
+const encoder = new TextEncoder()
+
+/** One entry of the tar, as found on disk. @internal */
+export interface Entry {
+  readonly name: string
+  readonly type: "file" | "directory" | "symlink"
+  /** The file on disk (regular files). */
+  readonly source: string
+  readonly size: number
+  readonly mode: number
+  readonly linkname: string
+}
+
+const writeString = (block: Uint8Array, offset: number, length: number, value: string) => {
+  block.set(encoder.encode(value).subarray(0, length), offset)
+}
+
+const writeOctal = (block: Uint8Array, offset: number, length: number, value: number) => {
+  writeString(block, offset, length - 1, value.toString(8).padStart(length - 1, "0"))
+}
+
+const paxRecord = (key: string, value: string): string => {
+  const body = ` ${key}=${value}\n`
+  const bodyLength = encoder.encode(body).length
+  let length = bodyLength + String(bodyLength).length
+  while (bodyLength + String(length).length !== length) length = bodyLength + String(length).length
+  return `${length}${body}`
+}
+
+const MAX_OCTAL_SIZE = 0o77777777777
+
+const rawHeader = (o: {
+  readonly name: string
+  readonly size: number
+  readonly typeflag: string
+  readonly mode: number
+  readonly linkname: string
+}): Uint8Array => {
+  const block = new Uint8Array(BLOCK)
+  writeString(block, 0, 100, o.name)
+  writeOctal(block, 100, 8, o.mode)
+  writeOctal(block, 108, 8, 0)
+  writeOctal(block, 116, 8, 0)
+  writeOctal(block, 124, 12, o.size)
+  writeOctal(block, 136, 12, 0)
+  block.fill(0x20, 148, 156)
+  writeString(block, 156, 1, o.typeflag)
+  writeString(block, 157, 100, o.linkname)
+  writeString(block, 257, 6, "ustar\0")
+  writeString(block, 263, 2, "00")
+  let sum = 0
+  for (let i = 0; i < BLOCK; i++) sum += block[i]!
+  writeString(block, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ")
+  return block
+}
+
+/** The header blocks of an entry: a PAX header first when its name, link name or size does not fit ustar. @internal */
+export const header = (entry: Pick<Entry, "name" | "type" | "size" | "mode" | "linkname">): Uint8Array => {
+  const name = entry.type === "directory" ? `${entry.name}/` : entry.name
+  const records: Array<string> = []
+  if (encoder.encode(name).length > 100) records.push(paxRecord("path", name))
+  if (encoder.encode(entry.linkname).length > 100) records.push(paxRecord("linkpath", entry.linkname))
+  if (entry.size > MAX_OCTAL_SIZE) records.push(paxRecord("size", String(entry.size)))
+  const main = rawHeader({
+    name: name.slice(0, 100),
+    size: entry.type === "file" && entry.size <= MAX_OCTAL_SIZE ? entry.size : 0,
+    typeflag: entry.type === "file" ? "0" : entry.type === "directory" ? "5" : "2",
+    mode: entry.mode & 0o7777,
+    linkname: entry.linkname.slice(0, 100)
+  })
+  if (records.length === 0) return main
+  const data = encoder.encode(records.join(""))
+  const padded = Math.ceil(data.length / BLOCK) * BLOCK
+  const pax = rawHeader({ name: "PaxHeader", size: data.length, typeflag: "x", mode: 0o644, linkname: "" })
+  const out = new Uint8Array(BLOCK * 2 + padded)
+  out.set(pax, 0)
+  out.set(data, BLOCK)
+  out.set(main, BLOCK + padded)
+  return out
+}
+
+const ioError = (path: string) => LayoutError.fromPlatformError(path)
+
+/** Whether `path` is a symbolic link (without following it), and its target. */
+const linkOf = (fs: FileSystem.FileSystem, path: string) =>
+  Effect.map(Effect.either(fs.readLink(path)), Either.getOrUndefined)
+
+/**
+ * The entries of a directory tree, sorted by name (byte order of the UTF-16 names, as JavaScript sorts),
+ * the root itself first as `prefix/`. Symbolic links are entries, never followed.
+ *
+ * @internal
+ */
+export const entries = (
+  dir: string,
+  prefix: string
+): Effect.Effect<ReadonlyArray<Entry>, OcidistError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const out: Array<Entry> = []
+    const rootInfo = yield* Effect.mapError(fs.stat(dir), ioError(dir))
+    out.push({ name: prefix, type: "directory", source: dir, size: 0, mode: rootInfo.mode, linkname: "" })
+    const walk = (absolute: string, name: string): Effect.Effect<void, OcidistError> =>
+      Effect.gen(function*() {
+        const children = [...yield* Effect.mapError(fs.readDirectory(absolute), ioError(absolute))].sort()
+        for (const child of children) {
+          const source = path.join(absolute, child)
+          const childName = `${name}/${child}`
+          const target = yield* linkOf(fs, source)
+          if (target !== undefined) {
+            out.push({ name: childName, type: "symlink", source, size: 0, mode: 0o777, linkname: target })
+            continue
+          }
+          const info = yield* Effect.mapError(fs.stat(source), ioError(source))
+          if (info.type === "Directory") {
+            out.push({ name: childName, type: "directory", source, size: 0, mode: info.mode, linkname: "" })
+            yield* walk(source, childName)
+          } else if (info.type === "File") {
+            out.push({ name: childName, type: "file", source, size: Number(info.size), mode: info.mode, linkname: "" })
+          } else {
+            yield* Effect.logWarning(`skipping ${source}: a ${info.type}, not a file, directory or symbolic link`)
+          }
+        }
+      })
+    yield* walk(dir, prefix)
+    return out
+  })
+
+/** A file's bytes, failing when it no longer has the size it had when the tree was listed. */
+const fileData = (fs: FileSystem.FileSystem, entry: Entry): Stream.Stream<Uint8Array, OcidistError> =>
+  Stream.suspend(() => {
+    let read = 0
+    const changed = () =>
+      new LayoutError.FileSystemError({ path: entry.source, detail: "the file changed while it was read" })
+    return Stream.concat(
+      Stream.tap(
+        Stream.mapError(fs.stream(entry.source, { chunkSize: 256 * 1024 }), ioError(entry.source)),
+        (chunk) => {
+          read += chunk.length
+          return read > entry.size ? Effect.fail(changed()) : Effect.void
+        }
+      ),
+      Stream.suspend(() => read === entry.size ? Stream.empty : Stream.fail(changed()))
+    )
+  })
+
+/**
+ * The tar of `dir`, entries named under `prefix` (default: the directory's base name), streamed.
+ *
+ * @internal
+ */
+export const tarDirectory = (
+  dir: string,
+  prefix?: string
+): Stream.Stream<Uint8Array, OcidistError, FileSystem.FileSystem | Path.Path> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const list = yield* entries(dir, prefix ?? path.basename(path.resolve(dir)))
+    const parts = Stream.flatMap(
+      Stream.fromIterable(list),
+      (entry) =>
+        entry.type === "file"
+          ? Stream.concat(
+            Stream.make(header(entry)),
+            Stream.concat(fileData(fs, entry), Stream.make(new Uint8Array((BLOCK - (entry.size % BLOCK)) % BLOCK)))
+          )
+          : Stream.make(header(entry))
+    )
+    return Stream.concat(parts, Stream.make(new Uint8Array(BLOCK * 2)))
+  }))
+
+/**
+ * {@link tarDirectory}, gzip-compressed with the codecs in context (`NodeCompression`), level 6: the same
+ * tree gives the same bytes with the same codec.
+ *
+ * @internal
+ */
+export const tarGzipDirectory = (
+  dir: string,
+  prefix?: string
+): Stream.Stream<Uint8Array, OcidistError, FileSystem.FileSystem | Path.Path> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const codecs = yield* Compression.CodecsRef
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const tar = tarDirectory(dir, prefix).pipe(
+      Stream.provideService(FileSystem.FileSystem, fs),
+      Stream.provideService(Path.Path, path)
+    )
+    return codecs.compress("gzip", 6, dir)(tar)
+  }))

@@ -1,0 +1,322 @@
+/**
+ * `Validate.validate`: every descriptor reachable from what a location names — index children, manifests,
+ * configs, layers — read and checked (present, size, digest, media type consistent); with `full`, every
+ * image layer read through its decompression and a tar parser, its uncompressed digest checked against the
+ * config's `rootfs.diff_ids`.
+ *
+ * @internal
+ */
+import * as Digest from "@ocidist/reference/Digest"
+import type * as Hash from "@ocidist/reference/Hash"
+import type * as Descriptor from "@ocidist/spec/Descriptor"
+import * as ImageConfig from "@ocidist/spec/ImageConfig"
+import * as MediaType from "@ocidist/spec/MediaType"
+import * as Storage from "@ocidist/spec/Storage"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import type { OcidistError } from "../OcidistError.js"
+import type * as Validate from "../Validate.js"
+import { environment, type Requirements, toLocation } from "./blob.js"
+import * as Compression from "./compression.js"
+import * as Stores from "./stores.js"
+
+/** The failures of reading content that are findings about the content, not about the way to it. */
+const findingOf = (e: OcidistError): Validate.ProblemKind | undefined => {
+  switch (e._tag) {
+    case "NotFound":
+    case "BlobNotFound":
+    case "ContentNotFound":
+      return "Missing"
+    case "SizeMismatch":
+    case "SizeExceeded":
+      return "SizeMismatch"
+    case "DigestMismatch":
+      return "DigestMismatch"
+    case "InvalidManifest":
+    case "UnsupportedMediaType":
+      return "InvalidManifest"
+    case "CompressionFailed":
+    case "InvalidLayer":
+      return "InvalidLayer"
+    default:
+      return undefined
+  }
+}
+
+type Hasher = ReturnType<Hash.Service["make"]>
+
+const BLOCK = 512
+
+/** A streaming tar reader that only checks structure: header checksums, entry sizes, the end of the archive. */
+const tarChecker = () => {
+  let header = new Uint8Array(BLOCK)
+  let headerFill = 0
+  let skip = 0
+  let zeroBlocks = 0
+  let entries = 0
+  let error: string | undefined
+  const octal = (b: Uint8Array, from: number, length: number): number | undefined => {
+    if ((b[from]! & 0x80) !== 0) {
+      // base-256 (GNU) for large values
+      let n = b[from]! & 0x7f
+      for (let i = from + 1; i < from + length; i++) n = n * 256 + b[i]!
+      return n
+    }
+    const text = new TextDecoder().decode(b.subarray(from, from + length)).replace(/\0.*$/s, "").trim()
+    if (text === "") return 0
+    return /^[0-7]+$/.test(text) ? parseInt(text, 8) : undefined
+  }
+  const onHeader = () => {
+    if (header.every((x) => x === 0)) {
+      zeroBlocks++
+      return
+    }
+    if (zeroBlocks > 0) {
+      error = `entry after an end-of-archive block (entry ${entries + 1})`
+      return
+    }
+    const stored = octal(header, 148, 8)
+    let sum = 0
+    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!
+    if (stored !== sum) {
+      error = `bad tar header checksum at entry ${entries + 1}`
+      return
+    }
+    const size = octal(header, 124, 12)
+    if (size === undefined) {
+      error = `bad size field at entry ${entries + 1}`
+      return
+    }
+    const type = String.fromCharCode(header[156]!)
+    // links, directories, devices and FIFOs have no data whatever their size field says
+    const hasData = !["1", "2", "3", "4", "5", "6"].includes(type)
+    entries++
+    skip = hasData ? size + ((BLOCK - (size % BLOCK)) % BLOCK) : 0
+  }
+  return {
+    update: (chunk: Uint8Array) => {
+      let i = 0
+      while (i < chunk.length && error === undefined) {
+        if (skip > 0) {
+          const n = Math.min(skip, chunk.length - i)
+          skip -= n
+          i += n
+          continue
+        }
+        if (zeroBlocks >= 2) return // trailing padding after the end of the archive
+        const n = Math.min(BLOCK - headerFill, chunk.length - i)
+        header.set(chunk.subarray(i, i + n), headerFill)
+        headerFill += n
+        i += n
+        if (headerFill === BLOCK) {
+          onHeader()
+          header = new Uint8Array(BLOCK)
+          headerFill = 0
+        }
+      }
+    },
+    end: (): string | undefined => {
+      if (error !== undefined) return error
+      if (skip > 0 || headerFill > 0) return `the tar stream is truncated (after ${entries} entries)`
+      if (entries > 0 && zeroBlocks === 0) return `the tar stream has no end-of-archive blocks`
+      return undefined
+    }
+  }
+}
+
+/** @internal */
+export const validate = (
+  input: Validate.LocationInput,
+  options?: Validate.Options
+): Effect.Effect<Validate.Validation, OcidistError, Requirements> =>
+  Effect.scoped(Effect.gen(function*() {
+    const env = yield* environment
+    const codecs = yield* Compression.CodecsRef
+    const full = options?.full ?? false
+    const { reference, store } = yield* Stores.openSource(env, yield* toLocation(input))
+    const root = yield* store.resolve(reference)
+    const problems: Array<Validate.Problem> = []
+    const seen = new Set<string>()
+    let checked = 0
+    let bytes = 0
+
+    const report = (d: Descriptor.Descriptor, kind: Validate.ProblemKind, detail: string, parent?: string) =>
+      Effect.sync(() => {
+        problems.push({
+          digest: d.digest,
+          mediaType: d.mediaType,
+          kind,
+          detail,
+          ...(parent === undefined ? {} : { parent })
+        })
+      })
+
+    /** A failure that is a finding becomes a problem; others (the registry unreachable…) fail the run. */
+    const orReport = <A>(
+      d: Descriptor.Descriptor,
+      parent: string | undefined,
+      effect: Effect.Effect<A, OcidistError>
+    ): Effect.Effect<Either.Either<A, void>, OcidistError> =>
+      Effect.catchAll(Effect.map(effect, Either.right), (e) => {
+        const kind = findingOf(e)
+        return kind === undefined
+          ? Effect.fail(e)
+          : Effect.as(report(d, kind, e.message, parent), Either.left(undefined))
+      })
+
+    /** Digest and size of a blob's bytes as read (a problem reported otherwise); whether they match. */
+    const verifyRead = (d: Descriptor.Descriptor, parent: string, hasher: Hasher) =>
+      Effect.gen(function*() {
+        bytes += hasher.bytes()
+        if (hasher.bytes() !== d.size) {
+          yield* report(
+            d,
+            "SizeMismatch",
+            `the descriptor says ${d.size} bytes, the blob has ${hasher.bytes()}`,
+            parent
+          )
+          return false
+        }
+        if (hasher.digest() !== d.digest) {
+          yield* report(d, "DigestMismatch", `the blob's bytes hash to ${hasher.digest()}`, parent)
+          return false
+        }
+        return true
+      })
+
+    const hashed = (d: Descriptor.Descriptor, hasher: Hasher) =>
+      Stream.tap(store.fetchBlob(d), (chunk) => Effect.sync(() => hasher.update(chunk)))
+
+    /** Reads a blob: its digest and size checked. */
+    const checkBlob = (d: Descriptor.Descriptor, parent: string): Effect.Effect<boolean, OcidistError> =>
+      Effect.gen(function*() {
+        const hasher = env.hash.make(Digest.algorithm(d.digest))
+        const outcome = yield* orReport(d, parent, Stream.runDrain(hashed(d, hasher)))
+        checked++
+        return Either.isRight(outcome) && (yield* verifyRead(d, parent, hasher))
+      })
+
+    /**
+     * Reads a layer once through its decompression and the tar checker: digest and size, then the tar
+     * stream; its uncompressed digest returned. A layer that does not decompress is read again plainly, so that
+     * a corrupted blob is reported as such (a digest mismatch) rather than as a bad layer.
+     */
+    const checkLayer = (
+      d: Descriptor.Descriptor,
+      parent: string,
+      compression: Compression.Compression
+    ): Effect.Effect<Digest.Digest | undefined, OcidistError> =>
+      Effect.gen(function*() {
+        const hasher = env.hash.make(Digest.algorithm(d.digest))
+        const diffHasher = env.hash.make("sha256")
+        const tar = tarChecker()
+        const compressed = hashed(d, hasher)
+        const plain = compression === "none"
+          ? compressed
+          : codecs.decompress(compression, `layer ${d.digest}`)(compressed)
+        const outcome = yield* Effect.either(Stream.runForEach(plain, (chunk) =>
+          Effect.sync(() => {
+            diffHasher.update(chunk)
+            tar.update(chunk)
+          })))
+        if (Either.isLeft(outcome)) {
+          const kind = findingOf(outcome.left)
+          if (kind === undefined) return yield* Effect.fail(outcome.left)
+          if (kind === "InvalidLayer") {
+            if (yield* checkBlob(d, parent)) yield* report(d, "InvalidLayer", outcome.left.message, parent)
+          } else {
+            checked++
+            yield* report(d, kind, outcome.left.message, parent)
+          }
+          return undefined
+        }
+        checked++
+        if (!(yield* verifyRead(d, parent, hasher))) return undefined
+        const broken = tar.end()
+        if (broken !== undefined) {
+          yield* report(d, "InvalidLayer", broken, parent)
+          return undefined
+        }
+        return diffHasher.digest()
+      })
+
+    const visit = (d: Descriptor.Descriptor, parent: string | undefined): Effect.Effect<void, OcidistError> =>
+      Effect.gen(function*() {
+        if (seen.has(d.digest)) return
+        seen.add(d.digest)
+        const fetched = yield* orReport(d, parent, store.fetchManifest(d))
+        checked++
+        if (Either.isLeft(fetched)) return
+        const m = fetched.right
+        bytes += m.bytes.length
+        if (MediaType.essence(m.mediaType) !== MediaType.essence(d.mediaType)) {
+          yield* report(
+            d,
+            "MediaTypeMismatch",
+            `the descriptor says ${d.mediaType}, the manifest is ${m.mediaType}`,
+            parent
+          )
+        }
+        if (m._tag === "ImageIndex") {
+          for (const child of m.manifest.manifests) {
+            if (!MediaType.isManifest(child.mediaType)) {
+              yield* report(child, "UnknownMediaType", `an index entry of media type ${child.mediaType}`, m.digest)
+              continue
+            }
+            yield* visit(child, m.digest)
+          }
+          return
+        }
+        const config = m.manifest.config
+        const image = config.mediaType === MediaType.OCI_CONFIG || config.mediaType === MediaType.DOCKER_CONFIG
+        if (seen.has(config.digest)) {
+          // shared configs are checked once
+        } else {
+          seen.add(config.digest)
+          yield* checkBlob(config, m.digest)
+        }
+        let diffIds: ReadonlyArray<string> | undefined
+        if (full && image) {
+          const bytesOf = yield* Effect.either(Storage.readBlob(store, config, ImageConfig.MAX_BYTES))
+          const decoded = Either.isRight(bytesOf) ? ImageConfig.decode(bytesOf.right) : undefined
+          if (decoded !== undefined && Either.isRight(decoded)) diffIds = decoded.right.rootfs.diff_ids
+          else if (decoded !== undefined) yield* report(config, "InvalidConfig", decoded.left.message, m.digest)
+          if (diffIds !== undefined && diffIds.length !== m.manifest.layers.length) {
+            yield* report(
+              config,
+              "DiffIdMismatch",
+              `rootfs.diff_ids has ${diffIds.length} entries for ${m.manifest.layers.length} layers`,
+              m.digest
+            )
+            diffIds = undefined
+          }
+        }
+        for (const [i, layer] of m.manifest.layers.entries()) {
+          const compression = Compression.ofMediaType(layer.mediaType)
+          if (image && compression === undefined && !isForeign(layer.mediaType)) {
+            yield* report(layer, "UnknownMediaType", `not a layer media type: ${layer.mediaType}`, m.digest)
+          }
+          if (layer.urls !== undefined && layer.urls.length > 0 && !(yield* store.exists(layer))) continue
+          if (seen.has(layer.digest) && diffIds === undefined) continue
+          seen.add(layer.digest)
+          let diffId: Digest.Digest | undefined
+          if (full && image && compression !== undefined) diffId = yield* checkLayer(layer, m.digest, compression)
+          else yield* checkBlob(layer, m.digest)
+          if (diffIds !== undefined && diffId !== undefined && diffIds[i] !== diffId) {
+            yield* report(
+              layer,
+              "DiffIdMismatch",
+              `its uncompressed digest is ${diffId}, the config's rootfs.diff_ids[${i}] says ${diffIds[i]}`,
+              m.digest
+            )
+          }
+        }
+      })
+
+    yield* visit(root, undefined)
+    return { location: store.name, digest: root.digest, ok: problems.length === 0, checked, bytes, problems }
+  })).pipe(Effect.withSpan("Validate.validate"))
+
+const isForeign = (mediaType: string): boolean =>
+  mediaType.includes("foreign") || mediaType.includes("nondistributable")
