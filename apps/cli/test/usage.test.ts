@@ -89,7 +89,7 @@ describe.concurrent("usage errors", () => {
     )
     // nothing close: where the flag belongs, if anywhere
     expect(await usageError(["tags", "--force", ref])).toBe(
-      `ocidist: unknown flag --force for "ocidist tags" (a flag of delete); see ocidist tags --help`
+      `ocidist: unknown flag --force for "ocidist tags" (a flag of blob delete, delete); see ocidist tags --help`
     )
     expect(await usageError(["digest", "--frobnicate", ref])).toBe(
       `ocidist: unknown flag --frobnicate for "ocidist digest"; see ocidist digest --help`
