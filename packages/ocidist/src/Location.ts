@@ -195,21 +195,37 @@ const splitPath = (input: string, rest: string): Either.Either<{ path: string; s
  */
 const AT_DIGEST = /^(.*)@((?:sha256|sha384|sha512|blake3):[^:@]*)$/
 
-const parseLayout = (input: string, rest: string): Either.Either<Layout, InvalidLocation> => {
+/**
+ * A location ending in `@<digest>` (or `:@<digest>`): its path and validated digest, built by `make`; `undefined`
+ * when `rest` has no digest at its end.
+ */
+const atDigest = <A>(
+  input: string,
+  rest: string,
+  make: (path: string, digest: Digest.Digest) => A,
+  errors: { readonly both: string; readonly invalid: (text: string) => InvalidLocation }
+): Either.Either<A, InvalidLocation> | undefined => {
   const at = AT_DIGEST.exec(rest)
-  if (at !== null) {
-    const [, before, digestText] = at as unknown as [string, string, string]
-    // `oci:<dir>:@<digest>` is accepted too (the form of earlier versions)
-    return Either.flatMap(
-      splitPath(input, before.endsWith(":") ? before.slice(0, -1) : before),
-      ({ path, suffix }) =>
-        suffix !== undefined
-          ? Either.left(new InvalidLocation({ input, detail: "give a tag or a digest, not both" }))
-          : Digest.validate(digestText) === undefined
-          ? Either.right(layout(path, { digest: digestText as Digest.Digest }))
-          : Either.left(new InvalidLocation({ input, detail: `"${digestText}" is not a valid digest` }))
-    )
-  }
+  if (at === null) return undefined
+  const [, before, digestText] = at as unknown as [string, string, string]
+  return Either.flatMap(
+    splitPath(input, before.endsWith(":") ? before.slice(0, -1) : before),
+    ({ path, suffix }) =>
+      suffix !== undefined
+        ? Either.left(new InvalidLocation({ input, detail: errors.both }))
+        : Digest.validate(digestText) === undefined
+        ? Either.right(make(path, digestText as Digest.Digest))
+        : Either.left(errors.invalid(digestText))
+  )
+}
+
+const parseLayout = (input: string, rest: string): Either.Either<Layout, InvalidLocation> => {
+  // `oci:<dir>:@<digest>` is accepted too (the form of earlier versions)
+  const withDigest = atDigest(input, rest, (path, digest) => layout(path, { digest }), {
+    both: "give a tag or a digest, not both",
+    invalid: (text) => new InvalidLocation({ input, detail: `"${text}" is not a valid digest` })
+  })
+  if (withDigest !== undefined) return withDigest
   return Either.flatMap(splitPath(input, rest), ({ path, suffix }) => {
     if (suffix === undefined || suffix === "") return Either.right(layout(path))
     const digestText = suffix.startsWith("@") ? suffix.slice(1) : Digest.validate(suffix) === undefined ? suffix : null
@@ -227,19 +243,11 @@ const parseLayout = (input: string, rest: string): Either.Either<Layout, Invalid
 /** `docker-archive:<file>@<image ID>`, `docker-archive:<file>:@<image ID>`, `…:<image ID>` */
 const parseDockerArchive = (input: string, rest: string): Either.Either<DockerArchive, InvalidLocation> => {
   const invalidId = (text: string) => new InvalidLocation({ input, detail: `"${text}" is not a valid image ID` })
-  const at = AT_DIGEST.exec(rest)
-  if (at !== null) {
-    const [, before, digestText] = at as unknown as [string, string, string]
-    return Either.flatMap(
-      splitPath(input, before.endsWith(":") ? before.slice(0, -1) : before),
-      ({ path, suffix }) =>
-        suffix !== undefined
-          ? Either.left(new InvalidLocation({ input, detail: "give a name, an @N or an image ID, not several" }))
-          : Digest.validate(digestText) === undefined
-          ? Either.right(dockerArchive(path, { digest: digestText as Digest.Digest }))
-          : Either.left(invalidId(digestText))
-    )
-  }
+  const withDigest = atDigest(input, rest, (path, digest) => dockerArchive(path, { digest }), {
+    both: "give a name, an @N or an image ID, not several",
+    invalid: invalidId
+  })
+  if (withDigest !== undefined) return withDigest
   return Either.flatMap(splitPath(input, rest), ({ path, suffix }) => {
     if (suffix === undefined || suffix === "") return Either.right(dockerArchive(path))
     if (suffix.startsWith("@")) {
