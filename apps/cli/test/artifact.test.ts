@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
 import { ocidist } from "./cli.js"
-import { acquire, sha256, Tools } from "./support.js"
+import { acquire, RawLayout, sha256, Tar, Tools } from "./support.js"
 
 let close: () => Promise<void>
 let registry: Registry.Running
@@ -46,19 +46,8 @@ const makeTree = (root: string) => {
   fs.symlinkSync("Chart.yaml", path.join(root, "chart", "current"))
 }
 
-/** A blob into a hand-made layout; its descriptor. */
-const putBlob = (layout: string, bytes: Uint8Array, mediaType: string, extra: Record<string, unknown> = {}) => {
-  const digest = sha256(bytes)
-  fs.mkdirSync(path.join(layout, "blobs", "sha256"), { recursive: true })
-  fs.writeFileSync(path.join(layout, "blobs", "sha256", digest.slice(7)), bytes)
-  return { mediaType, digest, size: bytes.length, ...extra }
-}
-
-/** A hand-made layout: `entries` are the index.json descriptors. */
-const writeIndex = (layout: string, entries: ReadonlyArray<Record<string, unknown>>) => {
-  fs.writeFileSync(path.join(layout, "oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}")
-  fs.writeFileSync(path.join(layout, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: entries }))
-}
+// hand-made layouts: blobs and index.json written directly
+const { putBlob, writeIndex } = RawLayout
 
 /** An artifact manifest over the given layers, stored in a hand-made layout. */
 const artifactOf = (layout: string, layers: ReadonlyArray<Record<string, unknown>>) => {
@@ -73,28 +62,8 @@ const artifactOf = (layout: string, layers: ReadonlyArray<Record<string, unknown
   return putBlob(layout, Buffer.from(JSON.stringify(manifest)), "application/vnd.oci.image.manifest.v1+json")
 }
 
-const tarEntry = (name: string, type: string, content: Uint8Array = new Uint8Array(0), linkname = "") => {
-  const header = Buffer.alloc(512, 0)
-  const put = (offset: number, width: number, value: string) => header.write(value, offset, width, "utf8")
-  put(0, 100, name)
-  put(100, 8, "0000644\0")
-  put(108, 8, "0000000\0")
-  put(116, 8, "0000000\0")
-  put(124, 12, `${content.length.toString(8).padStart(11, "0")}\0`)
-  put(136, 12, "00000000000\0")
-  put(148, 8, "        ")
-  put(156, 1, type)
-  put(157, 100, linkname)
-  put(257, 6, "ustar\0")
-  put(263, 2, "00")
-  let sum = 0
-  for (const b of header) sum += b
-  put(148, 8, `${sum.toString(8).padStart(6, "0")}\0 `)
-  const out = new Uint8Array(512 + Math.ceil(content.length / 512) * 512)
-  out.set(header, 0)
-  out.set(content, 512)
-  return out
-}
+const tarEntry = (name: string, type: string, data?: Uint8Array, linkname?: string) =>
+  Tar.entry({ name, type, data, linkname })
 
 beforeAll(async () => {
   const acquired = await acquire(Effect.gen(function*() {
@@ -270,7 +239,7 @@ describe("artifact", () => {
     const unpack = (title: string, entries: ReadonlyArray<Uint8Array>) =>
       putBlob(
         layout,
-        zlib.gzipSync(Buffer.concat([...entries, new Uint8Array(1024)])),
+        zlib.gzipSync(Tar.archive(entries)),
         "application/vnd.oci.image.layer.v1.tar+gzip",
         { annotations: { "org.opencontainers.image.title": title, "io.deis.oras.content.unpack": "true" } }
       )

@@ -5,12 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ocidist } from "./cli.js"
-import { acquire, Fixtures, Tools } from "./support.js"
+import { acquire, Fixtures, RawLayout, Tools } from "./support.js"
 
 const SBOM = "application/vnd.example.sbom.v1+json"
 const HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
@@ -22,12 +21,7 @@ let layout: string
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-artifacts-"))
 
 /** Adds a blob to a layout; returns its descriptor. */
-const blob = (dir: string, mediaType: string, bytes: Uint8Array | string) => {
-  const data = typeof bytes === "string" ? Buffer.from(bytes) : Buffer.from(bytes)
-  const hex = createHash("sha256").update(data).digest("hex")
-  fs.writeFileSync(path.join(dir, "blobs", "sha256", hex), data)
-  return { mediaType, digest: `sha256:${hex}`, size: data.length }
-}
+const blob = (dir: string, mediaType: string, bytes: Uint8Array | string) => RawLayout.putBlob(dir, bytes, mediaType)
 
 /** A Helm-chart-like artifact: no `artifactType`, a config of its own media type, a non-image layer. */
 const addHelmChart = (dir: string, tag: string) => {
@@ -43,10 +37,7 @@ const addHelmChart = (dir: string, tag: string) => {
       layers: [layer]
     })
   )
-  const indexPath = path.join(dir, "index.json")
-  const index = JSON.parse(fs.readFileSync(indexPath, "utf8")) as { manifests: Array<unknown> }
-  index.manifests.push({ ...manifest, annotations: { "org.opencontainers.image.ref.name": tag } })
-  fs.writeFileSync(indexPath, JSON.stringify(index))
+  RawLayout.addTag(dir, manifest, tag)
 }
 
 beforeAll(async () => {

@@ -162,4 +162,47 @@ describe.concurrent("validate (CLI)", () => {
     expect(r.code).toBe(5)
     expect(r.stdout).toMatch(new RegExp(`^DiffIdMismatch ${image.layers[0]!.digest}`))
   })
+
+  it("--referrers checks an attached SBOM and its signature (registry, layout); a corrupted one only then", async () => {
+    const sbomFile = path.join(dir, "sbom.spdx.json")
+    fs.writeFileSync(sbomFile, "{\"spdxVersion\":\"SPDX-2.3\",\"name\":\"cli\"}")
+    const sigFile = path.join(dir, "sbom.sig")
+    fs.writeFileSync(sigFile, "a signature of the sbom")
+    const layout = copyOf("referrers")
+    await run(["push", "-q", `oci:${source}:v1`, `${registry.host}/referred:1`])
+    for (
+      const [subject, at] of [
+        [`${registry.host}/referred:1`, (d: string) => `${registry.host}/referred@${d}`],
+        [`oci:${layout}:v1`, (d: string) => `oci:${layout}@${d}`]
+      ] as const
+    ) {
+      const sbom = await run(["attach", "-q", "--artifact-type", "application/spdx+json", subject, sbomFile])
+      await run(["attach", "-q", "--artifact-type", "application/vnd.example.sig", at(sbom), sigFile])
+      // the image (manifest, config, 2 layers), the SBOM (manifest, empty config, layer), the signature
+      // (manifest, layer)
+      const all = JSON.parse(await run(["validate", "--referrers", "--json", subject]))
+      expect(all).toMatchObject({ ok: true, problems: [], checked: 9, referrers: 2, digest: image.manifestDigest })
+      const plain = JSON.parse(await run(["validate", "--json", subject]))
+      expect(plain).toMatchObject({ ok: true, checked: 4, referrers: 0 })
+      const r = await ocidist(["validate", "--referrers", subject])
+      expect(r.code).toBe(0)
+      expect(r.stderr).toMatch(/ok \(9 descriptors, .* read, 2 referrers\)/)
+    }
+    // the SBOM's layer in the layout, corrupted: not read without --referrers; found with it, under the SBOM
+    const sbom = JSON.parse(await run(["referrers", "--json", `oci:${layout}:v1`])) as {
+      referrers: Array<{ digest: string }>
+    }
+    const sbomDigest = sbom.referrers[0]!.digest
+    const manifest = JSON.parse(fs.readFileSync(blobPath(layout, sbomDigest), "utf8")) as {
+      layers: Array<{ digest: string }>
+    }
+    const sbomLayer = manifest.layers[0]!.digest
+    fs.writeFileSync(blobPath(layout, sbomLayer), "{\"spdxVersion\":\"SPDX-2.3\",\"name\":\"CLI\"}")
+    await run(["validate", "-q", `oci:${layout}:v1`])
+    const bad = await ocidist(["validate", "--referrers", `oci:${layout}:v1`])
+    expect(bad.code).toBe(5)
+    expect(bad.stdout.trim().split("\n")).toEqual([
+      expect.stringMatching(new RegExp(`^DigestMismatch ${sbomLayer} \\(in ${sbomDigest}\\)`))
+    ])
+  })
 })

@@ -13,7 +13,7 @@ import * as path from "node:path"
 import { promisify } from "node:util"
 import * as zlib from "node:zlib"
 import { ocidist } from "./cli.js"
-import { acquire } from "./support.js"
+import { acquire, RawLayout, Tar } from "./support.js"
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-export-"))
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
@@ -24,7 +24,7 @@ const sha = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").updat
 // ---------------------------------------------------------------------------------------------------------
 // building images
 
-/** One tar entry, header by header (for the hostile layers). */
+/** One tar entry, header by header (for the hostile layers), with a fixed mtime. */
 const entry = (options: {
   readonly name: string
   readonly type?: string
@@ -32,35 +32,9 @@ const entry = (options: {
   readonly linkname?: string
   readonly mode?: number
   readonly devmajor?: number
-}): Uint8Array => {
-  const data = options.data ?? new Uint8Array(0)
-  const header = Buffer.alloc(512, 0)
-  const put = (offset: number, width: number, value: string) => header.write(value, offset, width, "utf8")
-  const octal = (offset: number, width: number, value: number) =>
-    put(offset, width, `${value.toString(8).padStart(width - 1, "0")}\0`)
-  put(0, 100, options.name)
-  octal(100, 8, options.mode ?? 0o644)
-  octal(108, 8, 0)
-  octal(116, 8, 0)
-  octal(124, 12, data.length)
-  octal(136, 12, 1_700_000_000)
-  put(148, 8, "        ")
-  put(156, 1, options.type ?? "0")
-  put(157, 100, options.linkname ?? "")
-  put(257, 6, "ustar\0")
-  put(263, 2, "00")
-  octal(329, 8, options.devmajor ?? 0)
-  octal(337, 8, 0)
-  let sum = 0
-  for (const b of header) sum += b
-  put(148, 8, `${sum.toString(8).padStart(6, "0")}\0 `)
-  const out = new Uint8Array(512 + Math.ceil(data.length / 512) * 512)
-  out.set(header, 0)
-  out.set(data, 512)
-  return out
-}
+}): Uint8Array => Tar.entry({ ...options, mtime: 1_700_000_000, devmajor: options.devmajor ?? 0 })
 
-const tarOf = (entries: ReadonlyArray<Uint8Array>): Uint8Array => Buffer.concat([...entries, new Uint8Array(1024)])
+const tarOf = Tar.archive
 
 /** A directory tarred by GNU tar, owners 0, a fixed mtime. */
 const tarDirectory = (dir: string): Uint8Array =>
@@ -77,24 +51,15 @@ const tarDirectory = (dir: string): Uint8Array =>
     "."
   ], { maxBuffer: 64 * 1024 * 1024 })
 
-interface Blob {
-  readonly mediaType: string
-  readonly digest: string
-  readonly size: number
-}
-
-/** Writes a blob into an OCI layout. */
-const putBlob = (layout: string, bytes: Uint8Array, mediaType: string): Blob => {
-  const digest = sha(bytes)
-  fs.mkdirSync(path.join(layout, "blobs", "sha256"), { recursive: true })
-  fs.writeFileSync(path.join(layout, "blobs", "sha256", digest.slice(7)), bytes)
-  return { mediaType, digest, size: bytes.length }
-}
+const { putBlob } = RawLayout
 
 /** Writes an image of layers (plain tars; `gzip` per layer) into an OCI layout under a tag. */
-const writeImage = (layout: string, tag: string, layers: ReadonlyArray<{ tar: Uint8Array; gzip: boolean }>) => {
-  fs.mkdirSync(layout, { recursive: true })
-  fs.writeFileSync(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }))
+const writeImage = (
+  layout: string,
+  tag: string,
+  layers: ReadonlyArray<{ tar: Uint8Array; gzip: boolean }>,
+  architecture = "amd64"
+) => {
   const descriptors = layers.map((l) =>
     l.gzip
       ? putBlob(layout, zlib.gzipSync(l.tar), "application/vnd.oci.image.layer.v1.tar+gzip")
@@ -103,7 +68,7 @@ const writeImage = (layout: string, tag: string, layers: ReadonlyArray<{ tar: Ui
   const config = putBlob(
     layout,
     Buffer.from(JSON.stringify({
-      architecture: "amd64",
+      architecture,
       os: "linux",
       config: { Env: ["PATH=/bin"] },
       rootfs: { type: "layers", diff_ids: layers.map((l) => sha(l.tar)) },
@@ -121,12 +86,7 @@ const writeImage = (layout: string, tag: string, layers: ReadonlyArray<{ tar: Ui
     })),
     "application/vnd.oci.image.manifest.v1+json"
   )
-  const indexPath = path.join(layout, "index.json")
-  const index = fs.existsSync(indexPath)
-    ? JSON.parse(fs.readFileSync(indexPath, "utf8")) as { manifests: Array<unknown> }
-    : { schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] as Array<unknown> }
-  index.manifests.push({ ...manifest, annotations: { "org.opencontainers.image.ref.name": tag } })
-  fs.writeFileSync(indexPath, JSON.stringify(index))
+  RawLayout.addTag(layout, manifest, tag)
   return manifest
 }
 
@@ -270,6 +230,51 @@ beforeAll(async () => {
       gzip: true
     }
   ])
+  // a two-platform index: the test image (amd64) and a one-layer arm64 image, an attestation left out by flatten
+  const arm = writeImage(layout, "arm", [{
+    tar: tarOf([entry({ name: "arm.txt", data: text.encode("arm\n") })]),
+    gzip: true
+  }], "arm64")
+  const attestation = putBlob(
+    layout,
+    Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: putBlob(layout, Buffer.from("{}"), "application/vnd.oci.empty.v1+json"),
+      layers: [putBlob(layout, Buffer.from("{}"), "application/vnd.in-toto+json")]
+    })),
+    "application/vnd.oci.image.manifest.v1+json"
+  )
+  const v1 = JSON.parse(fs.readFileSync(path.join(layout, "index.json"), "utf8")) as {
+    manifests: Array<{ digest: string; annotations?: Record<string, string> }>
+  }
+  const amd = v1.manifests.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === "v1")!
+  const at = (digest: string) => {
+    const size = fs.statSync(path.join(layout, "blobs", "sha256", digest.slice(7))).size
+    return { mediaType: "application/vnd.oci.image.manifest.v1+json", digest, size }
+  }
+  const multi = putBlob(
+    layout,
+    Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [
+        { ...at(amd.digest), platform: { os: "linux", architecture: "amd64" } },
+        { ...at(arm.digest), platform: { os: "linux", architecture: "arm64" } },
+        {
+          ...attestation,
+          platform: { os: "unknown", architecture: "unknown" },
+          annotations: {
+            "vnd.docker.reference.type": "attestation-manifest",
+            "vnd.docker.reference.digest": amd.digest
+          }
+        }
+      ],
+      annotations: { "org.example.index": "yes" }
+    })),
+    "application/vnd.oci.image.index.v1+json"
+  )
+  RawLayout.addTag(layout, multi, "multi")
   archive = path.join(root, "image.tar")
   const copied = await ocidist(["copy", "-q", `oci:${layout}:v1`, `oci-archive:${archive}:v1`])
   expect(copied.stderr).toBe("")
@@ -384,6 +389,51 @@ describe("flatten", () => {
     const got = tree(umociRootfs(pulled, "flat"))
     expect(withoutIno(got)).toEqual(withoutIno(expected))
     expect(links(got)).toEqual(links(expected))
+  })
+
+  it("an index: every image flattened, a new index (attestation left out); one line per image; --json", async () => {
+    const out = path.join(tmp(), "flat")
+    const r = await ocidist(["flatten", `oci:${layout}:multi`, "-t", `oci:${out}:f`])
+    expect(r.code).toBe(0)
+    const [digest, ...lines] = r.stdout.trim().split("\n")
+    expect(r.stderr).toContain("flattened the 2 images")
+    const raw = JSON.parse(await skopeo(["inspect", "--raw", `oci:${out}:f`])) as {
+      annotations: Record<string, string>
+      manifests: Array<{ digest: string; platform: { architecture: string } }>
+    }
+    expect(raw.annotations).toEqual({ "org.example.index": "yes" })
+    expect(lines).toEqual(raw.manifests.map((m) => `${m.digest} linux/${m.platform.architecture}`))
+    expect(raw.manifests.map((m) => m.platform.architecture)).toEqual(["amd64", "arm64"])
+    const inspected = JSON.parse(await skopeo(["inspect", `oci:${out}:f`])) as { Digest: string }
+    expect(inspected.Digest).toBe(digest)
+    // the amd64 image: one layer, umoci unpacks the merged filesystem of the original
+    const single = path.join(tmp(), "single")
+    expect((await ocidist(["copy", "-q", `oci:${out}@${raw.manifests[0]!.digest}`, `oci:${single}:a`])).code).toBe(0)
+    const got = tree(umociRootfs(single, "a"))
+    expect(withoutIno(got)).toEqual(withoutIno(expected))
+    // into the embedded registry, --json: the children as written
+    const host = registry.host
+    expect((await ocidist(["copy", "-q", `oci:${layout}:multi`, `${host}/multi:1`])).code).toBe(0)
+    const j = await ocidist(["--json", "flatten", `${host}/multi:1`, "-t", `${host}/multi:flat`])
+    expect(j.code).toBe(0)
+    const result = JSON.parse(j.stdout) as {
+      digest: string
+      mediaType: string
+      layer?: unknown
+      children: Array<{ digest: string; platform: { architecture: string }; layer: { digest: string } }>
+    }
+    expect(result.mediaType).toBe("application/vnd.oci.image.index.v1+json")
+    expect(result.layer).toBeUndefined()
+    expect(result.children.map((c) => c.platform.architecture)).toEqual(["amd64", "arm64"])
+    const remote = JSON.parse(
+      await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${host}/multi:flat`])
+    ) as { manifests: Array<{ digest: string }> }
+    expect(remote.manifests.map((m) => m.digest)).toEqual(result.children.map((c) => c.digest))
+    const arm = JSON.parse(
+      await skopeo(["inspect", "--tls-verify=false", `docker://${host}/multi@${result.children[1]!.digest}`])
+    ) as { Layers: Array<string>; Architecture: string }
+    expect(arm.Layers).toEqual([result.children[1]!.layer.digest])
+    expect(arm.Architecture).toBe("arm64")
   })
 
   it("a layout image into a layout and an oci-archive, --json", async () => {

@@ -411,6 +411,12 @@ describe("--json documents match README.md's types", () => {
     const file = path.join(tmp(), "rootfs.tar")
     document("Export", await ocidist(["export", "--json", `oci:${layout}:v1`, "-o", file]))
     document("Flatten", await ocidist(["flatten", "--json", `oci:${layout}:v1`, "-t", `oci:${tmp()}:flat`]))
+    // an index: every image flattened, `children` instead of `layer`
+    const index = document(
+      "Flatten",
+      await ocidist(["flatten", "--json", `oci:${layout}:multi`, "-t", `oci:${tmp()}:f`])
+    )
+    expect((index.children as Array<unknown>).length).toBe(3)
   })
 
   it("blob push, blob delete, index create, validate: BlobPush, BlobDelete, IndexWritten, Validation", async () => {

@@ -8,7 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
 import { ocidist } from "./cli.js"
-import { acquire, Fixtures, sha256, Tools } from "./support.js"
+import { acquire, Fixtures, sha256, Tar, Tools } from "./support.js"
 
 let close: () => Promise<void>
 let host: string
@@ -17,30 +17,6 @@ let index: Fixtures.Index
 let layout: string
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-mutate-"))
-
-/** A one-file ustar archive. */
-const tarOf = (name: string, content: string): Buffer => {
-  const data = Buffer.from(content)
-  const header = Buffer.alloc(512, 0)
-  const put = (offset: number, width: number, value: string) => header.write(value, offset, width, "ascii")
-  put(0, 100, name)
-  put(100, 8, "0000644\0")
-  put(108, 8, "0000000\0")
-  put(116, 8, "0000000\0")
-  put(124, 12, `${data.length.toString(8).padStart(11, "0")}\0`)
-  put(136, 12, "00000000000\0")
-  put(148, 8, "        ")
-  put(156, 1, "0")
-  put(257, 6, "ustar\0")
-  put(263, 2, "00")
-  let sum = 0
-  for (const b of header) sum += b
-  put(148, 8, `${sum.toString(8).padStart(6, "0")}\0 `)
-  const out = Buffer.alloc(512 + Math.ceil(data.length / 512) * 512 + 1024, 0)
-  header.copy(out, 0)
-  data.copy(out, 512)
-  return out
-}
 
 const skopeo = async (args: ReadonlyArray<string>) => {
   const r = await Effect.runPromise(Tools.skopeo(args))
@@ -153,7 +129,7 @@ describe("ocidist append", () => {
     const dir = tmp()
     const out = path.join(dir, "layout")
     fs.cpSync(layout, out, { recursive: true })
-    const plain = tarOf("hello.txt", "hello from append\n")
+    const plain = Tar.oneFile("hello.txt", "hello from append\n")
     fs.writeFileSync(path.join(dir, "hello.tar"), plain)
     const a = await ocidist([
       "append",
@@ -168,7 +144,7 @@ describe("ocidist append", () => {
     const first = JSON.parse(a.stdout) as { layer: { diffId: string; compressed: boolean } }
     expect(first.layer).toMatchObject({ diffId: sha256(plain), compressed: true })
 
-    const gz = zlib.gzipSync(tarOf("second.txt", "second\n"))
+    const gz = zlib.gzipSync(Tar.oneFile("second.txt", "second\n"))
     fs.writeFileSync(path.join(dir, "second.tar.gz"), gz)
     const b = await ocidist([
       "append",
@@ -200,7 +176,7 @@ describe("ocidist append", () => {
 
   it("to a registry: one more layer, its blob uploaded once; a file that is not a tar is refused", async () => {
     const dir = tmp()
-    fs.writeFileSync(path.join(dir, "x.tar"), tarOf("x.txt", "x\n"))
+    fs.writeFileSync(path.join(dir, "x.tar"), Tar.oneFile("x.txt", "x\n"))
     const r = await ocidist([
       "-v",
       "append",

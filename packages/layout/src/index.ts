@@ -33,3 +33,11 @@ export * as OciArchive from "./OciArchive.js"
  * @since 0.1.0
  */
 export * as DockerArchive from "./DockerArchive.js"
+
+/**
+ * A small tar codec: strict header decoding (checksums, PAX, GNU long names), a streaming reader, and
+ * header encoding with PAX for what ustar cannot hold.
+ *
+ * @since 0.5.0
+ */
+export * as Tar from "./Tar.js"

@@ -6,7 +6,10 @@
  * `io.deis.oras.content.digest` (the digest of the tar) and `io.deis.oras.content.unpack: "true"`, which
  * `pull` unpacks. The same files give the same manifest digest: no creation time is added.
  *
- * Works against a registry repository and an OCI layout (`oci:DIR[:tag]`); `pull` reads archives too.
+ * Works against a registry repository, an OCI layout (`oci:DIR[:tag]`) and an oci-archive (`oci-archive:FILE[:tag]`:
+ * an existing archive is updated, its entries kept and the artifact added, written again through a temporary
+ * file renamed into place; a docker-archive, which holds images only, is `UnsupportedOperation`); `pull` reads
+ * every kind of location.
  *
  * ```ts
  * import { Artifact } from "ocidist"

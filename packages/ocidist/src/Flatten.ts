@@ -6,8 +6,15 @@
  * (OCI or Docker; into a layout or an oci-archive, Docker is converted to OCI as `copy` does) and annotations.
  * The image is written with the copy engine to a registry, a layout or an archive.
  *
+ * An index without a `platform`: every image of it is flattened so, and a new index written that lists them
+ * (the index's media type, annotations and order kept; each entry's platform and annotations kept). As
+ * `crane flatten` does, attestation manifests (platform `unknown/unknown`) and other non-image entries
+ * (artifacts) are left out of the new index: they describe the source images. With a `platform`, that
+ * platform's image only.
+ *
  * @since 0.5.0
  */
+import type * as Platform from "@ocidist/spec/Platform"
 import type * as Effect from "effect/Effect"
 import type * as Export from "./Export.js"
 import * as internal from "./internal/export.js"
@@ -21,12 +28,31 @@ import type { OcidistError } from "./OcidistError.js"
 export interface Options {
   /** Where the flattened image goes. Default: the source location (its tag then names the new image). */
   readonly tag?: Ocidist.LocationInput | undefined
-  /** For an index: the platform's image (default: this machine's). */
+  /** For an index: flatten that platform's image only (default: every image, and a new index). */
   readonly platform?: Ocidist.PlatformInput | undefined
 }
 
 /**
- * What `flatten` wrote.
+ * One image of an index, flattened.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface FlattenedChild {
+  /** The source image's manifest digest. */
+  readonly sourceDigest: string
+  /** The flattened image's manifest, as written. */
+  readonly digest: string
+  readonly mediaType: string
+  readonly size: number
+  /** The platform of its index entry. */
+  readonly platform?: Platform.Platform | undefined
+  /** Its single layer: its gzip blob and its uncompressed digest. */
+  readonly layer: { readonly digest: string; readonly size: number; readonly diffId: string }
+}
+
+/**
+ * What `flatten` wrote: an image (`layer` set), or an index of flattened images (`children` set).
  *
  * @since 0.5.0
  * @category models
@@ -34,14 +60,23 @@ export interface Options {
 export interface Flattened {
   /** The destination, as written. */
   readonly location: string
-  /** The source image's manifest digest. */
+  /** The source's manifest digest: the image's, or the index's. */
   readonly sourceDigest: string
-  /** The flattened image's manifest. */
+  /** The flattened image's manifest, or the new index. */
   readonly digest: string
   readonly mediaType: string
   readonly size: number
-  /** The single layer: its gzip blob and its uncompressed digest (the config's only diff_id). */
-  readonly layer: { readonly digest: string; readonly size: number; readonly diffId: string }
+  /**
+   * An image: its single layer, its gzip blob and its uncompressed digest (the config's only diff_id). Absent
+   * for an index (see `children`).
+   */
+  readonly layer?: { readonly digest: string; readonly size: number; readonly diffId: string } | undefined
+  /**
+   * An index: its images flattened, in the order the new index lists them.
+   *
+   * @since 0.5.0
+   */
+  readonly children?: ReadonlyArray<FlattenedChild> | undefined
   /** The tag given at the destination, if any. */
   readonly tag?: string | undefined
 }

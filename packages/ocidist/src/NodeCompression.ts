@@ -3,6 +3,8 @@
  * `Copy.Options`, and the conversions a destination requires). `NodeOcidist.layer` includes them; provide
  * {@link layer} yourself when you run `Copy.copy` over stores of your own.
  *
+ * The streams themselves are `@ocidist/layout/NodeCodecs` (which reads compressed archives with them too).
+ *
  * - gzip: `node:zlib` (levels 1–9, default 6).
  * - zstd: Node's own `zlib` zstd when the runtime has it (`zlib.createZstdCompress`, Node.js ≥ 22.15), else
  *   the `zstd` program on `PATH` as a streaming child process (stdin → stdout; Debian/Ubuntu package
@@ -19,12 +21,12 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeCodecs from "@ocidist/layout/NodeCodecs"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { spawn } from "node:child_process"
-import { Duplex, PassThrough, pipeline } from "node:stream"
-import * as zlib from "node:zlib"
+import type { Duplex } from "node:stream"
+import { pipeline } from "node:stream"
 import * as internal from "./internal/compression.js"
 import { CompressionFailed, CompressionUnavailable } from "./OcidistError.js"
 
@@ -44,63 +46,13 @@ export interface Options {
   readonly zstdProgram?: string | undefined
 }
 
-/** Node ≥ 22.15's zstd streams, typed here (the @types/node of Node 20 has no declarations for them). */
-interface ZlibZstd {
-  readonly createZstdCompress?: (options?: { readonly params?: Record<number, number> }) => Duplex
-  readonly createZstdDecompress?: () => Duplex
-  readonly constants: { readonly ZSTD_c_compressionLevel?: number }
-}
-const zlibZstd = zlib as unknown as ZlibZstd
-
 /**
  * Whether this runtime's `node:zlib` has zstd streams (Node.js ≥ 22.15).
  *
  * @since 0.5.0
  * @category predicates
  */
-export const nodeHasZstd: boolean = typeof zlibZstd.createZstdCompress === "function" &&
-  typeof zlibZstd.createZstdDecompress === "function"
-
-/** Whether a program runs (`<program> --version` exits 0). */
-const runs = (program: string): Promise<boolean> =>
-  new Promise((resolve) => {
-    try {
-      const child = spawn(program, ["--version"], { stdio: "ignore" })
-      child.once("error", () => resolve(false))
-      child.once("close", (code) => resolve(code === 0))
-    } catch {
-      resolve(false)
-    }
-  })
-
-/**
- * A child process as a duplex stream: its stdin the writable side, its stdout the readable side, which ends
- * only when the process exits 0 and fails with its stderr otherwise. Destroying it kills the process.
- */
-const processDuplex = (program: string, args: ReadonlyArray<string>): Duplex => {
-  const child = spawn(program, args, { stdio: ["pipe", "pipe", "pipe"] })
-  const out = new PassThrough()
-  let stderr = ""
-  child.stderr.setEncoding("utf8")
-  child.stderr.on("data", (text: string) => {
-    if (stderr.length < 4096) stderr += text
-  })
-  child.stdout.pipe(out, { end: false })
-  child.once("error", (e) => out.destroy(e))
-  child.once("close", (code, signal) => {
-    if (code === 0) out.end()
-    else {
-      const how = code !== null ? `exited with status ${code}` : `was killed (${signal})`
-      const said = stderr.trim().split("\n").filter((l) => l !== "").slice(-3).join("; ")
-      out.destroy(new Error(`${program} ${how}${said === "" ? "" : `: ${said}`}`))
-    }
-  })
-  const duplex = Duplex.from({ readable: out, writable: child.stdin })
-  duplex.once("close", () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill()
-  })
-  return duplex
-}
+export const nodeHasZstd: boolean = NodeCodecs.nodeHasZstd
 
 /**
  * A byte stream through a Node duplex (a zlib stream, a child process), with backpressure both ways: the
@@ -108,6 +60,13 @@ const processDuplex = (program: string, args: ReadonlyArray<string>): Duplex => 
  * whose output is read as it is pulled. (`NodeStream.pipeThroughDuplex` was not used: it reads its source
  * ahead without bound, which held a whole layer in memory.) A failure of the source fails the stream with
  * the source's own error; one of the duplex with `CompressionFailed`.
+ *
+ * The source Readable pulls its stream in a fiber of its own, outside the scope of this stream. When the
+ * consumer stops early (it takes a few chunks, fails, or is interrupted), that fiber must be stopped before
+ * the scope closes: left to `pipeline`, it was interrupted later, asynchronously, and could go on pulling an
+ * upstream whose own scope (a peeked stream, a fetched blob) had closed meanwhile, or hold it past the end
+ * of the stream. So the scope's finalizer destroys the duplex and the source and waits for the source to
+ * close, which it does once its fiber has been interrupted and the upstream's finalizers have run.
  */
 const through = (
   make: () => Duplex,
@@ -126,6 +85,16 @@ const through = (
     pipeline(source, duplex, () => {
       // failures surface on the duplex's readable side, read below
     })
+    // (not an acquireRelease: the source's fiber runs with the runtime flags of where it is made, and one made
+    // in an uninterruptible acquire could never be interrupted)
+    yield* Effect.addFinalizer(() =>
+      Effect.async<void>((resume) => {
+        duplex.destroy()
+        if (source.closed) return resume(Effect.void)
+        source.once("close", () => resume(Effect.void))
+        source.destroy()
+      })
+    )
     return NodeStream.fromReadable<E | CompressionFailed, Uint8Array>(
       () => duplex,
       (e) =>
@@ -156,7 +125,7 @@ const make = (fs: FileSystem.FileSystem, options: Options): internal.Codecs => {
     if (mode === "none") {
       return Effect.fail(new CompressionUnavailable({ algorithm: "zstd", detail: "zstd is turned off" }))
     }
-    return Effect.flatMap(Effect.promise(() => probe ??= runs(program)), (ok) =>
+    return Effect.flatMap(Effect.promise(() => probe ??= NodeCodecs.programRuns(program)), (ok) =>
       ok
         ? Effect.succeed("program" as const)
         : Effect.fail(
@@ -172,31 +141,24 @@ const make = (fs: FileSystem.FileSystem, options: Options): internal.Codecs => {
       ? Effect.succeed("node:zlib")
       : Effect.map(zstdBackend, (b) => b === "node" ? "node:zlib" : `the ${program} program`)
   const zstdStreams = (compress: boolean, level: number) =>
-    Effect.map(zstdBackend, (b): () => Duplex =>
-      b === "node"
-        ? compress
-          ? () =>
-            zlibZstd.createZstdCompress!({
-              params: { [zlibZstd.constants.ZSTD_c_compressionLevel ?? 100]: level }
-            })
-          : () => zlibZstd.createZstdDecompress!()
-        : compress
-        ? () => processDuplex(program, ["-c", "-q", `-${level}`])
-        : () => processDuplex(program, ["-d", "-c", "-q"]))
+    Effect.map(zstdBackend, (b): () => Duplex => {
+      const via = b === "node" ? undefined : program
+      return compress ? () => NodeCodecs.zstdCompress(level, via) : () => NodeCodecs.zstdDecompress(via)
+    })
   const toFailure = (operation: "compress" | "decompress", subject: string) => (e: CompressionUnavailable) =>
     new CompressionFailed({ operation, algorithm: e.algorithm, subject, detail: e.detail })
   return {
     check,
     compress: (algorithm, level, subject) => (stream) =>
       algorithm === "gzip"
-        ? through(() => zlib.createGzip({ level }), "compress", algorithm, subject)(stream)
+        ? through(() => NodeCodecs.gzipCompress(level), "compress", algorithm, subject)(stream)
         : Stream.unwrap(Effect.map(
           Effect.mapError(zstdStreams(true, level), toFailure("compress", subject)),
           (duplex) => through(duplex, "compress", algorithm, subject)(stream)
         )),
     decompress: (algorithm, subject) => (stream) =>
       algorithm === "gzip"
-        ? through(() => zlib.createGunzip(), "decompress", algorithm, subject)(stream)
+        ? through(() => NodeCodecs.gzipDecompress(), "decompress", algorithm, subject)(stream)
         : Stream.unwrap(Effect.map(
           Effect.mapError(zstdStreams(false, 0), toFailure("decompress", subject)),
           (duplex) => through(duplex, "decompress", algorithm, subject)(stream)

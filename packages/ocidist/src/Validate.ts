@@ -5,6 +5,11 @@
  * image layer is also read through its decompression (gzip, zstd, none) and a tar parser (header checksums,
  * sizes, end of archive), and its uncompressed digest compared with the config's `rootfs.diff_ids`.
  *
+ * With `referrers`, the referrers of every manifest checked (the registry's Referrers API or its tag fallback,
+ * a layout's `index.json` entries whose manifest has that `subject`) are listed and checked the same way,
+ * recursively (a signature of an SBOM of an image too); a referrer whose `subject` is not the manifest it was
+ * listed for is a `SubjectMismatch`.
+ *
  * Findings about the content are problems in the result; failures reaching it (a registry unreachable,
  * credentials refused) fail the operation.
  *
@@ -30,6 +35,12 @@ export type LocationInput = string | Location.Location | Reference.Reference
 export interface Options {
   /** Also read every layer through its decompression and tar stream, and check `rootfs.diff_ids`. */
   readonly full?: boolean | undefined
+  /**
+   * Also list the referrers of every manifest checked and check them (and their own referrers) the same way.
+   *
+   * @since 0.5.0
+   */
+  readonly referrers?: boolean | undefined
 }
 
 /**
@@ -48,6 +59,7 @@ export type ProblemKind =
   | "InvalidConfig"
   | "InvalidLayer"
   | "DiffIdMismatch"
+  | "SubjectMismatch"
 
 /**
  * @since 0.5.0
@@ -58,7 +70,7 @@ export interface Problem {
   readonly mediaType: string
   readonly kind: ProblemKind
   readonly detail: string
-  /** The manifest whose descriptor it is (none for the root). */
+  /** The manifest whose descriptor it is, or the manifest a referrer was listed for (none for the root). */
   readonly parent?: string
 }
 
@@ -75,6 +87,8 @@ export interface Validation {
   readonly checked: number
   /** Bytes read (compressed). */
   readonly bytes: number
+  /** Referrers listed and checked (with `referrers`; else 0). */
+  readonly referrers: number
   readonly problems: ReadonlyArray<Problem>
 }
 

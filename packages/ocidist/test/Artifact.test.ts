@@ -7,7 +7,7 @@ import * as Layout from "@ocidist/layout/Layout"
 import * as NodeHash from "@ocidist/reference/NodeHash"
 import * as Manifest from "@ocidist/spec/Manifest"
 import * as Storage from "@ocidist/spec/Storage"
-import { DockerRegistry, Tools } from "@ocidist/testing"
+import { DockerRegistry, Tar, Tools } from "@ocidist/testing"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -34,30 +34,10 @@ const makeTree = (root: string) => {
 }
 
 /** One tar entry: header and data blocks. */
-const tarEntry = (name: string, type: string, content: Uint8Array = new Uint8Array(0), linkname = "") => {
-  const header = Buffer.alloc(512, 0)
-  const put = (offset: number, width: number, value: string) => header.write(value, offset, width, "utf8")
-  put(0, 100, name)
-  put(100, 8, "0000644\0")
-  put(108, 8, "0000000\0")
-  put(116, 8, "0000000\0")
-  put(124, 12, `${content.length.toString(8).padStart(11, "0")}\0`)
-  put(136, 12, "00000000000\0")
-  put(148, 8, "        ")
-  put(156, 1, type)
-  put(157, 100, linkname)
-  put(257, 6, "ustar\0")
-  put(263, 2, "00")
-  let sum = 0
-  for (const b of header) sum += b
-  put(148, 8, `${sum.toString(8).padStart(6, "0")}\0 `)
-  const out = new Uint8Array(512 + Math.ceil(content.length / 512) * 512)
-  out.set(header, 0)
-  out.set(content, 512)
-  return out
-}
+const tarEntry = (name: string, type: string, data?: Uint8Array, linkname?: string) =>
+  Tar.entry({ name, type, data, linkname })
 
-const tarOf = (entries: ReadonlyArray<Uint8Array>) => Buffer.concat([...entries, new Uint8Array(1024)])
+const tarOf = Tar.archive
 
 /** Writes a hand-made artifact (layers given as bytes with annotations) into a layout under `tag`. */
 const craft = (

@@ -9,6 +9,8 @@ import { Tools } from "@ocidist/testing"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { spawnSync } from "node:child_process"
@@ -124,6 +126,76 @@ describe("compression", () => {
       assert.strictEqual(none._tag, "CompressionUnavailable")
       assert.include(none.message, "NodeCompression.layer")
     }))
+
+  it.live(
+    "stopping a decompression mid-stream (take, failure, interruption) ends it and releases its source",
+    () =>
+      Effect.gen(function*() {
+        const c = yield* codecs
+        // 8 MiB of 6-bit noise, compressed to about 6 MiB: hundreds of chunks in and out
+        const plain = new Uint8Array(8 * 1024 * 1024)
+        let x = 12345
+        for (let j = 0; j < plain.length; j++) {
+          x = (Math.imul(x, 1103515245) + 12345) >>> 0
+          plain[j] = 48 + (x >>> 26)
+        }
+        const packed = {
+          gzip: new Uint8Array(zlib.gzipSync(plain, { level: 1 })),
+          zstd: yield* collect(c.compress("zstd", 1, "t")(chunks(plain, 1024 * 1024)))
+        }
+        const guard = <A, E>(what: string, effect: Effect.Effect<A, E>) =>
+          Effect.timeoutFail(effect, { duration: "20 seconds", onTimeout: () => new Error(`${what}: still running`) })
+        for (const algorithm of ["gzip", "zstd"] as const) {
+          /** The compressed bytes, produced asynchronously, and whether the source's finalizer has run. */
+          const source = () => {
+            const state = { released: false, pulled: 0 }
+            const stream = Stream.ensuring(
+              Stream.mapEffect(
+                chunks(packed[algorithm]),
+                (b) => Effect.as(Effect.sleep("1 millis"), b).pipe(Effect.tap(() => Effect.sync(() => state.pulled++)))
+              ),
+              Effect.sync(() => {
+                state.released = true
+              })
+            )
+            return { state, stream }
+          }
+          // a few chunks taken: the stream ends, with its source released, before the source is read through
+          const taken = source()
+          const got = yield* guard(
+            "take",
+            Stream.runCollect(Stream.take(c.decompress(algorithm, "t")(taken.stream), 3))
+          )
+          assert.strictEqual(Chunk.size(got), 3, algorithm)
+          assert.isTrue(taken.state.released, `${algorithm}: the source is released when the stream ends`)
+          assert.isBelow(taken.state.pulled, packed[algorithm].length / (16 * 1024), algorithm)
+          // the consumer fails
+          const failing = source()
+          let seen = 0
+          const failed = yield* guard(
+            "failure",
+            Effect.flip(Stream.runDrain(Stream.mapEffect(
+              c.decompress(algorithm, "t")(failing.stream),
+              (b) => ++seen > 2 ? Effect.fail("stop" as const) : Effect.succeed(b)
+            )))
+          )
+          assert.strictEqual(failed, "stop")
+          assert.isTrue(failing.state.released, `${algorithm}: released after a failure`)
+          // interrupted while running
+          const running = source()
+          let read = 0
+          const fiber = yield* Effect.fork(Stream.runForEach(
+            c.decompress(algorithm, "t")(running.stream),
+            () => Effect.sync(() => read++)
+          ))
+          yield* guard("waiting for output", Effect.repeat(Effect.sleep("5 millis"), { until: () => read >= 5 }))
+          const exit = yield* guard("interruption", Fiber.interrupt(fiber))
+          assert.isTrue(Exit.isInterrupted(exit), algorithm)
+          assert.isTrue(running.state.released, `${algorithm}: released after an interruption`)
+        }
+      }).pipe(Effect.provide(node())),
+    60_000
+  )
 
   it.scoped("recompress: gzip → zstd into a spool file, new digest and size, diffID checked, spool removed", () =>
     Effect.flatMap(Tools.tempDir("ocidist-spool-"), (spool) =>

@@ -4,7 +4,7 @@
 // unchanged), refused before anything is written when recompression is off.
 import { assert, describe, it } from "@effect/vitest"
 import * as MediaType from "@ocidist/spec/MediaType"
-import { Tools } from "@ocidist/testing"
+import { RawLayout, Tools } from "@ocidist/testing"
 import * as Effect from "effect/Effect"
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
@@ -24,18 +24,10 @@ const ok = (result: Tools.RunResult, what: string) => {
   return result.stdout
 }
 
-interface Desc {
-  readonly mediaType: string
-  readonly digest: string
-  readonly size: number
-}
+type Desc = RawLayout.Descriptor
 
-const blob = (dir: string, mediaType: string, bytes: Uint8Array | string): Desc => {
-  const data = Buffer.from(bytes)
-  const digest = sha256(data)
-  fs.writeFileSync(path.join(dir, "blobs", "sha256", digest.slice(7)), data)
-  return { mediaType, digest, size: data.length }
-}
+const blob = (dir: string, mediaType: string, bytes: Uint8Array | string): Desc =>
+  RawLayout.putBlob(dir, bytes, mediaType)
 
 /** An OCI layout with one image of two uncompressed layers of text (as builders that do not compress write). */
 const plainLayout = (dir: string) => {

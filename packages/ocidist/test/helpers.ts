@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { Ocidist, Progress } from "../src/index.js"
+import type { Progress } from "../src/index.js"
 import * as NodeOcidist from "../src/NodeOcidist.js"
 
 /** The explicit credentials of the write users of the given registries. */
@@ -21,10 +21,10 @@ export const credentialsFor = (...registries: ReadonlyArray<DockerRegistry.Insta
 })
 
 /**
- * The default Node stack, with the write users of the given registries as explicit credentials and a
- * cache directory of its own (never the user's).
+ * The default Node stack (`Ocidist` and the services of the other operations), with the write users of the
+ * given registries as explicit credentials and a cache directory of its own (never the user's).
  */
-export const ocidistFor = (...registries: ReadonlyArray<DockerRegistry.Instance>): Layer.Layer<Ocidist.Ocidist> =>
+export const ocidistFor = (...registries: ReadonlyArray<DockerRegistry.Instance>): Layer.Layer<NodeOcidist.Services> =>
   Layer.unwrapEffect(Effect.sync(() =>
     NodeOcidist.layer({
       credentials: credentialsFor(...registries),

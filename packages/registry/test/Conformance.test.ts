@@ -12,7 +12,7 @@
  * discovery sees 5 tags and management 1).
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { DockerRegistry, Tools } from "@ocidist/testing"
+import { DockerRegistry, Tar, Tools } from "@ocidist/testing"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -275,26 +275,10 @@ const descOf = (mediaType: string, bytes: Uint8Array): Desc => ({
 })
 
 /** A one-file ustar archive, gzipped: the suite's small test layer. */
-const makeLayer = (): Uint8Array => {
-  const content = Buffer.from(`conformance ${randomString(8)}\n`)
-  const header = Buffer.alloc(512)
-  const field = (offset: number, length: number, value: string) => header.write(value, offset, length, "ascii")
-  field(0, 100, "hello.txt")
-  field(100, 8, "0000644\0")
-  field(108, 8, "0000000\0")
-  field(116, 8, "0000000\0")
-  field(124, 12, `${content.length.toString(8).padStart(11, "0")}\0`)
-  field(136, 12, `${Math.floor(Date.now() / 1000).toString(8).padStart(11, "0")}\0`)
-  field(148, 8, "        ")
-  field(156, 1, "0")
-  field(257, 6, "ustar\0")
-  field(263, 2, "00")
-  const checksum = header.reduce((sum, b) => sum + b, 0)
-  field(148, 8, `${checksum.toString(8).padStart(6, "0")}\0 `)
-  const padding = Buffer.alloc((512 - (content.length % 512)) % 512)
-  const tar = Buffer.concat([header, content, padding, Buffer.alloc(1024)])
-  return new Uint8Array(zlib.gzipSync(tar))
-}
+const makeLayer = (): Uint8Array =>
+  new Uint8Array(zlib.gzipSync(Tar.archive([
+    Tar.entry({ name: "hello.txt", data: `conformance ${randomString(8)}\n`, mtime: Math.floor(Date.now() / 1000) })
+  ])))
 
 interface Fixtures {
   readonly configs: ReadonlyArray<Uint8Array>

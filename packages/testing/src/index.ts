@@ -21,6 +21,16 @@ export * as FaultProxy from "./FaultProxy.js"
 export * as Fixtures from "./Fixtures.js"
 
 /**
+ * @since 0.5.0
+ */
+export * as RawLayout from "./RawLayout.js"
+
+/**
+ * @since 0.5.0
+ */
+export * as Tar from "./Tar.js"
+
+/**
  * @since 0.1.0
  */
 export * as TestHarnessError from "./TestHarnessError.js"

@@ -47,7 +47,7 @@ const push = Command.make(
   "push",
   {
     reference: Args.text({ name: "reference" }).pipe(
-      Args.withDescription("where to push: a registry reference or oci:<dir>[:tag]")
+      Args.withDescription("where to push: a registry reference, oci:<dir>[:tag] or oci-archive:<file>[:tag]")
     ),
     files,
     ...pushOptions,
@@ -61,7 +61,8 @@ const push = Command.make(
 ).pipe(Command.withDescription(describe({
   summary: "Push files as an OCI artifact and print its digest",
   details: "Each file is a layer titled with its base name; a directory is one reproducible tar.gz layer, " +
-    "unpacked by `artifact pull`. The same files give the same digest.",
+    "unpacked by `artifact pull`. The same files give the same digest. An existing oci-archive keeps what " +
+    "it holds: the artifact is added and the archive written again.",
   examples: [
     "ocidist artifact push localhost:5000/sbom:1 sbom.spdx.json:application/spdx+json",
     "ocidist artifact push --artifact-type application/vnd.example.chart oci:./charts:1 ./chart",
@@ -116,7 +117,9 @@ export const attach = Command.make(
   "attach",
   {
     reference: Args.text({ name: "subject" }).pipe(
-      Args.withDescription("the manifest to attach to: a registry reference or oci:<dir>[:tag]")
+      Args.withDescription(
+        "the manifest to attach to: a registry reference, oci:<dir>[:tag] or oci-archive:<file>[:tag]"
+      )
     ),
     files,
     ...pushOptions

@@ -59,7 +59,9 @@ export const flatten = Command.make(
 ).pipe(Command.withDescription(describe({
   summary: "Squash an image's layers into one, and print the new digest",
   details: "The merged filesystem (as export writes it) becomes one gzip layer; the config's rootfs and " +
-    "history name that layer only. An index: the --platform image (default: this machine's).",
+    "history name that layer only. An index: every image flattened and a new index written (its digest " +
+    "printed, then one line per image: digest and platform; attestations left out, as crane does); with " +
+    "--platform, that image only.",
   examples: [
     "ocidist flatten localhost:5000/app:1 -t localhost:5000/app:1-flat",
     "ocidist flatten --json oci:./images:app",

@@ -3,8 +3,9 @@
  * decompressed once, in a stream, into a temporary tar that the archive readers then index and read by
  * offsets. The temporary file lives as long as the scope of `open`.
  *
- * gzip through `node:zlib`; zstd through `zlib.createZstdDecompress` where Node has it (22.15+), else the
- * `zstd` program on `PATH` (Debian package `zstd`) as a streaming child process.
+ * The decompressors are `NodeCodecs`' (shared with `ocidist`'s layer codecs): gzip through `node:zlib`; zstd
+ * through Node's zlib where it has it (22.15+), else the `zstd` program on `PATH` (Debian package `zstd`) as a
+ * streaming child process.
  *
  * @since 0.5.0
  */
@@ -12,11 +13,9 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as ChildProcess from "node:child_process"
 import * as NodeFs from "node:fs"
 import type * as NodeStream from "node:stream"
 import { pipeline } from "node:stream/promises"
-import * as zlib from "node:zlib"
 import {
   FileSystemError,
   fromPlatformError,
@@ -24,6 +23,7 @@ import {
   type LayoutError,
   UnsupportedContent
 } from "../LayoutError.js"
+import * as NodeCodecs from "../NodeCodecs.js"
 import { tempSuffix } from "./files.js"
 
 /** @internal */
@@ -54,10 +54,6 @@ const sniff = (fs: FileSystem.FileSystem, archive: string): Effect.Effect<Compre
     return compressionOf(head.subarray(0, got))
   })).pipe(Effect.mapError(fromPlatformError(archive)))
 
-/** Node's own zstd decompressor, when this Node has one (22.15+). */
-const nodeZstd = (zlib as unknown as { readonly createZstdDecompress?: () => NodeStream.Transform })
-  .createZstdDecompress
-
 const message = (error: unknown): string => error instanceof Error ? error.message : String(error)
 
 /** A system error (disk full, permissions) is the file system's; anything else is the archive's content. */
@@ -73,7 +69,7 @@ const viaNode = (
   archive: string,
   target: string,
   kind: Compression,
-  decompressor: () => NodeStream.Transform
+  decompressor: () => NodeStream.Duplex
 ): Effect.Effect<void, LayoutError> =>
   Effect.async<void, LayoutError>((resume, signal) => {
     pipeline(
@@ -90,51 +86,12 @@ const viaNode = (
 const ZSTD_MISSING = "a zstd-compressed archive needs Node 22.15 or later (zlib zstd) or the zstd program on PATH " +
   "(Debian/Ubuntu: apt-get install zstd); or decompress it first (zstd -d)"
 
-/** Streams `archive` through `zstd -dc` (a child process writing straight into `target`). */
-const viaZstdProgram = (archive: string, target: string): Effect.Effect<void, LayoutError> =>
-  Effect.async<void, LayoutError>((resume) => {
-    let fd: number
-    try {
-      fd = NodeFs.openSync(target, "wx")
-    } catch (error) {
-      resume(Effect.fail(failure(archive, target, "zstd", error)))
-      return
-    }
-    let stderr = ""
-    let done = false
-    const finish = (result: Effect.Effect<void, LayoutError>) => {
-      if (done) return
-      done = true
-      NodeFs.close(fd, () => resume(result))
-    }
-    const child = ChildProcess.spawn("zstd", ["-d", "-c", "-q", "--", archive], { stdio: ["ignore", fd, "pipe"] })
-    child.stderr?.setEncoding("utf8")
-    child.stderr?.on("data", (text: string) => {
-      if (stderr.length < 4096) stderr += text
-    })
-    child.on("error", (error: NodeJS.ErrnoException) =>
-      finish(Effect.fail(
-        error.code === "ENOENT"
-          ? new UnsupportedContent({ path: archive, detail: ZSTD_MISSING })
-          : failure(archive, target, "zstd", error)
-      )))
-    child.on("close", (code, signal) =>
-      finish(
-        code === 0
-          ? Effect.void
-          : Effect.fail(
-            new InvalidArchive({
-              path: archive,
-              detail: `zstd -d failed (${code === null ? `signal ${signal}` : `exit ${code}`}): ${
-                stderr.trim().slice(0, 500) || "no message"
-              }`
-            })
-          )
-      ))
-    return Effect.sync(() => {
-      child.kill("SIGTERM")
-    })
-  })
+/** The zstd program's decompressor (`zstd -d -c -q`), or `UnsupportedContent` when the program does not run. */
+const zstdProgram = (archive: string): Effect.Effect<() => NodeStream.Duplex, LayoutError> =>
+  Effect.flatMap(Effect.promise(() => NodeCodecs.programRuns("zstd")), (ok) =>
+    ok
+      ? Effect.succeed(() => NodeCodecs.zstdDecompress("zstd"))
+      : Effect.fail(new UnsupportedContent({ path: archive, detail: ZSTD_MISSING })))
 
 /**
  * The tar to read for `archive`: the file itself, or (gzip or zstd) a decompressed copy in `directory`
@@ -165,11 +122,12 @@ export const tarOf = (
     yield* Effect.addFinalizer(() =>
       Effect.all([Effect.ignore(fs.remove(temp, { force: true })), Effect.ignore(fs.remove(target, { force: true }))])
     )
-    yield* kind === "gzip"
-      ? viaNode(archive, temp, kind, () => zlib.createGunzip({ chunkSize: 64 * 1024 }))
-      : nodeZstd !== undefined
-      ? viaNode(archive, temp, kind, nodeZstd)
-      : viaZstdProgram(archive, temp)
+    const decompressor = kind === "gzip"
+      ? () => NodeCodecs.gzipDecompress({ chunkSize: 64 * 1024 })
+      : NodeCodecs.nodeHasZstd
+      ? () => NodeCodecs.zstdDecompress()
+      : yield* zstdProgram(archive)
+    yield* viaNode(archive, temp, kind, decompressor)
     yield* Effect.mapError(fs.rename(temp, target), fromPlatformError(target))
     return target
   })

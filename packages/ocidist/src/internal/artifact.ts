@@ -8,6 +8,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as RegistryClient from "@ocidist/distribution/RegistryClient"
 import * as LayoutError from "@ocidist/layout/LayoutError"
+import * as Tar from "@ocidist/layout/Tar"
 import * as Digest from "@ocidist/reference/Digest"
 import * as Hash from "@ocidist/reference/Hash"
 import { DigestMismatch } from "@ocidist/reference/ReferenceError"
@@ -26,6 +27,7 @@ import * as Stream from "effect/Stream"
 import type * as Artifact from "../Artifact.js"
 import * as Location from "../Location.js"
 import { InvalidArtifact, type OcidistError, UnsupportedOperation } from "../OcidistError.js"
+import * as ArchiveUpdate from "./archiveUpdate.js"
 import * as Compression from "./compression.js"
 import { selectPlatform } from "./platform.js"
 import * as Stores from "./stores.js"
@@ -63,7 +65,8 @@ const noArchive = (location: Location.Location, operation: string) =>
   new UnsupportedOperation({
     operation,
     location: Location.format(location),
-    detail: "push artifacts to a registry repository or an OCI layout (oci:DIR), then copy them into an archive"
+    detail: "a docker-archive holds images only: push artifacts to a registry repository, an OCI layout " +
+      "(oci:DIR) or an oci-archive (oci-archive:FILE)"
   })
 
 /** Hashes a file, streaming. */
@@ -171,11 +174,12 @@ export const push = (
   Effect.scoped(Effect.gen(function*() {
     const env = yield* environment
     const location = yield* Location.from(destination)
-    if (location._tag === "OciArchive" || location._tag === "DockerArchive") {
-      return yield* noArchive(location, "pushing an artifact")
-    }
+    if (location._tag === "DockerArchive") return yield* noArchive(location, "pushing an artifact")
     const name = Location.format(location)
-    const opened = yield* Stores.openDestination(env, location)
+    // an oci-archive is updated: staged, then written again with its entries and the artifact
+    const opened = location._tag === "OciArchive"
+      ? yield* ArchiveUpdate.open(env, location)
+      : { ...(yield* Stores.openDestination(env, location)), complete: Effect.void }
     const store = opened.store
     const fileAnnotations = options?.fileAnnotations ?? {}
     const prepared: Array<Prepared> = []
@@ -223,6 +227,7 @@ export const push = (
     }
     const tags = options?.tags ?? (opened.tag === undefined ? [] : [opened.tag])
     yield* store.pushManifest(manifest, { tags, root: true })
+    yield* opened.complete
     const result: Artifact.PushResult = {
       location: store.name,
       digest: manifest.digest,
@@ -249,6 +254,8 @@ export const attach = (
       ? location.reference.digest ?? location.reference.tag ?? "latest"
       : location._tag === "Layout"
       ? location.digest ?? location.tag ?? ""
+      : location._tag === "OciArchive"
+      ? location.tag ?? ""
       : ""
     return yield* push(location, files, { ...options, subject: reference, tags: [] })
   }).pipe(Effect.withSpan("Artifact.attach"))
@@ -315,55 +322,6 @@ const download = (
     return tmp
   })
 
-const decoder = new TextDecoder("utf-8")
-
-const cString = (block: Uint8Array, start: number, length: number): string => {
-  let end = start
-  while (end < start + length && block[end] !== 0) end++
-  return decoder.decode(block.subarray(start, end))
-}
-
-const octal = (block: Uint8Array, start: number, length: number): number | undefined => {
-  if ((block[start]! & 0x80) !== 0) {
-    let value = block[start]! & 0x7f
-    for (let i = start + 1; i < start + length; i++) value = value * 256 + block[i]!
-    return Number.isSafeInteger(value) ? value : undefined
-  }
-  const text = cString(block, start, length).trim()
-  if (text === "") return 0
-  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : undefined
-}
-
-const checksumOk = (block: Uint8Array): boolean => {
-  const stored = octal(block, 148, 8)
-  let unsigned = 0
-  let signed = 0
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!
-    unsigned += b
-    signed += b > 127 ? b - 256 : b
-  }
-  return stored === unsigned || stored === signed
-}
-
-const parsePax = (data: Uint8Array): Map<string, string> => {
-  const records = new Map<string, string>()
-  let pos = 0
-  while (pos < data.length) {
-    let space = pos
-    while (space < data.length && data[space] !== 0x20) space++
-    const length = parseInt(decoder.decode(data.subarray(pos, space)), 10)
-    if (!Number.isSafeInteger(length) || length <= 0 || pos + length > data.length) break
-    const record = decoder.decode(data.subarray(space + 1, pos + length - 1))
-    const eq = record.indexOf("=")
-    if (eq > 0) records.set(record.slice(0, eq), record.slice(eq + 1))
-    pos += length
-  }
-  return records
-}
-
-const MAX_META = 1024 * 1024
-
 /** `a/./b/../c` → `a/c`; a `..` above the start stays (`../x`). */
 const normalizeLexically = (p: string): string => {
   const out: Array<string> = []
@@ -398,43 +356,30 @@ const extract = (env: Stores.Environment, tar: string, root: string, title: stri
       })
     const directories: Array<readonly [string, number]> = []
     let pos = 0
-    let pax = new Map<string, string>()
-    let longName: string | undefined
-    let longLink: string | undefined
+    const decoder = new Tar.Decoder()
     while (pos + 512 <= size) {
-      const block = yield* read(pos, 512)
-      if (block.every((b) => b === 0)) break
-      if (!checksumOk(block)) return yield* fail(`bad tar header checksum at byte ${pos}`)
-      const typeflag = String.fromCharCode(block[156]!)
-      const headerSize = octal(block, 124, 12)
-      if (headerSize === undefined) return yield* fail(`bad tar entry size at byte ${pos}`)
-      const dataSize = pax.has("size") ? Number(pax.get("size")) : headerSize
-      if (!Number.isSafeInteger(dataSize) || dataSize < 0) return yield* fail("bad tar entry size")
+      const decoded = decoder.decode(yield* read(pos, 512), pos)
+      if (Either.isLeft(decoded)) return yield* fail(decoded.left)
+      const block = decoded.right
+      if (block._tag === "End") break
       const dataAt = pos + 512
+      const dataSize = block._tag === "Extended" ? block.size : block.header.size
       const next = dataAt + Math.ceil(dataSize / 512) * 512
-      if (typeflag === "x" || typeflag === "g" || typeflag === "L" || typeflag === "K") {
-        if (dataSize > MAX_META) return yield* fail(`an extended header of ${dataSize} bytes (limit 1 MiB)`)
-        const data = yield* read(dataAt, dataSize)
-        if (typeflag === "x") pax = parsePax(data)
-        else if (typeflag === "L") longName = cString(data, 0, data.length)
-        else if (typeflag === "K") longLink = cString(data, 0, data.length)
-        pos = next
+      if (dataAt + dataSize > size) return yield* fail("the tar is truncated")
+      pos = next
+      if (block._tag === "Extended") {
+        const error = decoder.extended(block.typeflag, yield* read(dataAt, dataSize), dataAt - 512)
+        if (error !== undefined) return yield* fail(error)
         continue
       }
-      const prefix = cString(block, 345, 155)
-      const rawName = pax.get("path") ?? longName ?? (prefix === "" ? "" : `${prefix}/`) + cString(block, 0, 100)
-      const linkname = pax.get("linkpath") ?? longLink ?? cString(block, 157, 100)
-      pax = new Map()
-      longName = undefined
-      longLink = undefined
-      pos = next
+      const { linkname, path: rawName, typeflag } = block.header
       const name = entryPath(rawName)
       if (!safeRelative(name)) return yield* fail(`the tar entry "${rawName}" is not a safe relative path`)
       if (name !== title && !name.startsWith(`${title}/`)) {
         return yield* fail(`the tar entry "${rawName}" is not under ${title}/`)
       }
       const target = env.path.join(root, ...name.split("/"))
-      const mode = (octal(block, 100, 8) ?? 0o644) & 0o777
+      const mode = block.header.mode & 0o777
       yield* noSymlinkIn(env, root, name, location, false)
       const clear = Effect.mapError(env.fs.remove(target, { recursive: true, force: true }), ioError(target))
       const parent = Effect.mapError(

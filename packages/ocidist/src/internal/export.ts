@@ -71,8 +71,19 @@ export const selectImage = (
   Effect.gen(function*() {
     const location = yield* Location.from(input)
     const opened = yield* Stores.openSource(env, location)
-    const store = opened.store
-    let m = yield* Storage.fetchReference(store, opened.reference)
+    const m = yield* Storage.fetchReference(opened.store, opened.reference)
+    return { store: opened.store, opened, manifest: yield* selectFrom(opened.store, m, platform, operation) }
+  })
+
+/** The image of a manifest fetched from a store (see {@link selectImage}). */
+const selectFrom = (
+  store: Storage.ReadOnlyStorage<OcidistError>,
+  fetched: Manifest.Manifest,
+  platform: Ocidist.PlatformInput | undefined,
+  operation: string
+): Effect.Effect<Selected["manifest"], OcidistError> =>
+  Effect.gen(function*() {
+    let m = fetched
     const wanted = platform === undefined
       ? undefined
       : typeof platform === "string"
@@ -88,7 +99,7 @@ export const selectImage = (
         detail: `${m.digest} is not a container image (an artifact or an index): it has no filesystem`
       })
     }
-    return { store, opened, manifest: m as Manifest.Manifest & { readonly _tag: "ImageManifest" } }
+    return m as Selected["manifest"]
   })
 
 /** The merged filesystem of an image as a tar stream. @internal */
@@ -140,18 +151,33 @@ export const exportToFile = (
     }
   }))
 
+/** One flattened image of an index: its source and new manifest, its platform, its layer. @internal */
+export interface FlattenedChild {
+  /** The source image's manifest digest. */
+  readonly sourceDigest: string
+  /** The flattened image's manifest, as written. */
+  readonly digest: string
+  readonly mediaType: string
+  readonly size: number
+  /** The platform of its index entry, when it has one. */
+  readonly platform?: Platform.Platform | undefined
+  readonly layer: { readonly digest: string; readonly size: number; readonly diffId: string }
+}
+
 /** What `flatten` wrote. @internal */
 export interface Flattened {
   /** Where it was written. */
   readonly location: string
-  /** The source image's manifest digest. */
+  /** The source's manifest digest (an image's, or an index's). */
   readonly sourceDigest: string
-  /** The new image's manifest. */
+  /** The new image's manifest, or the new index. */
   readonly digest: string
   readonly mediaType: string
   readonly size: number
-  /** The single layer: its gzip blob and its uncompressed digest (the config's only diff_id). */
-  readonly layer: { readonly digest: string; readonly size: number; readonly diffId: string }
+  /** An image: its single layer (its gzip blob and its uncompressed digest, the config's only diff_id). */
+  readonly layer?: { readonly digest: string; readonly size: number; readonly diffId: string } | undefined
+  /** An index: its images, flattened, in the index's order. */
+  readonly children?: ReadonlyArray<FlattenedChild> | undefined
   readonly tag?: string | undefined
 }
 
@@ -162,21 +188,32 @@ export interface FlattenOptions {
   readonly platform?: Ocidist.PlatformInput | undefined
 }
 
+/** The manifests and blobs written by a flatten, served over the source store (see {@link overlay}). */
+interface Written {
+  readonly manifests: Map<string, Manifest.Manifest>
+  readonly blobs: Map<string, (offset: number) => Stream.Stream<Uint8Array, OcidistError>>
+}
+
+/** One image flattened: the new manifest (not yet written) and its layer. */
+interface FlatImage {
+  readonly sourceDigest: string
+  readonly manifest: Manifest.Manifest
+  readonly size: number
+  readonly layer: { readonly digest: string; readonly size: number; readonly diffId: string }
+}
+
 /**
- * Flattens an image: its merged filesystem (whiteouts applied) becomes its single gzip layer, spooled to a
- * temporary file while hashed (the diffID from the uncompressed stream); the config gets that diffID as its
- * only `rootfs.diff_ids` and one history entry; the manifest keeps its media type and annotations. Written
- * with the copy engine to the destination (a registry, a layout, an archive).
- *
- * @internal
+ * Flattens one image into `written`: its merged filesystem (whiteouts applied) becomes its single gzip layer,
+ * spooled to a temporary file (living as long as the scope) while hashed, the diffID from the uncompressed
+ * stream; the config gets that diffID as its only `rootfs.diff_ids` and one history entry; the manifest keeps
+ * its media type and annotations.
  */
-export const flatten = (
-  input: Ocidist.LocationInput,
-  options: FlattenOptions = {}
-): Effect.Effect<Flattened, OcidistError, Requirements> =>
-  Effect.scoped(Effect.gen(function*() {
-    const env = yield* environment
-    const { manifest, store } = yield* selectImage(env, input, options.platform, "flatten")
+const flattenImage = (
+  store: Storage.ReadOnlyStorage<OcidistError>,
+  manifest: Manifest.Manifest & { readonly _tag: "ImageManifest" },
+  written: Written
+): Effect.Effect<FlatImage, OcidistError, Scope.Scope> =>
+  Effect.gen(function*() {
     const image = manifest.manifest
     const configBytes = yield* Storage.readBlob(store, image.config, ImageConfig.MAX_BYTES)
     const config = yield* ImageConfig.decode(configBytes)
@@ -200,39 +237,174 @@ export const flatten = (
     const { config: _config, layers: _layers, ...rest } = image as unknown as Record<string, unknown>
     const bytes = Manifest.encode({ ...rest, config: configDescriptor, layers: [layerDescriptor] })
     const flattened = yield* Manifest.decode(bytes)
-    const root: Descriptor.Descriptor = { mediaType: flattened.mediaType, digest: flattened.digest, size: bytes.length }
-    const overlay: Storage.ReadOnlyStorage<OcidistError> = {
-      name: store.name,
-      verifiesBlobs: false,
-      resolve: (reference) => reference === "" ? Effect.succeed(root) : store.resolve(reference),
-      fetchManifest: (d) => d.digest === root.digest ? Effect.succeed(flattened) : store.fetchManifest(d),
-      fetchBlob: (d, o) => {
-        const offset = o?.offset ?? 0
-        if (d.digest === configDescriptor.digest) return Stream.succeed(newConfig.subarray(offset))
-        if (d.digest === layerDescriptor.digest) return spooled.read(offset)
-        return store.fetchBlob(d, o)
-      },
-      exists: (d) =>
-        Effect.succeed(d.digest === root.digest || d.digest === configDescriptor.digest || d.digest === spooled.digest)
+    written.manifests.set(flattened.digest, flattened)
+    written.blobs.set(configDescriptor.digest, (offset) => Stream.succeed(newConfig.subarray(offset)))
+    written.blobs.set(layerDescriptor.digest, spooled.read)
+    return {
+      sourceDigest: manifest.digest,
+      manifest: flattened,
+      size: bytes.length,
+      layer: { digest: spooled.digest, size: spooled.size, diffId: spooled.diffId }
     }
+  })
+
+/** Nested indexes are followed at most this deep. */
+const MAX_DEPTH = 8
+
+const isAttestation = (d: Descriptor.Descriptor): boolean =>
+  d.platform?.os === "unknown" && d.platform.architecture === "unknown"
+
+/**
+ * Flattens every image of an index into `written` (`children` collects them, in order) and returns the new
+ * index: the source index's fields (media type, annotations, subject) with its image entries pointing at the
+ * flattened images (each entry's platform and annotations kept), nested indexes flattened the same way. As
+ * `crane flatten` does, attestation manifests (platform `unknown/unknown`) are left out, and so are the other
+ * entries that are not images (artifacts): they describe the source images, not the flattened ones.
+ */
+const flattenIndex = (
+  store: Storage.ReadOnlyStorage<OcidistError>,
+  index: Manifest.Manifest & { readonly _tag: "ImageIndex" },
+  written: Written,
+  children: Array<FlatImage & { readonly platform?: Platform.Platform | undefined }>,
+  depth: number
+): Effect.Effect<Manifest.Manifest, OcidistError, Scope.Scope> =>
+  Effect.gen(function*() {
+    if (depth > MAX_DEPTH) {
+      return yield* new UnsupportedOperation({
+        operation: "flatten",
+        location: store.name,
+        detail: `indexes nested more than ${MAX_DEPTH} deep below ${index.digest}`
+      })
+    }
+    const entries: Array<Descriptor.Descriptor> = []
+    for (const d of index.manifest.manifests) {
+      if (isAttestation(d) || d.artifactType !== undefined) continue
+      if (!MediaType.isIndex(d.mediaType) && !MediaType.MANIFEST_TYPES.includes(MediaType.essence(d.mediaType))) {
+        continue
+      }
+      const child = yield* store.fetchManifest(d)
+      let next: Manifest.Manifest
+      if (child._tag === "ImageIndex") {
+        const before = children.length
+        next = yield* flattenIndex(store, child, written, children, depth + 1)
+        if (children.length === before) continue
+      } else {
+        if (!isImageConfig(child.manifest.config.mediaType) || child.manifest.artifactType !== undefined) continue
+        const flat = yield* flattenImage(
+          store,
+          child as Manifest.Manifest & { readonly _tag: "ImageManifest" },
+          written
+        )
+        children.push({ ...flat, ...(d.platform === undefined ? {} : { platform: d.platform }) })
+        next = flat.manifest
+      }
+      entries.push({ ...d, mediaType: next.mediaType, digest: next.digest, size: next.bytes.length })
+    }
+    if (entries.length === 0) {
+      return yield* new UnsupportedOperation({
+        operation: "flatten",
+        location: store.name,
+        detail: `the index ${index.digest} lists no container image (only artifacts or attestations)`
+      })
+    }
+    const raw = index.manifest as unknown as Record<string, unknown>
+    const bytes = Manifest.encode({ ...raw, manifests: entries })
+    const flattened = yield* Manifest.decode(bytes)
+    written.manifests.set(flattened.digest, flattened)
+    return flattened
+  })
+
+/** The source store with what a flatten wrote on top, its new root manifest under the reference `""`. */
+const overlay = (
+  store: Storage.ReadOnlyStorage<OcidistError>,
+  root: Descriptor.Descriptor,
+  written: Written
+): Storage.ReadOnlyStorage<OcidistError> => ({
+  name: store.name,
+  verifiesBlobs: false,
+  resolve: (reference) => reference === "" ? Effect.succeed(root) : store.resolve(reference),
+  fetchManifest: (d) => {
+    const m = written.manifests.get(d.digest)
+    return m === undefined ? store.fetchManifest(d) : Effect.succeed(m)
+  },
+  fetchBlob: (d, o) => {
+    const read = written.blobs.get(d.digest)
+    return read === undefined ? store.fetchBlob(d, o) : read(o?.offset ?? 0)
+  },
+  exists: (d) => Effect.succeed(written.manifests.has(d.digest) || written.blobs.has(d.digest))
+})
+
+/**
+ * Flattens an image (see {@link flattenImage}), or, for an index without a `platform`, every image of it and
+ * a new index of them (see {@link flattenIndex}); with a `platform`, that platform's image of an index. Written
+ * with the copy engine to the destination (a registry, a layout, an archive).
+ *
+ * @internal
+ */
+export const flatten = (
+  input: Ocidist.LocationInput,
+  options: FlattenOptions = {}
+): Effect.Effect<Flattened, OcidistError, Requirements> =>
+  Effect.scoped(Effect.gen(function*() {
+    const env = yield* environment
+    const written: Written = { manifests: new Map(), blobs: new Map() }
+    const children: Array<FlatImage & { readonly platform?: Platform.Platform | undefined }> = []
+    const opened = yield* Effect.flatMap(Location.from(input), (location) => Stores.openSource(env, location))
+    const store = opened.store
+    const fetched = yield* Storage.fetchReference(store, opened.reference)
+    let root: Manifest.Manifest
+    let layer: FlatImage["layer"] | undefined
+    let sourceDigest: string = fetched.digest
+    if (fetched._tag === "ImageIndex" && options.platform === undefined) {
+      root = yield* flattenIndex(store, fetched, written, children, 0)
+    } else {
+      const flat = yield* flattenImage(store, yield* selectFrom(store, fetched, options.platform, "flatten"), written)
+      root = flat.manifest
+      layer = flat.layer
+      sourceDigest = flat.sourceDigest
+    }
+    const rootDescriptor: Descriptor.Descriptor = {
+      mediaType: root.mediaType,
+      digest: root.digest,
+      size: root.bytes.length
+    }
+    const source = overlay(store, rootDescriptor, written)
     const target = options.tag === undefined ? yield* Location.from(input) : yield* Location.from(options.tag)
     const destination = yield* Stores.openDestination(env, target)
     const tag = destination.tag
-    const result = yield* Copy.copy(overlay, destination.store, {
+    const result = yield* Copy.copy(source, destination.store, {
       reference: "",
       tags: tag === undefined ? [] : [tag],
       // OCI tools read only OCI media types from a layout (as copy does: Docker manifests converted there)
       format: target._tag === "Layout" || target._tag === "OciArchive" ? "oci" : "keep",
       compress: "keep"
     })
-    yield* destination.complete(result, { store: overlay, reference: "", tag })
+    yield* destination.complete(result, { store: source, reference: "", tag })
+    // a child converted on its way (Docker → OCI into a layout) is reported as written
+    const asWritten = new Map<string, { readonly digest: string; readonly mediaType: string; readonly size: number }>()
+    for (const image of result.images) {
+      for (const m of image.manifests) asWritten.set(m.sourceDigest ?? m.digest, m)
+    }
     return {
       location: destination.store.name,
-      sourceDigest: manifest.digest,
+      sourceDigest,
       digest: result.digest,
       mediaType: result.mediaType,
       size: result.size,
-      layer: { digest: spooled.digest, size: spooled.size, diffId: spooled.diffId },
+      ...(layer === undefined ? {} : { layer }),
+      ...(layer !== undefined ? {} : {
+        children: children.map((c): FlattenedChild => {
+          const w = asWritten.get(c.manifest.digest)
+          return {
+            sourceDigest: c.sourceDigest,
+            digest: w?.digest ?? c.manifest.digest,
+            mediaType: w?.mediaType ?? c.manifest.mediaType,
+            size: w?.size ?? c.size,
+            ...(c.platform === undefined ? {} : { platform: c.platform }),
+            layer: c.layer
+          }
+        })
+      }),
       ...(tag === undefined ? {} : { tag })
     }
   }))

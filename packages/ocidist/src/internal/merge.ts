@@ -16,10 +16,12 @@
  *
  * @internal
  */
+import * as Tar from "@ocidist/layout/Tar"
 import * as Digest from "@ocidist/reference/Digest"
 import type { DigestMismatch } from "@ocidist/reference/ReferenceError"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
 import type * as Storage from "@ocidist/spec/Storage"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { CompressionFailed, CompressionUnavailable } from "../OcidistError.js"
@@ -27,102 +29,19 @@ import { InvalidLayer } from "../OcidistError.js"
 import * as Compression from "./compression.js"
 
 /** @internal */
-export const BLOCK = 512
+export const BLOCK = Tar.BLOCK
 
 /** The largest extended header (a PAX header, a GNU long name or link name) read: 1 MiB. @internal */
-export const MAX_META = 1024 * 1024
+export const MAX_META = Tar.MAX_META
 
-/** One entry's header, its path normalised. @internal */
-export interface Header {
-  /** Normalised: no leading `/` or `./`, no trailing `/`, `..` resolved; `""` for the root. */
-  readonly path: string
-  readonly typeflag: string
-  readonly mode: number
-  readonly uid: number
-  readonly gid: number
-  readonly mtime: number
-  /** The bytes of data that follow (0 for links, directories, devices, FIFOs). */
-  readonly size: number
-  /** A symlink's target as written; a hard link's target normalised. */
-  readonly linkname: string
-  readonly uname: string
-  readonly gname: string
-  readonly devmajor: number
-  readonly devminor: number
-  /** PAX records other than those the header fields carry (xattrs…), kept as they are. */
-  readonly extra: ReadonlyArray<readonly [string, string]>
-}
+/** One entry's header, its path normalised (see {@link cleanPath}); a hard link's target normalised too. @internal */
+export type Header = Tar.Header
 
 /** What the reader produces: an entry's header, then its data in pieces. @internal */
-export type Event =
-  | { readonly _tag: "Entry"; readonly header: Header }
-  | { readonly _tag: "Data"; readonly bytes: Uint8Array }
+export type Event = Tar.Event
 
 /** How reading a layer fails, beyond its store's errors. @internal */
 export type LayerError = InvalidLayer | CompressionFailed | CompressionUnavailable | DigestMismatch
-
-const decoder = new TextDecoder("utf-8")
-const encoder = new TextEncoder()
-
-const cString = (block: Uint8Array, start: number, length: number): string => {
-  let end = start
-  while (end < start + length && block[end] !== 0) end++
-  return decoder.decode(block.subarray(start, end))
-}
-
-const parseNumeric = (block: Uint8Array, start: number, length: number): number | undefined => {
-  const first = block[start]!
-  if ((first & 0x80) !== 0) {
-    if ((first & 0x40) !== 0) return undefined // negative base-256
-    let value = first & 0x3f
-    for (let i = start + 1; i < start + length; i++) value = value * 256 + block[i]!
-    return Number.isSafeInteger(value) ? value : undefined
-  }
-  const text = cString(block, start, length).trim()
-  if (text === "") return 0
-  if (!/^[0-7]+$/.test(text)) return undefined
-  const value = parseInt(text, 8)
-  return Number.isSafeInteger(value) ? value : undefined
-}
-
-const checksumOk = (block: Uint8Array): boolean => {
-  const stored = parseNumeric(block, 148, 8)
-  if (stored === undefined) return false
-  let unsigned = 0
-  let signed = 0
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!
-    unsigned += b
-    signed += b > 127 ? b - 256 : b
-  }
-  return stored === unsigned || stored === signed
-}
-
-const isZero = (block: Uint8Array): boolean => {
-  for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false
-  return true
-}
-
-/** PAX records (`"<len> key=value\n"`), strictly: a malformed record is an error (`undefined`). */
-const parsePax = (data: Uint8Array): Map<string, string> | undefined => {
-  const records = new Map<string, string>()
-  let pos = 0
-  while (pos < data.length) {
-    if (data[pos] === 0) break // NUL padding some writers leave
-    let space = pos
-    while (space < data.length && space - pos < 20 && data[space] !== 0x20) space++
-    const lengthText = decoder.decode(data.subarray(pos, space))
-    if (!/^[0-9]+$/.test(lengthText)) return undefined
-    const length = parseInt(lengthText, 10)
-    if (length <= space - pos + 1 || pos + length > data.length || data[pos + length - 1] !== 0x0a) return undefined
-    const record = decoder.decode(data.subarray(space + 1, pos + length - 1))
-    const eq = record.indexOf("=")
-    if (eq <= 0) return undefined
-    records.set(record.slice(0, eq), record.slice(eq + 1))
-    pos += length
-  }
-  return records
-}
 
 /**
  * Normalises an entry path as crane and umoci do: a leading `/` dropped, `.` segments and empty ones dropped,
@@ -144,363 +63,20 @@ export const cleanPath = (raw: string): string | undefined => {
   return parts.join("/")
 }
 
-/** Typeflags whose entries carry no data whatever their size field says: links, devices, directories, FIFOs. */
-const HEADER_ONLY = "123456"
-/** PAX keys the header fields carry (and atime/ctime, which are not kept). */
-const CARRIED = new Set(["path", "linkpath", "size", "uid", "gid", "mtime", "uname", "gname", "atime", "ctime"])
-
-/**
- * A push parser of a tar stream: bytes in (any chunking), events out. Never holds more than a header block
- * and one extended header ({@link MAX_META}).
- *
- * @internal
- */
-export class TarReader {
-  private state: "header" | "meta" | "data" | "pad" | "end" = "header"
-  private readonly block = new Uint8Array(BLOCK)
-  private filled = 0
-  private remaining = 0
-  private padLeft = 0
-  private meta = new Uint8Array(0)
-  private metaFilled = 0
-  private metaType = ""
-  private pax = new Map<string, string>()
-  private longName: string | undefined
-  private longLink: string | undefined
-  private offset = 0
-  private headerOffset = 0
-  /** Entries read so far. */
-  entries = 0
-
-  /** Feeds bytes; returns an error detail when the stream is not a valid tar. */
-  push(chunk: Uint8Array, out: Array<Event>): string | undefined {
-    let pos = 0
-    while (pos < chunk.length) {
-      const available = chunk.length - pos
-      switch (this.state) {
-        case "end":
-          this.offset += available
-          return undefined
-        case "header": {
-          const n = Math.min(BLOCK - this.filled, available)
-          this.block.set(chunk.subarray(pos, pos + n), this.filled)
-          this.filled += n
-          pos += n
-          this.offset += n
-          if (this.filled < BLOCK) break
-          this.filled = 0
-          const error = this.header(out)
-          if (error !== undefined) return error
-          break
-        }
-        case "meta": {
-          const n = Math.min(this.meta.length - this.metaFilled, available)
-          this.meta.set(chunk.subarray(pos, pos + n), this.metaFilled)
-          this.metaFilled += n
-          pos += n
-          this.offset += n
-          if (this.metaFilled === this.meta.length) {
-            const error = this.endMeta()
-            if (error !== undefined) return error
-          }
-          break
-        }
-        case "data": {
-          const n = Math.min(this.remaining, available)
-          out.push({ _tag: "Data", bytes: chunk.subarray(pos, pos + n) })
-          this.remaining -= n
-          pos += n
-          this.offset += n
-          if (this.remaining === 0) this.afterData()
-          break
-        }
-        case "pad": {
-          const n = Math.min(this.padLeft, available)
-          this.padLeft -= n
-          pos += n
-          this.offset += n
-          if (this.padLeft === 0) this.state = "header"
-          break
-        }
-      }
-    }
-    return undefined
+/** An entry's header with its path (and a hard link's target) normalised, or an error detail. */
+const normalise = (header: Tar.Header): Tar.Header | string => {
+  const path = cleanPath(header.path)
+  if (path === undefined) return `the entry ${JSON.stringify(header.path)} climbs out of the root with ..`
+  if (header.typeflag !== "1") return path === header.path ? header : { ...header, path }
+  const linkname = cleanPath(header.linkname)
+  if (linkname === undefined || linkname === "") {
+    return `the hard link ${JSON.stringify(header.path)} points at ${JSON.stringify(header.linkname)}, outside the root`
   }
-
-  /** The stream ended: an error detail when it ended inside an entry. */
-  finish(): string | undefined {
-    if (this.state === "end") return undefined
-    if (this.state === "header" && this.filled === 0) {
-      // no end-of-archive blocks (as Go's archive/tar, accepted at an entry boundary)
-      return this.metaType === "" && this.pax.size === 0 && this.longName === undefined ?
-        undefined :
-        "the stream ends after an extended header, before its entry"
-    }
-    return `the stream ends inside ${this.state === "header" ? "a header" : "an entry"} (at byte ${this.offset})`
-  }
-
-  private afterData() {
-    if (this.padLeft > 0) this.state = "pad"
-    else this.state = "header"
-  }
-
-  private setData(size: number) {
-    this.remaining = size
-    this.padLeft = (BLOCK - (size % BLOCK)) % BLOCK
-    if (size === 0) this.afterData()
-    else this.state = "data"
-  }
-
-  private header(out: Array<Event>): string | undefined {
-    const block = this.block
-    this.headerOffset = this.offset - BLOCK
-    const at = `at byte ${this.headerOffset}`
-    if (isZero(block)) {
-      this.state = "end"
-      return undefined
-    }
-    if (!checksumOk(block)) {
-      return `bad header checksum ${at}${this.entries === 0 ? " (not a tar stream?)" : ""}`
-    }
-    const typeflag = String.fromCharCode(block[156]!)
-    const headerSize = parseNumeric(block, 124, 12)
-    if (headerSize === undefined) return `bad size field ${at}`
-    if (typeflag === "x" || typeflag === "g" || typeflag === "L" || typeflag === "K") {
-      if (headerSize > MAX_META) {
-        return `an extended header of ${headerSize} bytes ${at} (the limit is ${MAX_META} bytes)`
-      }
-      this.metaType = typeflag
-      this.meta = new Uint8Array(headerSize)
-      this.metaFilled = 0
-      this.padLeft = (BLOCK - (headerSize % BLOCK)) % BLOCK
-      this.state = "meta"
-      if (headerSize === 0) return this.endMeta()
-      return undefined
-    }
-    const pax = this.pax
-    const number = (key: string, field: number | undefined): number | undefined => {
-      const text = pax.get(key)
-      if (text === undefined) return field
-      const value = Number(text)
-      return Number.isFinite(value) ? value : undefined
-    }
-    const sizeValue = number("size", headerSize)
-    if (sizeValue === undefined || !Number.isSafeInteger(sizeValue) || sizeValue < 0) return `bad entry size ${at}`
-    const magic = cString(block, 257, 6)
-    const ustar = magic === "ustar"
-    const prefix = ustar && block[345] !== 0 ? cString(block, 345, 155) : ""
-    const rawName = pax.get("path") ?? this.longName ??
-      (prefix === "" ? cString(block, 0, 100) : `${prefix}/${cString(block, 0, 100)}`)
-    const path = cleanPath(rawName)
-    if (path === undefined) return `the entry ${JSON.stringify(rawName)} ${at} climbs out of the root with ..`
-    const rawLink = pax.get("linkpath") ?? this.longLink ?? cString(block, 157, 100)
-    let linkname = rawLink
-    if (typeflag === "1") {
-      const cleaned = cleanPath(rawLink)
-      if (cleaned === undefined || cleaned === "") {
-        return `the hard link ${JSON.stringify(rawName)} ${at} points at ${JSON.stringify(rawLink)}, outside the root`
-      }
-      linkname = cleaned
-    }
-    const mode = parseNumeric(block, 100, 8)
-    const uid = number("uid", parseNumeric(block, 108, 8))
-    const gid = number("gid", parseNumeric(block, 116, 8))
-    const mtime = number("mtime", parseNumeric(block, 136, 12))
-    const devmajor = ustar ? parseNumeric(block, 329, 8) : 0
-    const devminor = ustar ? parseNumeric(block, 337, 8) : 0
-    if (
-      mode === undefined || uid === undefined || gid === undefined || mtime === undefined ||
-      devmajor === undefined || devminor === undefined
-    ) {
-      return `bad numeric field in the header of ${JSON.stringify(rawName)} ${at}`
-    }
-    const extra: Array<readonly [string, string]> = []
-    for (const [k, v] of pax) if (!CARRIED.has(k)) extra.push([k, v])
-    const size = HEADER_ONLY.includes(typeflag) ? 0 : sizeValue
-    out.push({
-      _tag: "Entry",
-      header: {
-        path,
-        typeflag: typeflag === "\0" ? "0" : typeflag,
-        mode: mode & 0o7777,
-        uid,
-        gid,
-        mtime,
-        size,
-        linkname,
-        uname: pax.get("uname") ?? (ustar ? cString(block, 265, 32) : ""),
-        gname: pax.get("gname") ?? (ustar ? cString(block, 297, 32) : ""),
-        devmajor,
-        devminor,
-        extra
-      }
-    })
-    this.entries++
-    this.pax = new Map()
-    this.longName = undefined
-    this.longLink = undefined
-    this.metaType = ""
-    this.setData(size)
-    return undefined
-  }
-
-  private endMeta(): string | undefined {
-    const data = this.meta
-    this.meta = new Uint8Array(0)
-    const at = `at byte ${this.headerOffset}`
-    if (this.metaType === "x" || this.metaType === "g") {
-      const records = parsePax(data)
-      if (records === undefined) return `a malformed PAX header ${at}`
-      // global headers: nothing in them applies to our entries
-      if (this.metaType === "x") { for (const [k, v] of records) this.pax.set(k, v) }
-    } else if (this.metaType === "L") {
-      this.longName = cString(data, 0, data.length)
-    } else {
-      this.longLink = cString(data, 0, data.length)
-    }
-    this.metaType = this.metaType === "g" ? "" : this.metaType
-    if (this.padLeft > 0) this.state = "pad"
-    else this.state = "header"
-    return undefined
-  }
+  return { ...header, path, linkname }
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// writing
-
-const MAX_OCTAL_12 = 0o77777777777
-const MAX_OCTAL_8 = 0o7777777
-
-const writeString = (block: Uint8Array, start: number, length: number, value: string) => {
-  block.set(encoder.encode(value).subarray(0, length), start)
-}
-
-const writeOctal = (block: Uint8Array, start: number, length: number, value: number) => {
-  writeString(block, start, length, value.toString(8).padStart(length - 1, "0") + "\0")
-}
-
-const paxRecord = (key: string, value: string): string => {
-  const bodyLength = encoder.encode(` ${key}=${value}\n`).length
-  let length = bodyLength + String(bodyLength).length
-  while (bodyLength + String(length).length !== length) length = bodyLength + String(length).length
-  return `${length} ${key}=${value}\n`
-}
-
-const splitName = (path: string): { readonly name: string; readonly prefix: string } | undefined => {
-  if (encoder.encode(path).length <= 100) return { name: path, prefix: "" }
-  for (let i = path.length - 1; i > 0; i--) {
-    if (path[i] !== "/") continue
-    const prefix = path.slice(0, i)
-    const name = path.slice(i + 1)
-    if (name !== "" && encoder.encode(prefix).length <= 155 && encoder.encode(name).length <= 100) {
-      return { name, prefix }
-    }
-  }
-  return undefined
-}
-
-const fitsBytes = (value: string, length: number) => encoder.encode(value).length <= length
-
-interface Raw {
-  readonly name: string
-  readonly prefix: string
-  readonly typeflag: string
-  readonly mode: number
-  readonly uid: number
-  readonly gid: number
-  readonly size: number
-  readonly mtime: number
-  readonly linkname: string
-  readonly uname: string
-  readonly gname: string
-  readonly devmajor: number
-  readonly devminor: number
-}
-
-const rawHeader = (h: Raw): Uint8Array => {
-  const block = new Uint8Array(BLOCK)
-  writeString(block, 0, 100, h.name)
-  writeOctal(block, 100, 8, h.mode)
-  writeOctal(block, 108, 8, h.uid)
-  writeOctal(block, 116, 8, h.gid)
-  writeOctal(block, 124, 12, h.size)
-  writeOctal(block, 136, 12, h.mtime)
-  block.fill(0x20, 148, 156)
-  writeString(block, 156, 1, h.typeflag)
-  writeString(block, 157, 100, h.linkname)
-  writeString(block, 257, 6, "ustar\0")
-  writeString(block, 263, 2, "00")
-  writeString(block, 265, 32, h.uname)
-  writeString(block, 297, 32, h.gname)
-  writeOctal(block, 329, 8, h.devmajor)
-  writeOctal(block, 337, 8, h.devminor)
-  writeString(block, 345, 155, h.prefix)
-  let sum = 0
-  for (let i = 0; i < BLOCK; i++) sum += block[i]!
-  writeString(block, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ")
-  return block
-}
-
-/**
- * The header blocks of an entry: a PAX header first when a field does not fit ustar (long paths and link
- * targets, big sizes and ids, fractional times) or the entry had other PAX records (xattrs).
- *
- * @internal
- */
-export const encodeHeader = (h: Header): Uint8Array => {
-  const path = h.typeflag === "5" ? `${h.path}/` : h.path
-  const records: Array<string> = []
-  const split = splitName(path)
-  if (split === undefined) records.push(paxRecord("path", path))
-  const linkFits = fitsBytes(h.linkname, 100)
-  if (!linkFits) records.push(paxRecord("linkpath", h.linkname))
-  if (h.size > MAX_OCTAL_12) records.push(paxRecord("size", String(h.size)))
-  if (h.uid > MAX_OCTAL_8 || h.uid < 0) records.push(paxRecord("uid", String(h.uid)))
-  if (h.gid > MAX_OCTAL_8 || h.gid < 0) records.push(paxRecord("gid", String(h.gid)))
-  const mtimeFits = Number.isInteger(h.mtime) && h.mtime >= 0 && h.mtime <= MAX_OCTAL_12
-  if (!mtimeFits) records.push(paxRecord("mtime", String(h.mtime)))
-  if (!fitsBytes(h.uname, 32)) records.push(paxRecord("uname", h.uname))
-  if (!fitsBytes(h.gname, 32)) records.push(paxRecord("gname", h.gname))
-  for (const [k, v] of h.extra) records.push(paxRecord(k, v))
-  const main = rawHeader({
-    name: split?.name ?? path.slice(0, 100),
-    prefix: split?.prefix ?? "",
-    typeflag: h.typeflag,
-    mode: h.mode,
-    uid: h.uid > MAX_OCTAL_8 || h.uid < 0 ? 0 : h.uid,
-    gid: h.gid > MAX_OCTAL_8 || h.gid < 0 ? 0 : h.gid,
-    size: h.size > MAX_OCTAL_12 ? 0 : h.size,
-    mtime: mtimeFits ? h.mtime : Math.min(Math.max(Math.floor(h.mtime), 0), MAX_OCTAL_12),
-    linkname: linkFits ? h.linkname : "",
-    uname: fitsBytes(h.uname, 32) ? h.uname : "",
-    gname: fitsBytes(h.gname, 32) ? h.gname : "",
-    devmajor: h.devmajor <= MAX_OCTAL_8 ? h.devmajor : 0,
-    devminor: h.devminor <= MAX_OCTAL_8 ? h.devminor : 0
-  })
-  if (records.length === 0) return main
-  const data = encoder.encode(records.join(""))
-  const padded = Math.ceil(data.length / BLOCK) * BLOCK
-  const paxHeader = rawHeader({
-    name: `PaxHeaders.0/${h.path.split("/").pop()!.slice(0, 80)}`,
-    prefix: "",
-    typeflag: "x",
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    size: data.length,
-    mtime: 0,
-    linkname: "",
-    uname: "",
-    gname: "",
-    devmajor: 0,
-    devminor: 0
-  })
-  const out = new Uint8Array(BLOCK * 2 + padded)
-  out.set(paxHeader, 0)
-  out.set(data, BLOCK)
-  out.set(main, BLOCK + padded)
-  return out
-}
+/** The header blocks of an entry (see `Tar.encode`). @internal */
+export const encodeHeader = (h: Header): Uint8Array => Tar.encode(h)
 
 // ---------------------------------------------------------------------------------------------------------
 // reading layers
@@ -519,23 +95,21 @@ export const layerEvents = <E>(
     const codecs = yield* Compression.CodecsRef
     if (compression !== "none") yield* codecs.check(compression)
     const plain = compression === "none" ? whole : codecs.decompress(compression, subject)(whole)
-    const reader = new TarReader()
     const invalid = (detail: string) => new InvalidLayer({ location: store.name, digest: layer.digest, detail })
-    // a malformed stream is read to its end before failing: stopping a decompressor mid-stream can leave it
-    // waiting (the layer is bounded by its descriptor's size, and its digest is still checked)
-    let failure: string | undefined
-    return Stream.concat(
-      Stream.mapConcat(plain, (chunk) => {
-        if (failure !== undefined) return []
-        const out: Array<Event> = []
-        failure = reader.push(chunk, out)
-        return out
-      }),
-      Stream.suspend(() => {
-        const error = failure ?? reader.finish()
-        return error === undefined ? Stream.empty : Stream.fail(invalid(error))
-      })
-    )
+    // a bad path fails the stream at once, as a malformed tar does (`Tar.events`)
+    return Stream.mapChunksEffect(Tar.events(invalid)(plain), (chunk) => {
+      const out: Array<Event> = []
+      for (const event of chunk) {
+        if (event._tag !== "Entry") {
+          out.push(event)
+          continue
+        }
+        const header = normalise(event.header)
+        if (typeof header === "string") return Effect.fail(invalid(header))
+        out.push(header === event.header ? event : { _tag: "Entry" as const, header })
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    })
   }))
 
 // ---------------------------------------------------------------------------------------------------------
@@ -643,11 +217,12 @@ export const merge = <E>(
       const opaqueSet = new Set(opaques)
       for (const target of pending.keys()) if (deletedBy(target, whiteoutSet, opaqueSet)) pending.delete(target)
       // this layer's links to a target replaced or deleted above
-      for (const [path, survivor] of survivors) {
+      for (const [path] of survivors) {
         const target = local.get(path)?.link
         if (target === undefined || !shadowed(target, false)) continue
         const source = local.get(target)
-        if (source !== undefined && source.ordinal < survivor.ordinal) {
+        if (source !== undefined) {
+          // the version of this layer, before or after the link (a link may precede its target in a tar)
           if (!source.file) continue
           const key = `${i}:${source.ordinal}`
           promoted.set(key, [...(promoted.get(key) ?? []), path])
@@ -673,9 +248,10 @@ export const merge = <E>(
       return false
     }
 
-    // a hard link is kept when its target is a file of the merged tree written before it (this layer or one
-    // below); one whose target a layer above replaced or deleted is written from that target's old version
-    // (see `promoted`), or left out when there is none (it would link to nothing)
+    // a hard link is kept when its target is a file of the merged tree of this layer or one below (written
+    // after its target when the layer lists it first); one whose target a layer above replaced or deleted is
+    // written from the version it saw (see `promoted`: this layer's, before or after it, or one below), or left
+    // out when there is none (it would link to nothing)
     const linkable = (target: string, i: number): boolean => {
       const survivor = final.get(target)
       return survivor !== undefined && !survivor.dir && survivor.layer <= i && !underNonDirectory(target)
@@ -690,6 +266,27 @@ export const merge = <E>(
         let size = 0
         // hard links to the entry being written, once its data is
         let after: Array<Uint8Array> = []
+        // hard links listed before their target in this layer, by target: written right after it (tar readers
+        // create a link from a target that exists; only headers are held, never data). Those whose target
+        // never comes (a cycle of links) are left out.
+        const deferred = new Map<string, Array<Header>>()
+        const waiting = new Set<string>()
+        const release = (names: ReadonlyArray<string>): Array<Uint8Array> => {
+          const out: Array<Uint8Array> = []
+          const stack = [...names]
+          while (stack.length > 0) {
+            const name = stack.pop()!
+            const links = deferred.get(name)
+            if (links === undefined) continue
+            deferred.delete(name)
+            for (const link of links) {
+              waiting.delete(link.path)
+              out.push(encodeHeader(link))
+              stack.push(link.path)
+            }
+          }
+          return out
+        }
         return Stream.mapConcat(layerEvents(store, layers[i]!), (event): ReadonlyArray<Uint8Array> => {
           if (event._tag === "Entry") {
             ordinal++
@@ -699,6 +296,16 @@ export const merge = <E>(
             const own = survivor !== undefined && survivor.layer === i && survivor.ordinal === ordinal &&
               !underNonDirectory(h.path) &&
               (h.typeflag !== "1" || linkable(h.linkname, i))
+            if (own && h.typeflag === "1") {
+              const target = final.get(h.linkname)!
+              if ((target.layer === i && target.ordinal > ordinal) || waiting.has(h.linkname)) {
+                deferred.set(h.linkname, [...(deferred.get(h.linkname) ?? []), h])
+                waiting.add(h.path)
+                keep = false
+                left = 0
+                return []
+              }
+            }
             const written = own ? h.path : names.shift()
             keep = written !== undefined
             left = h.size
@@ -707,6 +314,7 @@ export const merge = <E>(
             after = names.map((name) =>
               encodeHeader({ ...h, path: name, typeflag: "1", size: 0, linkname: written, extra: [] })
             )
+            after.push(...release([written, ...names]))
             const header = encodeHeader(written === h.path ? h : { ...h, path: written })
             if (size > 0) return [header]
             const out = [header, ...after]

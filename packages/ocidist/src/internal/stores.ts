@@ -238,8 +238,8 @@ const stagingName = (absolute: string, basename: string): string =>
 /** The names of compressed archives, which are read (by their content) but not written. */
 const COMPRESSED_NAME = /\.(tar\.gz|tgz|tar\.zst)$/i
 
-/** Fails before anything moves when an archive cannot be written where the user asked. */
-const checkArchivePath = (env: Environment, location: Location.OciArchive | Location.DockerArchive) =>
+/** Fails before anything moves when an archive cannot be written where the user asked. @internal */
+export const checkArchivePath = (env: Environment, location: Location.OciArchive | Location.DockerArchive) =>
   Effect.gen(function*() {
     const absolute = env.path.resolve(location.path)
     const parent = env.path.dirname(absolute)

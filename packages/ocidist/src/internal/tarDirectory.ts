@@ -10,14 +10,12 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as LayoutError from "@ocidist/layout/LayoutError"
+import * as Tar from "@ocidist/layout/Tar"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import type { OcidistError } from "../OcidistError.js"
 import * as Compression from "./compression.js"
-
-const BLOCK = 512
-const encoder = new TextEncoder()
 
 /** One entry of the tar, as found on disk. @internal */
 export interface Entry {
@@ -30,73 +28,15 @@ export interface Entry {
   readonly linkname: string
 }
 
-const writeString = (block: Uint8Array, offset: number, length: number, value: string) => {
-  block.set(encoder.encode(value).subarray(0, length), offset)
-}
-
-const writeOctal = (block: Uint8Array, offset: number, length: number, value: number) => {
-  writeString(block, offset, length - 1, value.toString(8).padStart(length - 1, "0"))
-}
-
-const paxRecord = (key: string, value: string): string => {
-  const body = ` ${key}=${value}\n`
-  const bodyLength = encoder.encode(body).length
-  let length = bodyLength + String(bodyLength).length
-  while (bodyLength + String(length).length !== length) length = bodyLength + String(length).length
-  return `${length}${body}`
-}
-
-const MAX_OCTAL_SIZE = 0o77777777777
-
-const rawHeader = (o: {
-  readonly name: string
-  readonly size: number
-  readonly typeflag: string
-  readonly mode: number
-  readonly linkname: string
-}): Uint8Array => {
-  const block = new Uint8Array(BLOCK)
-  writeString(block, 0, 100, o.name)
-  writeOctal(block, 100, 8, o.mode)
-  writeOctal(block, 108, 8, 0)
-  writeOctal(block, 116, 8, 0)
-  writeOctal(block, 124, 12, o.size)
-  writeOctal(block, 136, 12, 0)
-  block.fill(0x20, 148, 156)
-  writeString(block, 156, 1, o.typeflag)
-  writeString(block, 157, 100, o.linkname)
-  writeString(block, 257, 6, "ustar\0")
-  writeString(block, 263, 2, "00")
-  let sum = 0
-  for (let i = 0; i < BLOCK; i++) sum += block[i]!
-  writeString(block, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ")
-  return block
-}
-
 /** The header blocks of an entry: a PAX header first when its name, link name or size does not fit ustar. @internal */
-export const header = (entry: Pick<Entry, "name" | "type" | "size" | "mode" | "linkname">): Uint8Array => {
-  const name = entry.type === "directory" ? `${entry.name}/` : entry.name
-  const records: Array<string> = []
-  if (encoder.encode(name).length > 100) records.push(paxRecord("path", name))
-  if (encoder.encode(entry.linkname).length > 100) records.push(paxRecord("linkpath", entry.linkname))
-  if (entry.size > MAX_OCTAL_SIZE) records.push(paxRecord("size", String(entry.size)))
-  const main = rawHeader({
-    name: name.slice(0, 100),
-    size: entry.type === "file" && entry.size <= MAX_OCTAL_SIZE ? entry.size : 0,
+export const header = (entry: Pick<Entry, "name" | "type" | "size" | "mode" | "linkname">): Uint8Array =>
+  Tar.encode({
+    path: entry.name,
     typeflag: entry.type === "file" ? "0" : entry.type === "directory" ? "5" : "2",
+    size: entry.type === "file" ? entry.size : 0,
     mode: entry.mode & 0o7777,
-    linkname: entry.linkname.slice(0, 100)
+    linkname: entry.linkname
   })
-  if (records.length === 0) return main
-  const data = encoder.encode(records.join(""))
-  const padded = Math.ceil(data.length / BLOCK) * BLOCK
-  const pax = rawHeader({ name: "PaxHeader", size: data.length, typeflag: "x", mode: 0o644, linkname: "" })
-  const out = new Uint8Array(BLOCK * 2 + padded)
-  out.set(pax, 0)
-  out.set(data, BLOCK)
-  out.set(main, BLOCK + padded)
-  return out
-}
 
 const ioError = (path: string) => LayoutError.fromPlatformError(path)
 
@@ -183,11 +123,11 @@ export const tarDirectory = (
         entry.type === "file"
           ? Stream.concat(
             Stream.make(header(entry)),
-            Stream.concat(fileData(fs, entry), Stream.make(new Uint8Array((BLOCK - (entry.size % BLOCK)) % BLOCK)))
+            Stream.concat(fileData(fs, entry), Stream.make(Tar.padding(entry.size)))
           )
           : Stream.make(header(entry))
     )
-    return Stream.concat(parts, Stream.make(new Uint8Array(BLOCK * 2)))
+    return Stream.concat(parts, Stream.make(Tar.end()))
   }))
 
 /**

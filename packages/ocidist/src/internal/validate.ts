@@ -6,16 +6,18 @@
  *
  * @internal
  */
+import * as Tar from "@ocidist/layout/Tar"
 import * as Digest from "@ocidist/reference/Digest"
 import type * as Hash from "@ocidist/reference/Hash"
 import type * as Descriptor from "@ocidist/spec/Descriptor"
 import * as ImageConfig from "@ocidist/spec/ImageConfig"
+import * as Manifest from "@ocidist/spec/Manifest"
 import * as MediaType from "@ocidist/spec/MediaType"
 import * as Storage from "@ocidist/spec/Storage"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import type { OcidistError } from "../OcidistError.js"
+import { type OcidistError, UnsupportedOperation } from "../OcidistError.js"
 import type * as Validate from "../Validate.js"
 import { environment, type Requirements, toLocation } from "./blob.js"
 import * as Compression from "./compression.js"
@@ -46,7 +48,7 @@ const findingOf = (e: OcidistError): Validate.ProblemKind | undefined => {
 
 type Hasher = ReturnType<Hash.Service["make"]>
 
-const BLOCK = 512
+const BLOCK = Tar.BLOCK
 
 /** A streaming tar reader that only checks structure: header checksums, entry sizes, the end of the archive. */
 const tarChecker = () => {
@@ -56,19 +58,8 @@ const tarChecker = () => {
   let zeroBlocks = 0
   let entries = 0
   let error: string | undefined
-  const octal = (b: Uint8Array, from: number, length: number): number | undefined => {
-    if ((b[from]! & 0x80) !== 0) {
-      // base-256 (GNU) for large values
-      let n = b[from]! & 0x7f
-      for (let i = from + 1; i < from + length; i++) n = n * 256 + b[i]!
-      return n
-    }
-    const text = new TextDecoder().decode(b.subarray(from, from + length)).replace(/\0.*$/s, "").trim()
-    if (text === "") return 0
-    return /^[0-7]+$/.test(text) ? parseInt(text, 8) : undefined
-  }
   const onHeader = () => {
-    if (header.every((x) => x === 0)) {
+    if (Tar.isZero(header)) {
       zeroBlocks++
       return
     }
@@ -76,14 +67,11 @@ const tarChecker = () => {
       error = `entry after an end-of-archive block (entry ${entries + 1})`
       return
     }
-    const stored = octal(header, 148, 8)
-    let sum = 0
-    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!
-    if (stored !== sum) {
+    if (!Tar.checksumOk(header)) {
       error = `bad tar header checksum at entry ${entries + 1}`
       return
     }
-    const size = octal(header, 124, 12)
+    const size = Tar.parseNumeric(header, 124, 12)
     if (size === undefined) {
       error = `bad size field at entry ${entries + 1}`
       return
@@ -134,12 +122,14 @@ export const validate = (
     const env = yield* environment
     const codecs = yield* Compression.CodecsRef
     const full = options?.full ?? false
+    const withReferrers = options?.referrers ?? false
     const { reference, store } = yield* Stores.openSource(env, yield* toLocation(input))
     const root = yield* store.resolve(reference)
     const problems: Array<Validate.Problem> = []
     const seen = new Set<string>()
     let checked = 0
     let bytes = 0
+    let referrers = 0
 
     const report = (d: Descriptor.Descriptor, kind: Validate.ProblemKind, detail: string, parent?: string) =>
       Effect.sync(() => {
@@ -241,7 +231,11 @@ export const validate = (
         return diffHasher.digest()
       })
 
-    const visit = (d: Descriptor.Descriptor, parent: string | undefined): Effect.Effect<void, OcidistError> =>
+    const visit = (
+      d: Descriptor.Descriptor,
+      parent: string | undefined,
+      check?: (m: Manifest.Manifest) => Effect.Effect<void>
+    ): Effect.Effect<void, OcidistError> =>
       Effect.gen(function*() {
         if (seen.has(d.digest)) return
         seen.add(d.digest)
@@ -250,6 +244,7 @@ export const validate = (
         if (Either.isLeft(fetched)) return
         const m = fetched.right
         bytes += m.bytes.length
+        if (check !== undefined) yield* check(m)
         if (MediaType.essence(m.mediaType) !== MediaType.essence(d.mediaType)) {
           yield* report(
             d,
@@ -258,6 +253,7 @@ export const validate = (
             parent
           )
         }
+        if (withReferrers) yield* visitReferrers(m)
         if (m._tag === "ImageIndex") {
           for (const child of m.manifest.manifests) {
             if (!MediaType.isManifest(child.mediaType)) {
@@ -314,8 +310,55 @@ export const validate = (
         }
       })
 
+    /**
+     * The referrers of a manifest (Referrers API or tag fallback; a layout's entries with that subject), each
+     * checked as a manifest under it, its `subject` compared; their own referrers in turn (`visit`). A referrer
+     * seen already (a cycle, or listed twice) is not checked again.
+     */
+    const visitReferrers = (m: Manifest.Manifest): Effect.Effect<void, OcidistError> =>
+      Effect.gen(function*() {
+        if (store.referrers === undefined) {
+          return yield* new UnsupportedOperation({
+            operation: "listing referrers",
+            location: store.name,
+            detail: "it cannot list referrers: validate without --referrers"
+          })
+        }
+        const subject: Descriptor.Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length }
+        const listed = yield* orReport(subject, undefined, store.referrers(subject))
+        if (Either.isLeft(listed)) return
+        for (const r of listed.right) {
+          if (seen.has(r.digest)) continue
+          referrers++
+          if (!MediaType.isManifest(r.mediaType)) {
+            seen.add(r.digest)
+            yield* report(r, "UnknownMediaType", `a referrer of media type ${r.mediaType}`, m.digest)
+            continue
+          }
+          yield* visit(r, m.digest, (referrer) => {
+            const pointsAt = Manifest.subject(referrer)?.digest
+            return pointsAt === m.digest ? Effect.void : report(
+              r,
+              "SubjectMismatch",
+              pointsAt === undefined
+                ? `listed as a referrer of ${m.digest}, it has no subject`
+                : `listed as a referrer of ${m.digest}, its subject is ${pointsAt}`,
+              m.digest
+            )
+          })
+        }
+      })
+
     yield* visit(root, undefined)
-    return { location: store.name, digest: root.digest, ok: problems.length === 0, checked, bytes, problems }
+    return {
+      location: store.name,
+      digest: root.digest,
+      ok: problems.length === 0,
+      checked,
+      bytes,
+      referrers,
+      problems
+    }
   })).pipe(Effect.withSpan("Validate.validate"))
 
 const isForeign = (mediaType: string): boolean =>

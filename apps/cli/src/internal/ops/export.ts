@@ -1,6 +1,7 @@
 /**
  * `export` and `flatten`, thin over the facade's `Export` and `Flatten` modules.
  */
+import * as Platform from "@ocidist/spec/Platform"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -56,9 +57,19 @@ export const flatten = (
       })
       if (globals.json) return yield* json(result)
       yield* line(result.digest)
+      if (result.children !== undefined) {
+        // an index: then one line per flattened image, its digest and its platform
+        for (const child of result.children) {
+          yield* line(`${child.digest} ${child.platform === undefined ? "-" : Platform.format(child.platform)}`)
+        }
+        return yield* info(
+          globals,
+          `flattened the ${result.children.length} images of ${result.sourceDigest} into a new index at ${result.location}`
+        )
+      }
       yield* info(
         globals,
-        `flattened ${result.sourceDigest} into one layer (${result.layer.digest}) at ${result.location}`
+        `flattened ${result.sourceDigest} into one layer (${result.layer?.digest}) at ${result.location}`
       )
     })
   )

@@ -9,12 +9,15 @@ import type { Globals } from "../../GlobalOptions.js"
 import * as Format from "../format.js"
 import { info, json, lines, run } from "./common.js"
 
-/** `validate <location> [--full]` */
-export const validate = (globals: Globals, args: { readonly reference: string; readonly full: boolean }) =>
+/** `validate <location> [--full] [--referrers]` */
+export const validate = (
+  globals: Globals,
+  args: { readonly reference: string; readonly full: boolean; readonly referrers: boolean }
+) =>
   run(
     globals,
     Effect.gen(function*() {
-      const result = yield* Validate.validate(args.reference, { full: args.full })
+      const result = yield* Validate.validate(args.reference, { full: args.full, referrers: args.referrers })
       if (globals.json) {
         yield* json({
           reference: result.location,
@@ -22,6 +25,7 @@ export const validate = (globals: Globals, args: { readonly reference: string; r
           ok: result.ok,
           checked: result.checked,
           bytes: result.bytes,
+          referrers: result.referrers,
           problems: result.problems
         })
       } else {
@@ -39,7 +43,7 @@ export const validate = (globals: Globals, args: { readonly reference: string; r
         globals,
         `${result.location}: ok (${result.checked} descriptors, ${Format.bytes(result.bytes)} read${
           args.full ? ", layers checked" : ""
-        })`
+        }${args.referrers ? `, ${result.referrers} referrer${result.referrers === 1 ? "" : "s"}` : ""})`
       )
     })
   )
