@@ -2,10 +2,13 @@
 // `zstd` program; Node 20 here: the program) streaming round trips, typed errors for corrupt input and a
 // missing zstd, recompression into a spool file with the diffID checked, and a 64 MiB layer that streams
 // with memory that does not grow with its size.
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
+import * as TarCodec from "@ocidist/layout/Tar"
 import * as NodeHash from "@ocidist/reference/NodeHash"
 import * as MediaType from "@ocidist/spec/MediaType"
-import { Tools } from "@ocidist/testing"
+import { Tar, Tools } from "@ocidist/testing"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -16,6 +19,8 @@ import * as Stream from "effect/Stream"
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import * as zlib from "node:zlib"
@@ -195,6 +200,33 @@ describe("compression", () => {
         }
       }).pipe(Effect.provide(node())),
     60_000
+  )
+
+  it.live(
+    "a peeked file stream, decompressed and stopped early by a malformed tar, ends (peek's own pull)",
+    () =>
+      Effect.gen(function*() {
+        // a PAX record of 2 MiB (over the tar reader's bound) compresses to ~2 KiB: the tar fails while the file
+        // stream under `peek` has not ended. With `Stream.peel` under `peek`, closing the scope hung here.
+        const body = ` comment=${"a".repeat(2 * 1024 * 1024)}\n`
+        const pax = new TextEncoder().encode(`${body.length + 7}${body}`)
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-peek-"))
+        const file = `${dir}/layer.tar.gz`
+        fs.writeFileSync(file, zlib.gzipSync(Tar.archive([Tar.entry({ name: "PaxHeaders/x", type: "x", data: pax })])))
+        const c = yield* codecs
+        const fsService = yield* FileSystem.FileSystem
+        const result = yield* Effect.scoped(Effect.gen(function*() {
+          const [head, whole] = yield* Compression.peek(Stream.orDie(fsService.stream(file, { chunkSize: 65536 })), 4)
+          assert.strictEqual(Compression.sniff(head), "gzip")
+          return yield* Stream.runDrain(TarCodec.events((detail) => detail)(c.decompress("gzip", "t")(whole)))
+        })).pipe(
+          Effect.flip,
+          Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "still running" })
+        )
+        assert.match(typeof result === "string" ? result : result.message, /extended header of \d+ bytes/)
+        fs.rmSync(dir, { recursive: true, force: true })
+      }).pipe(Effect.provide(node()), Effect.provide(NodeFileSystem.layer)),
+    30_000
   )
 
   it.scoped("recompress: gzip → zstd into a spool file, new digest and size, diffID checked, spool removed", () =>

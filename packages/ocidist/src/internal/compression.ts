@@ -23,6 +23,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
@@ -185,28 +186,38 @@ export const peek = <E>(
   stream: Stream.Stream<Uint8Array, E>,
   n: number
 ): Effect.Effect<readonly [Uint8Array, Stream.Stream<Uint8Array, E>], E, Scope.Scope> =>
-  Effect.map(
-    Stream.peel(
-      stream,
-      Sink.fold<Array<Uint8Array>, Uint8Array>(
-        [],
-        (acc) => acc.reduce((k, b) => k + b.length, 0) < n,
-        (acc, b) => [...acc, b]
-      )
-    ),
-    ([head, rest]) => {
-      const total = head.reduce((k, b) => k + b.length, 0)
-      const bytes = new Uint8Array(Math.min(total, n))
-      let filled = 0
-      for (const b of head) {
-        if (filled >= bytes.length) break
-        const take = Math.min(b.length, bytes.length - filled)
-        bytes.set(b.subarray(0, take), filled)
-        filled += take
+  // a pull in the caller's scope rather than `Stream.peel`: peel's producer fiber, left waiting to hand over the
+  // rest when a consumer stopped early (a malformed tar, a `take`), hung the closing of that scope
+  Effect.gen(function*() {
+    const pull = yield* Stream.toPull(stream)
+    const head: Array<Uint8Array> = []
+    let total = 0
+    let ended = false
+    while (total < n) {
+      const chunk = yield* Effect.catchAll(pull, (e) =>
+        Option.isNone(e) ?
+          Effect.sync(() => {
+            ended = true
+            return Chunk.empty<Uint8Array>()
+          }) :
+          Effect.fail(e.value))
+      if (ended) break
+      for (const b of Chunk.toReadonlyArray(chunk)) {
+        head.push(b)
+        total += b.length
       }
-      return [bytes, Stream.concat(Stream.fromIterable(head), rest)] as const
     }
-  )
+    const bytes = new Uint8Array(Math.min(total, n))
+    let filled = 0
+    for (const b of head) {
+      if (filled >= bytes.length) break
+      const take = Math.min(b.length, bytes.length - filled)
+      bytes.set(b.subarray(0, take), filled)
+      filled += take
+    }
+    const rest = ended ? Stream.empty : Stream.repeatEffectChunkOption(pull)
+    return [bytes, Stream.concat(Stream.fromIterable(head), rest)] as const
+  })
 
 /** Passes a stream through, feeding every buffer to a hasher (one effect per chunk of buffers). */
 const tapHash = <E>(stream: Stream.Stream<Uint8Array, E>, h: Hash.Hasher): Stream.Stream<Uint8Array, E> =>
