@@ -23,8 +23,8 @@ import {
   type LayoutError,
   UnsupportedContent
 } from "../LayoutError.js"
-import * as NodeCodecs from "../NodeCodecs.js"
 import { tempSuffix } from "./files.js"
+import * as NodeCodecs from "./nodeCodecs.js"
 
 /** @internal */
 export type Compression = "gzip" | "zstd"
