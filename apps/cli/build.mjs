@@ -2,11 +2,12 @@
 // dist/main.cjs, the program (main.ts: command tree, registry client, auth, layouts), which the launcher
 // compiles with a V8 code cache (see src/bin.ts). Tree-shaken and minified; the command implementations sit
 // behind a lazy `import()`, so `ref` and `--help` do not evaluate the registry client, and the embedded
-// registry of `registry serve` (@ocidist/registry) behind one of its own.
+// registry of `registry serve` (@ocidist/registry) behind one of its own. dist/main-sync.cjs is the same
+// program with the implementation of `ocidist sync` (see `withoutSync` below).
 import { build } from "esbuild"
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { basename, dirname, join } from "node:path"
+import { basename, dirname, join, resolve } from "node:path"
 
 const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"))
 const dist = new URL("./dist", import.meta.url).pathname
@@ -139,6 +140,40 @@ module.exports = require("node:fs").readFileSync(require("node:path").join(__dir
   }
 }
 
+// `ocidist sync` brings @effect/cluster, @effect/workflow, @effect/rpc, @effect/sql and the SQLite and
+// PostgreSQL clients (~520 KB minified). In the program bundle they cost every start ~5 ms of CPU (read and
+// deserialized with the code cache), and every command that loads the implementations ~140 ms (evaluated, and
+// libsql's native module loaded: `digest` 289 → 150 ms CPU). They are left out of dist/main.cjs: the two modules that import them (src/internal/ops/sync.ts, syncCluster.ts)
+// are replaced there by stubs that fail if called, and dist/main-sync.cjs is the whole program. The launcher
+// runs main-sync.cjs when the command line has the word `sync` (src/bin.ts), so that one process has one copy
+// of effect, and each bundle its own code cache.
+const syncOps = ["sync.ts", "syncCluster.ts"].map((file) =>
+  new URL(`./src/internal/ops/${file}`, import.meta.url).pathname
+)
+const withoutSync = {
+  name: "without-sync",
+  setup(build) {
+    build.onResolve({ filter: /(^|\/)(sync|syncCluster)\.js$/ }, (args) => {
+      const file = resolve(args.resolveDir, args.path).replace(/\.js$/, ".ts")
+      return syncOps.includes(file) ? { path: file, namespace: "without-sync" } : undefined
+    })
+    build.onLoad({ filter: /.*/, namespace: "without-sync" }, (args) => {
+      // the values the module exports (esbuild fails the build on an import of a name left out here)
+      const names = [...readFileSync(args.path, "utf8").matchAll(/^export (?:const|function|class) (\w+)/gm)]
+        .map((match) => match[1])
+      const message = `${basename(args.path)} is not in main.cjs: the launcher runs main-sync.cjs for \`sync\``
+      return {
+        loader: "js",
+        contents: `const missing = () => {
+  throw new Error(${JSON.stringify(message)})
+}
+${names.map((name) => `export const ${name} = missing`).join("\n")}
+`
+      }
+    })
+  }
+}
+
 const common = {
   bundle: true,
   platform: "node",
@@ -152,7 +187,9 @@ const common = {
   charset: "ascii",
   metafile: true,
   define: { __OCIDIST_VERSION__: JSON.stringify(version) },
-  external: ["@parcel/watcher"],
+  // libsql (the embedded store of `ocidist sync`) loads a native module: it stays in node_modules, a
+  // dependency of this package, and is required from there at run time
+  external: ["@parcel/watcher", "libsql", "@libsql/*"],
   logLevel: "warning"
 }
 
@@ -165,26 +202,40 @@ const launcher = await build({
   define: { ...common.define, "import.meta.url": "__ocidist_launcher_url" },
   banner: { js: "var __ocidist_launcher_url = require(\"node:url\").pathToFileURL(__filename).href;" }
 })
-const program = await build({
-  ...common,
-  entryPoints: [new URL("./src/main.ts", import.meta.url).pathname],
-  outfile: `${dist}/main.cjs`,
-  format: "cjs",
-  // The launcher compiles the file as it is, so it carries its own CommonJS wrapper: wrapping it at run time
-  // made V8 flatten a ~790 KB concatenated string, ~190 page faults (~2 ms) per start here.
-  banner: { js: "(function (exports, require, module, __filename, __dirname) {" },
-  footer: { js: "})" },
-  plugins: [
-    ...(process.env.OCIDIST_FULL_UNDICI === undefined ? [undiciLite] : []),
-    lazyUndiciH2,
-    noWebSocketServer,
-    llhttpFiles,
-    lazyBuiltins(["child_process", "crypto", "readline", "tls", "zlib"])
-  ]
-})
+const program = (outfile, plugins) =>
+  build({
+    ...common,
+    entryPoints: [new URL("./src/main.ts", import.meta.url).pathname],
+    outfile,
+    format: "cjs",
+    // The launcher compiles the file as it is, so it carries its own CommonJS wrapper: wrapping it at run time
+    // made V8 flatten a ~790 KB concatenated string, ~190 page faults (~2 ms) per start here.
+    banner: { js: "(function (exports, require, module, __filename, __dirname) {" },
+    footer: { js: "})" },
+    plugins: [
+      ...plugins,
+      ...(process.env.OCIDIST_FULL_UNDICI === undefined ? [undiciLite] : []),
+      lazyUndiciH2,
+      noWebSocketServer,
+      llhttpFiles,
+      lazyBuiltins(["child_process", "crypto", "readline", "tls", "zlib"])
+    ]
+  })
+const [main, mainSync] = await Promise.all([
+  program(`${dist}/main.cjs`, [withoutSync]),
+  program(`${dist}/main-sync.cjs`, [])
+])
+// Whatever the sync alone needs must stay out of main.cjs (a command declaration that imported
+// @ocidist/sync, say, would bring it back).
+const syncOnly =
+  /[\\/](@effect[\\/](cluster|workflow|rpc|sql|sql-libsql|sql-pg|experimental)|@libsql|pg|msgpackr|packages[\\/]sync)[\\/]/
+const leaked = Object.keys(main.metafile.inputs).filter((input) => syncOnly.test(input))
+if (leaked.length > 0) {
+  throw new Error(`main.cjs includes modules of \`ocidist sync\`:\n  ${leaked.slice(0, 10).join("\n  ")}`)
+}
 chmodSync(`${dist}/ocidist.cjs`, 0o755)
 if (process.env.OCIDIST_BUILD_STATS !== undefined) {
-  for (const result of [launcher, program]) {
+  for (const result of [launcher, main, mainSync]) {
     for (const [file, output] of Object.entries(result.metafile.outputs)) {
       console.log(file, output.bytes)
       if (process.env.OCIDIST_BUILD_STATS === "inputs") {

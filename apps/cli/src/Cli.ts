@@ -15,6 +15,7 @@ import * as Misc from "./commands/Misc.js"
 import * as Mutate from "./commands/Mutate.js"
 import * as Ref from "./commands/Ref.js"
 import * as Repository from "./commands/Repository.js"
+import * as Sync from "./commands/Sync.js"
 import * as Transfer from "./commands/Transfer.js"
 import * as Validate from "./commands/Validate.js"
 import { rejectPlatform, root as base } from "./GlobalOptions.js"
@@ -54,7 +55,8 @@ const subcommands = [
   Mutate.mutate,
   Mutate.append,
   Export.exportCommand,
-  Export.flatten
+  Export.flatten,
+  Sync.sync.pipe(rejectPlatform("sync"))
 ] as const
 
 const description = describe({

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * Entry point of the `ocidist` binary. `ocidist version` is answered here, without loading anything else.
- * Everything else runs the program bundle (`main.cjs`, built from `main.ts`), compiled with a V8 code cache
- * kept in `$XDG_CACHE_HOME/ocidist` (or `~/.cache/ocidist`): from the second run on, V8 skips parsing and
- * compiling most of it. The cache is written by the first run of a command that talks to a registry.
+ * Everything else runs a program bundle built from `main.ts` — `main-sync.cjs`, with the implementation of
+ * `ocidist sync` (@effect/cluster, SQL clients), when the command line has the word `sync`, else `main.cjs`,
+ * without it — compiled with a V8 code cache kept in `$XDG_CACHE_HOME/ocidist` (or `~/.cache/ocidist`): from
+ * the second run on, V8 skips parsing and compiling most of it. The cache is written by the first run of a command that talks to a registry.
  * `OCIDIST_NO_CODE_CACHE=1` turns it off; a cache that cannot be read, written or that V8 rejects is ignored
  * (and rewritten).
  *
@@ -83,6 +84,12 @@ const cacheDir = (): string | undefined => {
   return path.join(base, "ocidist")
 }
 
+// `ocidist sync` (and `sync worker`, `sync status`) needs @effect/cluster, @effect/sql and the SQLite and
+// PostgreSQL clients: ~520 KB more to read (~5 ms per start) and to evaluate with the command implementations
+// (~140 ms), so they are in a bundle of their own, the whole program with them (one copy of effect per process). Global options may come before the
+// command, so any argument `sync` chooses it: a false positive (`ocidist ref sync`) only starts a bit slower.
+const bundle = args.includes("sync") ? "sync" : "main"
+
 const run = (file: string) => {
   // The bundle is pure ASCII (esbuild escapes everything else): latin1 decodes it faster than utf8.
   const source = fs.readFileSync(file, "latin1")
@@ -94,7 +101,9 @@ const run = (file: string) => {
       const stat = fs.statSync(file)
       cacheFile = path.join(
         dir,
-        `code-${flavour}-${version}-${process.version}-${process.arch}-${stat.size}-${Math.floor(stat.mtimeMs)}.bin`
+        `code-${flavour}-${bundle}-${version}-${process.version}-${process.arch}-${stat.size}-${
+          Math.floor(stat.mtimeMs)
+        }.bin`
       )
     } catch {
       cacheFile = undefined
@@ -120,12 +129,13 @@ const run = (file: string) => {
         const tmp = `${cacheFile}.${process.pid}.tmp`
         fs.writeFileSync(tmp, script.createCachedData())
         fs.renameSync(tmp, cacheFile)
-        // Caches of other builds are of no use any more (the other tuning's cache stays).
-        const other = flavour === "size" ? "code-speed-" : "code-size-"
+        // Caches of other builds of this bundle are of no use any more, nor those named before there were two
+        // bundles (`code-<flavour>-<version>-…`); the other tuning's and the other bundle's stay.
         for (const name of fs.readdirSync(path.dirname(cacheFile))) {
+          const [code, tuning, of] = name.split("-")
           if (
-            name.startsWith("code-") && name.endsWith(".bin") && !name.startsWith(other) &&
-            name !== path.basename(cacheFile)
+            code === "code" && name.endsWith(".bin") && name !== path.basename(cacheFile) && tuning === flavour &&
+            (of === bundle || (of !== "main" && of !== "sync"))
           ) {
             fs.rmSync(path.join(path.dirname(cacheFile), name), { force: true })
           }
@@ -151,5 +161,5 @@ if ((args.length === 1 && args[0] === "version") || json) {
     json ? JSON.stringify({ version, node: process.versions.node }) + "\n" : `ocidist ${version}\n`
   )
 } else {
-  run(path.join(path.dirname(fileURLToPath(import.meta.url)), "main.cjs"))
+  run(path.join(path.dirname(fileURLToPath(import.meta.url)), bundle === "sync" ? "main-sync.cjs" : "main.cjs"))
 }

@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { collect, ndjson, ocidist, start } from "./cli.js"
-import { acquire, Fixtures, Tools } from "./support.js"
+import { acquire, Fixtures, Postgres, Tools } from "./support.js"
 
 // --- the README's types ------------------------------------------------------------------------------------
 
@@ -477,6 +477,73 @@ describe("--json documents match README.md's types", () => {
     const r = await done
     expect(r.code).toBe(0)
     check("RegistryServe", JSON.parse(first))
+  })
+
+  it("sync, sync --dry-run: SyncReport, SyncPlan", async () => {
+    const dir = tmp()
+    const config = path.join(dir, "sync.yaml")
+    fs.writeFileSync(
+      config,
+      `registries: { "${host}": { tls: false } }
+sync:
+  - { source: ${host}/app, target: ${host}/synced/app, tags: { allow: ["^1$"] } }
+  - { source: ${host}/multi, target: ${host}/synced/multi, platforms: [linux/arm64] }
+`
+    )
+    const state = ["--state", path.join(dir, "state")]
+    const plan = document("SyncPlan", await ocidist(["sync", "--json", "--dry-run", ...state, config])) as {
+      repositories: Array<{ copy: Array<unknown> }>
+    }
+    expect(plan.repositories.map((r) => r.copy.length)).toEqual([1, 1])
+    const report = document("SyncReport", await ocidist(["sync", "--json", ...state, config])) as {
+      totals: { copied: number }
+    }
+    expect(report.totals.copied).toBe(2)
+    const again = document("SyncReport", await ocidist(["sync", "--json", ...state, config])) as {
+      totals: { unchanged: number }
+    }
+    expect(again.totals.unchanged).toBe(2)
+    const status = document("SyncStatus", await ocidist(["sync", "status", "--json", ...state])) as {
+      repositories: Array<{ states: Record<string, number> }>
+    }
+    expect(status.repositories.map((r) => r.states)).toEqual([{ unchanged: 1 }, { unchanged: 1 }])
+    const none = document("SyncStatus", await ocidist(["sync", "status", "--json", "--state", path.join(dir, "none")]))
+    expect(none).toEqual({ run: null, repositories: [] })
+  })
+
+  it("sync worker, sync status --cluster: SyncWorker, SyncStatus", async () => {
+    const pg = await acquire(Postgres.start())
+    try {
+      const child = start([
+        "sync",
+        "worker",
+        "--json",
+        "--cluster",
+        pg.value.url,
+        "--listen",
+        `127.0.0.1:${await Effect.runPromise(Tools.freePort)}`
+      ])
+      const done = collect(child)
+      const first = await new Promise<string>((resolve) => {
+        let out = ""
+        child.stdout!.on("data", (d: Buffer) => {
+          out += d.toString()
+          if (out.includes("\n")) resolve(out.slice(0, out.indexOf("\n")))
+        })
+        child.once("exit", () => resolve(out))
+      })
+      const joined = JSON.parse(first) as Record<string, unknown>
+      check("SyncWorker", joined)
+      expect(joined.cluster).toBe(pg.value.url)
+      document("SyncStatus", await ocidist(["sync", "status", "--json", "--cluster", pg.value.url]))
+      // SIGTERM: a graceful end, exit 0
+      child.kill("SIGTERM")
+      const r = await done
+      expect(r.stderr).toBe("")
+      expect(r.code).toBe(0)
+    } finally {
+      await pg.close()
+    }
   })
 
   it("a failure and a usage error: one Failure line on stderr", async () => {

@@ -1,5 +1,5 @@
 // Registries and fixtures for the CLI tests, from @ocidist/testing, held open for a whole test file.
-import { DockerRegistry, Fixtures, RawLayout, Tar, Tools } from "@ocidist/testing"
+import { DockerRegistry, Fixtures, Postgres, RawLayout, Tar, Tools } from "@ocidist/testing"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
@@ -7,7 +7,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
-export { DockerRegistry, Fixtures, RawLayout, Tar, Tools }
+export { DockerRegistry, Fixtures, Postgres, RawLayout, Tar, Tools }
 
 /** Acquires scoped resources; `close` releases them (call it in `afterAll`). */
 export const acquire = async <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) => {

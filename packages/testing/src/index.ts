@@ -23,6 +23,11 @@ export * as Fixtures from "./Fixtures.js"
 /**
  * @since 0.5.0
  */
+export * as Postgres from "./Postgres.js"
+
+/**
+ * @since 0.5.0
+ */
 export * as RawLayout from "./RawLayout.js"
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The package graph of the workspace, checked from the package manifests and from every import in the
- * packages' sources: reference → spec → auth → distribution / layout → ocidist / registry → cli, and nothing
- * else.
+ * packages' sources: reference → spec → auth → distribution / layout → ocidist / registry → sync → cli, and
+ * nothing else.
  * A package may use a package of an earlier layer only (distribution and layout never use each other), the
  * platform-neutral packages import no Node.js module, and only the `Node*` modules of a package import
  * `@effect/platform-node`.
@@ -21,7 +21,8 @@ const layers: Record<string, number> = {
   "@ocidist/layout": 3,
   "ocidist": 4,
   "@ocidist/registry": 4,
-  "@ocidist/cli": 5
+  "@ocidist/sync": 5,
+  "@ocidist/cli": 6
 }
 
 /** Packages whose sources must run on any runtime (browsers, Deno, Bun, Node). */
@@ -131,7 +132,7 @@ describe("the package graph", () => {
     assert.deepStrictEqual(violations, [])
   })
 
-  it("the graph is reference → spec → auth → distribution / layout → ocidist → cli", () => {
+  it("the graph is reference → spec → auth → distribution / layout → ocidist → sync → cli", () => {
     const edges = (name: string) =>
       workspaces.find((w) => w.name === name)!.dependencies.filter((d) => names.has(d)).sort()
     assert.deepStrictEqual(edges("@ocidist/reference"), [])
@@ -142,6 +143,13 @@ describe("the package graph", () => {
     assert.includeMembers(edges("ocidist"), ["@ocidist/distribution", "@ocidist/layout"])
     // the embedded registry serves content stores; it is not a client of registries
     assert.deepStrictEqual(edges("@ocidist/registry"), ["@ocidist/layout", "@ocidist/reference", "@ocidist/spec"])
+    // the sync copies with the facade (and its Node wiring authenticates); the embedded registry is for its tests only
+    assert.deepStrictEqual(edges("@ocidist/sync"), [
+      "@ocidist/auth",
+      "@ocidist/distribution",
+      "@ocidist/reference",
+      "ocidist"
+    ])
   })
 
   it("neutral packages import no Node.js module; only Node* modules use @effect/platform-node or Node wiring", () => {

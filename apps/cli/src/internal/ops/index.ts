@@ -1,6 +1,7 @@
 /**
  * The command implementations, loaded on demand (dynamic `import()`) so that `ocidist version`,
- * `ocidist ref` and `--help` do not load the registry client.
+ * `ocidist ref` and `--help` do not load the registry client. `sync` (and `./syncCluster.js`) are stubs in
+ * dist/main.cjs and real in dist/main-sync.cjs, which the launcher runs for `ocidist sync` (see build.mjs).
  */
 export { artifactAttach, artifactPull, artifactPush } from "./artifact.js"
 export { login, logout, token } from "./auth.js"
@@ -23,5 +24,6 @@ export {
   tags,
   untag
 } from "./read.js"
+export { sync } from "./sync.js"
 export { copy, pull, push } from "./transfer.js"
 export { validate } from "./validate.js"
