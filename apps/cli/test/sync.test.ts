@@ -6,12 +6,11 @@ import { createClient } from "@libsql/client"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as http from "node:http"
-import type * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { collect, ocidist, start } from "./cli.js"
+import { ocidist } from "./cli.js"
 import { acquire, Fixtures, Tools } from "./support.js"
+import { digest, killAtRequest, type Proxy, startProxy } from "./syncSupport.js"
 
 const REPOS = ["r1", "r2", "r3", "r4"]
 const TAGS = ["1.0", "2.0"]
@@ -20,43 +19,9 @@ let close: () => Promise<void>
 let source: string
 let target: string
 let refusing: string
-let proxy: { host: string; requests: Array<string>; hold: ((url: string) => boolean) | undefined; close: () => void }
+let proxy: Proxy
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-sync-"))
-
-/** Forwards to `upstream`, recording `METHOD path` of each request; a request `hold` accepts is never answered. */
-const startProxy = (upstream: string): Promise<typeof proxy> =>
-  new Promise((resolve) => {
-    const [upHost, upPort] = upstream.split(":")
-    const state: typeof proxy = { host: "", requests: [], hold: undefined, close: () => undefined }
-    const server = http.createServer((req, res) => {
-      state.requests.push(`${req.method} ${req.url}`)
-      if (state.hold?.(req.url ?? "") === true) return
-      const forwarded = http.request(
-        { host: upHost, port: Number(upPort), method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers)
-          answer.pipe(res)
-        }
-      )
-      forwarded.on("error", () => res.destroy())
-      req.pipe(forwarded)
-    })
-    const sockets = new Set<net.Socket>()
-    server.on("connection", (s) => {
-      sockets.add(s)
-      s.on("close", () => sockets.delete(s))
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address() as net.AddressInfo
-      state.host = `127.0.0.1:${address.port}`
-      state.close = () => {
-        for (const s of sockets) s.destroy()
-        server.close()
-      }
-      resolve(state)
-    })
-  })
 
 beforeAll(async () => {
   const acquired = await acquire(Effect.gen(function*() {
@@ -94,11 +59,6 @@ afterAll(async () => {
   proxy?.close()
   await close?.()
 })
-
-const digest = async (reference: string) => {
-  const r = await ocidist(["digest", reference])
-  return r.code === 0 ? r.stdout.trim() : undefined
-}
 
 const writeConfig = (dir: string, body: string) => {
   const file = path.join(dir, "sync.yaml")
@@ -175,20 +135,8 @@ describe("ocidist sync", () => {
     proxy.requests.length = 0
     // tags are copied one after the other: the first request for r1's manifest 2.0 comes after r1:1.0 was copied
     // (its activity journaled); kill there, with that request never answered
-    let reached: () => void = () => undefined
-    const copying = new Promise<void>((resolve) => (reached = resolve))
-    proxy.hold = (url) => {
-      if (!url.startsWith("/v2/resume/r1/manifests/2.0")) return false
-      reached()
-      return true
-    }
-    const child = start(["sync", "--state", state, config])
-    const done = collect(child)
-    await copying
-    child.kill("SIGKILL")
-    const first = await done
+    const first = await killAtRequest(proxy, "/v2/resume/r1/manifests/2.0", ["sync", "--state", state, config])
     expect(first.signal).toBe("SIGKILL")
-    proxy.hold = undefined
     const runId = /Starting sync run (\S+)/.exec(first.stderr)?.[1]
     expect(runId).toBeDefined()
 

@@ -26,29 +26,32 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import {
+  cli,
+  excerpt as excerptOf,
+  failedWhy,
+  main,
+  median,
+  MiB,
+  ownStderr,
+  peakRssKiB,
+  preflight,
+  readGiven,
+  rotate,
+  round3,
+  roundedLoadavg,
+  timedArgs,
+  version
+} from "../../../bench/lib.mjs"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const repoRoot = path.resolve(here, "../../..")
-const cli = path.join(repoRoot, "apps/cli/dist/ocidist.cjs")
 const pullChild = path.join(here, "pull-child.mjs")
-const MiB = 1024 * 1024
 const ALL_JOBS = ["pull", "push", "copy", "big", "library", "startup"]
-const RUN_TIMEOUT_SECONDS = 900
 
 // ---- settings ------------------------------------------------------------------------------------------------
 
 const readSettings = (argv, env) => {
-  const given = { ...env }
-  for (const arg of argv) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(arg)
-    if (m === null) throw new Error(`unknown argument ${arg}: expected KEY=VALUE, e.g. RUNS=5`)
-    given[m[1]] = m[2]
-  }
-  const int = (key, fallback, min) => {
-    const value = Number(given[key] ?? fallback)
-    if (!Number.isInteger(value) || value < min) throw new Error(`${key} must be an integer >= ${min}`)
-    return value
-  }
+  const { given, int, resultsDir } = readGiven(argv, env, "RUNS=5")
   const jobs = (given.JOBS ?? ALL_JOBS.join(",")).split(",").map((s) => s.trim()).filter((s) => s !== "")
   const unknown = jobs.filter((j) => !ALL_JOBS.includes(j))
   if (unknown.length > 0) throw new Error(`unknown JOBS ${unknown.join(",")}: choose from ${ALL_JOBS.join(",")}`)
@@ -62,40 +65,31 @@ const readSettings = (argv, env) => {
     // (Go's own SHA-256) is unaffected, so this compares ocidist on a slow-hash machine with skopeo on this one
     noShaNi: given.NO_SHA_NI === "1",
     jobs: ALL_JOBS.filter((j) => jobs.includes(j)),
-    resultsDir: path.resolve(repoRoot, given.RESULTS_DIR ?? "bench/results")
+    resultsDir
   }
 }
 
 // ---- measuring one run ---------------------------------------------------------------------------------------
 
-/** The first and last lines of a long text (a Node error's message comes first, its cause dump after). */
-const excerpt = (text, head = 12, tail = 6) => {
-  const lines = text.trimEnd().split("\n")
-  return lines.length <= head + tail + 1
-    ? lines.join("\n")
-    : [...lines.slice(0, head), `[… ${lines.length - head - tail} lines …]`, ...lines.slice(-tail)].join("\n")
-}
-
-/** The command's own stderr: what comes before the report of `/usr/bin/time -v`. */
-const ownStderr = (stderr) => stderr.split(/^\s*Command (?:being timed|exited with non-zero status)/m)[0]
+const excerpt = (text, head = 12, tail = 6) => excerptOf(text, head, tail)
 
 /**
  * Runs argv under `/usr/bin/time -v` (inside `timeout`, which kills the whole group when a run hangs): wall
  * time from this process's clock, peak RSS of the command. A non-zero exit throws with the command's stderr.
  */
 const timed = (argv, env) => {
-  const wrapped = ["--kill-after=10", String(RUN_TIMEOUT_SECONDS), "/usr/bin/time", "-v", ...argv]
   const start = process.hrtime.bigint()
-  const res = spawnSync("timeout", wrapped, { encoding: "utf8", env, maxBuffer: 64 * MiB })
+  const res = spawnSync("timeout", timedArgs(argv), { encoding: "utf8", env, maxBuffer: 64 * MiB })
   const seconds = Number(process.hrtime.bigint() - start) / 1e9
   if (res.error !== undefined) throw new Error(`cannot run ${argv.join(" ")}: ${res.error.message}`)
   if (res.status !== 0) {
-    const why = res.status === 124 ? `timed out after ${RUN_TIMEOUT_SECONDS} s` : `exited with ${res.status}`
-    throw new Error(`${argv.join(" ")} ${why}:\n${excerpt(ownStderr(res.stderr))}`)
+    throw new Error(`${argv.join(" ")} ${failedWhy(res.status)}:\n${excerpt(ownStderr(res.stderr))}`)
   }
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(res.stderr)
-  if (rss === null) throw new Error(`no peak RSS from /usr/bin/time for ${argv.join(" ")}:\n${excerpt(res.stderr)}`)
-  return { seconds, rssKiB: Number(rss[1]), stdout: res.stdout }
+  const rssKiB = peakRssKiB(res.stderr)
+  if (rssKiB === undefined) {
+    throw new Error(`no peak RSS from /usr/bin/time for ${argv.join(" ")}:\n${excerpt(res.stderr)}`)
+  }
+  return { seconds, rssKiB, stdout: res.stdout }
 }
 
 const sizeOfTree = (dir) =>
@@ -270,8 +264,6 @@ const startupJob = (ctx, small) => {
   }
 }
 
-const rotate = (xs, by) => xs.map((_, i) => xs[(i + by) % xs.length])
-
 /** Interleaved rounds: every client once per round, the order rotated each round. */
 const runJob = (job) =>
   Effect.gen(function*() {
@@ -295,14 +287,6 @@ const runJob = (job) =>
   })
 
 // ---- statistics and output -----------------------------------------------------------------------------------
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
-}
-
-const round3 = (x) => Math.round(x * 1000) / 1000
 
 const summarizeClient = (samples, bytes) => {
   const seconds = samples.map((s) => s.seconds)
@@ -336,7 +320,7 @@ const summarizeJob = (job, samples, loadavg) => {
     title: job.title,
     layerBytes: job.bytes,
     runs: job.runs,
-    loadavgAtStart: loadavg.map((x) => Number(x.toFixed(2))),
+    loadavgAtStart: roundedLoadavg(loadavg),
     clients,
     ratios: job.compare.map(([ours, theirs]) => ({
       ours,
@@ -410,16 +394,6 @@ const machine = () => {
   }
 }
 
-const skopeoVersion = () => spawnSync("skopeo", ["--version"], { encoding: "utf8" }).stdout.trim()
-
-const writeResults = (dir, report) => {
-  fs.mkdirSync(dir, { recursive: true })
-  fs.writeFileSync(path.join(dir, "transfer.json"), JSON.stringify(report, null, 2) + "\n")
-  const md = markdown(report)
-  fs.writeFileSync(path.join(dir, "transfer.md"), md)
-  return md
-}
-
 // ---- fixtures and main ---------------------------------------------------------------------------------------
 
 /** Generates (or takes from the fixtures cache) a big image and pushes it to `registry` as `big<size>:1`. */
@@ -433,13 +407,6 @@ const seedBigImage = (registry, work, sizeMiB) =>
     const bytes = image.layers.reduce((n, l) => n + l.size, 0)
     return { sizeMiB, bytes, ref: `${registry.host}/big${sizeMiB}:1`, repo: `big${sizeMiB}` }
   })
-
-const preflight = () => {
-  for (const file of [cli, path.join(here, "../dist/index.js")]) {
-    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`pnpm build\` first`)
-  }
-  if (!fs.existsSync("/usr/bin/time")) throw new Error("/usr/bin/time is missing: apt-get install -y time")
-}
 
 const program = (settings) =>
   Effect.scoped(Effect.gen(function*() {
@@ -485,26 +452,17 @@ const program = (settings) =>
       date: start.date,
       machine: machine(),
       node: process.version,
-      skopeo: skopeoVersion(),
+      skopeo: version(["skopeo", "--version"]),
       settings: { ...settings, resultsDir: undefined },
-      loadavg: {
-        start: start.loadavg.map((x) => Number(x.toFixed(2))),
-        end: os.loadavg().map((x) => Number(x.toFixed(2)))
-      },
+      loadavg: { start: roundedLoadavg(start.loadavg), end: roundedLoadavg(os.loadavg()) },
       jobs: results
     }
   }))
 
-const main = async () => {
-  const settings = readSettings(process.argv.slice(2), process.env)
-  preflight()
-  const report = await Effect.runPromise(program(settings))
-  const md = writeResults(settings.resultsDir, report)
-  console.log(`\n${md}`)
-  console.log(`written: ${path.join(settings.resultsDir, "transfer.{json,md}")}`)
-}
-
-main().catch((error) => {
-  console.error(error)
-  process.exit(1)
+main({
+  name: "transfer",
+  readSettings,
+  preflight: () => preflight([cli, path.join(here, "../dist/index.js")]),
+  run: (settings) => Effect.runPromise(program(settings)),
+  markdown
 })

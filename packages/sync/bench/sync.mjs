@@ -32,29 +32,32 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import {
+  cli,
+  excerpt as excerptOf,
+  failedWhy,
+  main,
+  median,
+  MiB,
+  ownStderr,
+  peakRssKiB,
+  preflight,
+  readGiven,
+  rotate,
+  round3,
+  roundedLoadavg,
+  timedArgs,
+  version
+} from "../../../bench/lib.mjs"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const repoRoot = path.resolve(here, "../../..")
-const cli = path.join(repoRoot, "apps/cli/dist/ocidist.cjs")
-const MiB = 1024 * 1024
 const ALL_MODES = ["embedded", "workers", "skopeo"]
-const RUN_TIMEOUT_SECONDS = 900
 const NAMESPACE = "ns"
 
 // ---- settings ------------------------------------------------------------------------------------------------
 
 const readSettings = (argv, env) => {
-  const given = { ...env }
-  for (const arg of argv) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(arg)
-    if (m === null) throw new Error(`unknown argument ${arg}: expected KEY=VALUE, e.g. RUNS=3`)
-    given[m[1]] = m[2]
-  }
-  const int = (key, fallback, min) => {
-    const value = Number(given[key] ?? fallback)
-    if (!Number.isInteger(value) || value < min) throw new Error(`${key} must be an integer >= ${min}`)
-    return value
-  }
+  const { given, int, resultsDir } = readGiven(argv, env, "RUNS=3")
   const list = (key, fallback) => (given[key] ?? fallback).split(",").map((s) => s.trim()).filter((s) => s !== "")
   const modes = list("MODES", ALL_MODES.join(","))
   const unknown = modes.filter((m) => !ALL_MODES.includes(m))
@@ -73,28 +76,20 @@ const readSettings = (argv, env) => {
     repoKiB: int("REPO_KIB", 64, 1),
     tagKiB: int("TAG_KIB", 8, 1),
     modes: ALL_MODES.filter((m) => modes.includes(m)),
-    resultsDir: path.resolve(repoRoot, given.RESULTS_DIR ?? "bench/results")
+    resultsDir
   }
 }
 
 // ---- measuring one run ---------------------------------------------------------------------------------------
 
-const excerpt = (text, head = 15, tail = 10) => {
-  const lines = text.trimEnd().split("\n")
-  return lines.length <= head + tail + 1
-    ? lines.join("\n")
-    : [...lines.slice(0, head), `[… ${lines.length - head - tail} lines …]`, ...lines.slice(-tail)].join("\n")
-}
-
-const ownStderr = (stderr) => stderr.split(/^\s*Command (?:being timed|exited with non-zero status)/m)[0]
+const excerpt = (text, head = 15, tail = 10) => excerptOf(text, head, tail)
 
 /** Runs argv under `/usr/bin/time -v` inside `timeout`: wall time from this process's clock, peak RSS. */
 const timed = (argv, env) =>
   Effect.async((resume) => {
-    const wrapped = ["--kill-after=10", String(RUN_TIMEOUT_SECONDS), "/usr/bin/time", "-v", ...argv]
     const start = process.hrtime.bigint()
     // asynchronous (not spawnSync): the workers' output must keep being drained meanwhile
-    const child = spawn("timeout", wrapped, { env, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn("timeout", timedArgs(argv), { env, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (c) => (stdout += c.toString("utf8")))
@@ -103,20 +98,21 @@ const timed = (argv, env) =>
     child.on("close", (status) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9
       if (status !== 0) {
-        const why = status === 124 ? `timed out after ${RUN_TIMEOUT_SECONDS} s` : `exited with ${status}`
         return resume(Effect.die(
           new Error(
-            `${argv.join(" ")} ${why} after ${seconds.toFixed(1)} s:\n${excerpt(ownStderr(stderr))}\n` +
+            `${argv.join(" ")} ${failedWhy(status)} after ${seconds.toFixed(1)} s:\n${excerpt(ownStderr(stderr))}\n` +
               `stdout: ${excerpt(stdout, 5, 5)}`
           )
         ))
       }
-      const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)
-      if (rss === null) return resume(Effect.die(new Error(`no peak RSS from /usr/bin/time:\n${excerpt(stderr)}`)))
+      const rssKiB = peakRssKiB(stderr)
+      if (rssKiB === undefined) {
+        return resume(Effect.die(new Error(`no peak RSS from /usr/bin/time:\n${excerpt(stderr)}`)))
+      }
       const user = /User time \(seconds\): ([\d.]+)/.exec(stderr)
       const system = /System time \(seconds\): ([\d.]+)/.exec(stderr)
       const cpuSeconds = user === null || system === null ? undefined : Number(user[1]) + Number(system[1])
-      resume(Effect.succeed({ seconds, rssKiB: Number(rss[1]), cpuSeconds, stdout, stderr: ownStderr(stderr) }))
+      resume(Effect.succeed({ seconds, rssKiB, cpuSeconds, stdout, stderr: ownStderr(stderr) }))
     })
   })
 
@@ -399,15 +395,6 @@ const clientsOf = (ctx) => {
   return clients
 }
 
-const rotate = (xs, by) => xs.map((_, i) => xs[(i + by) % xs.length])
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
-}
-
-const round3 = (x) => Math.round(x * 1000) / 1000
 const round1 = (x) => Math.round(x * 10) / 10
 const mib = (kib) => Math.round(kib / 1024)
 
@@ -439,11 +426,6 @@ const machine = () => ({
   cpus: os.cpus().length,
   memoryGiB: Math.round(os.totalmem() / 1024 / MiB)
 })
-
-const version = (argv) => {
-  const res = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" })
-  return (res.stdout ?? "").trim().split("\n")[0]
-}
 
 /** The first lines of a failure, on one line (a table cell). */
 const firstLines = (text) => text.split("\n").slice(0, 2).join(" ").replace(/\|/g, "\\|").slice(0, 300)
@@ -534,13 +516,6 @@ const seed = (registry, work, settings) =>
     return { expected, images, sourceBytes }
   })
 
-const preflight = () => {
-  for (const file of [cli, path.join(here, "../dist/index.js")]) {
-    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`pnpm build\` first`)
-  }
-  if (!fs.existsSync("/usr/bin/time")) throw new Error("/usr/bin/time is missing: apt-get install -y time")
-}
-
 const program = (settings) =>
   Effect.scoped(Effect.gen(function*() {
     const start = { date: new Date().toISOString(), loadavg: os.loadavg() }
@@ -616,33 +591,16 @@ const program = (settings) =>
       ]),
       settings: { ...settings, resultsDir: undefined },
       sourceMiB: round1(seeded.sourceBytes / MiB),
-      loadavg: {
-        start: start.loadavg.map((x) => Number(x.toFixed(2))),
-        end: os.loadavg().map((x) => Number(x.toFixed(2)))
-      },
+      loadavg: { start: roundedLoadavg(start.loadavg), end: roundedLoadavg(os.loadavg()) },
       modes: clients.map((c) => summarize(c, samples[c.id], settings, failures[c.id]))
     }
   }))
 
-const writeResults = (dir, report) => {
-  fs.mkdirSync(dir, { recursive: true })
-  fs.writeFileSync(path.join(dir, "sync.json"), JSON.stringify(report, null, 2) + "\n")
-  const md = markdown(report)
-  fs.writeFileSync(path.join(dir, "sync.md"), md)
-  return md
-}
-
-const main = async () => {
-  const settings = readSettings(process.argv.slice(2), process.env)
-  preflight()
-  const report = await Effect.runPromise(program(settings))
-  const md = writeResults(settings.resultsDir, report)
-  console.log(`\n${md}`)
-  console.log(`written: ${path.join(settings.resultsDir, "sync.{json,md}")}`)
-  if (report.modes.some((c) => c.failures.length > 0)) process.exit(1)
-}
-
-main().catch((error) => {
-  console.error(error)
-  process.exit(1)
+main({
+  name: "sync",
+  readSettings,
+  preflight: () => preflight([cli, path.join(here, "../dist/index.js")]),
+  run: (settings) => Effect.runPromise(program(settings)),
+  markdown,
+  failed: (report) => report.modes.some((c) => c.failures.length > 0)
 })

@@ -21,7 +21,7 @@ import * as Plan from "./internal/plan.js"
 import * as Workflows from "./internal/workflows.js"
 import type * as Report from "./Report.js"
 import * as SyncClients from "./SyncClients.js"
-import type * as SyncConfig from "./SyncConfig.js"
+import * as SyncConfig from "./SyncConfig.js"
 import * as SyncStore from "./SyncStore.js"
 
 /**
@@ -41,17 +41,10 @@ export type Normalized = Omit<Workflows.RunPayload, "runId">
 export const normalize = (config: SyncConfig.SyncConfig): Normalized => ({
   concurrency: config.defaults.concurrency,
   registries: config.registries,
+  // an entry's options without `concurrency` (the run's): the fields, in their order, make the configuration's hash
   entries: config.sync.map((entry) => {
-    const platforms = entry.platforms ?? config.defaults.platforms
-    return {
-      source: entry.source,
-      target: entry.target,
-      type: entry.type,
-      ...(entry.tags === undefined ? {} : { tags: entry.tags }),
-      ...(platforms === undefined ? {} : { platforms }),
-      referrers: entry.referrers ?? config.defaults.referrers,
-      prune: entry.prune ?? config.defaults.prune
-    }
+    const { concurrency: _, ...options } = SyncConfig.effective(config, entry)
+    return options
   })
 })
 

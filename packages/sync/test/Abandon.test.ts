@@ -6,31 +6,23 @@ import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import type * as Registry from "@ocidist/registry/Registry"
 import { Fixtures, Tools } from "@ocidist/testing"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
-import * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as NodeOcidist from "ocidist/NodeOcidist"
 import * as Ocidist from "ocidist/Ocidist"
 import * as Workflows from "../src/internal/workflows.js"
 import * as NodeSync from "../src/NodeSync.js"
 import * as Sync from "../src/Sync.js"
 import * as SyncConfig from "../src/SyncConfig.js"
 import * as SyncStore from "../src/SyncStore.js"
+import { acquire, digestOf, ocidist } from "./support.js"
 
-let scope: Scope.CloseableScope
+let close: () => Promise<void>
 let source: Registry.Running
 let target: Registry.Running
 const dirs: Array<string> = []
-
-const ocidist = <A, E>(effect: Effect.Effect<A, E, Ocidist.Ocidist>) =>
-  Effect.runPromise(Effect.provide(effect, NodeOcidist.layer()))
-
-const digestOf = (location: string) =>
-  ocidist(Effect.map(Effect.either(Ocidist.resolve(location)), (e) => e._tag === "Right" ? e.right.digest : undefined))
 
 const configOf = (to: string) =>
   Effect.runPromise(SyncConfig.parse(
@@ -40,25 +32,24 @@ const configOf = (to: string) =>
   ))
 
 beforeAll(async () => {
-  scope = Effect.runSync(Scope.make())
-  const started = await Effect.runPromise(
-    Effect.gen(function*() {
-      const source = yield* NodeRegistry.start({})
-      const target = yield* NodeRegistry.start({})
-      const dir = yield* Tools.tempDir("ocidist-sync-abandon-")
-      const root = yield* Fixtures.makeImage(dir, { seed: "sync/abandon", layers: [{ size: 200 }] })
-      const layout = path.join(dir, "layout")
-      yield* Fixtures.writeLayout(layout, [{ tag: "1.0", root }])
-      return { source, target, layout }
-    }).pipe(Scope.extend(scope))
-  )
+  const acquired = await acquire(Effect.gen(function*() {
+    const source = yield* NodeRegistry.start({})
+    const target = yield* NodeRegistry.start({})
+    const dir = yield* Tools.tempDir("ocidist-sync-abandon-")
+    const root = yield* Fixtures.makeImage(dir, { seed: "sync/abandon", layers: [{ size: 200 }] })
+    const layout = path.join(dir, "layout")
+    yield* Fixtures.writeLayout(layout, [{ tag: "1.0", root }])
+    return { source, target, layout }
+  }))
+  close = acquired.close
+  const started = acquired.value
   source = started.source
   target = started.target
   await ocidist(Ocidist.copy(`oci:${started.layout}:1.0`, `${source.host}/app:1.0`))
 }, 60_000)
 
 afterAll(async () => {
-  await Effect.runPromise(Scope.close(scope, Exit.void))
+  await close?.()
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
 })
 

@@ -6,10 +6,8 @@ import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import type * as Registry from "@ocidist/registry/Registry"
 import { Fixtures, Tools } from "@ocidist/testing"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -19,8 +17,9 @@ import * as NodeSync from "../src/NodeSync.js"
 import type * as Report from "../src/Report.js"
 import * as Sync from "../src/Sync.js"
 import * as SyncConfig from "../src/SyncConfig.js"
+import { acquire, digestOf, ocidist, tagsOf } from "./support.js"
 
-let scope: Scope.CloseableScope
+let close: () => Promise<void>
 let source: Registry.Running
 let target: Registry.Running
 let refusing: Registry.Running
@@ -37,19 +36,13 @@ const embedded = (directory: string) => {
 }
 let runtime: ReturnType<typeof embedded>
 
-const ocidist = <A, E>(effect: Effect.Effect<A, E, Ocidist.Ocidist>) =>
-  Effect.runPromise(Effect.provide(effect, NodeOcidist.layer()))
-
 const push = (tag: string, destination: string) =>
   ocidist(Ocidist.copy(`oci:${layout}:${tag}`, destination, { referrers: true }))
 
-const digestOf = (location: string) =>
-  ocidist(Effect.map(Effect.either(Ocidist.resolve(location)), (e) => e._tag === "Right" ? e.right.digest : undefined))
-
-const tagsOf = (location: string) =>
-  ocidist(Effect.map(Effect.either(Ocidist.tags(location)), (e) => e._tag === "Right" ? [...e.right].sort() : []))
-
 const configOf = (yaml: string) => Effect.runPromise(SyncConfig.parse(yaml, "test.yaml"))
+
+/** `Sync.run` of a configuration's YAML, on `on` (the shared embedded runtime by default). */
+const syncRun = async (yaml: string, on: typeof runtime = runtime) => on.runPromise(Sync.run(await configOf(yaml)))
 
 const registries = () =>
   `registries:
@@ -67,40 +60,39 @@ const outcomesOf = (report: Report.RunReport, target: string) => {
 }
 
 beforeAll(async () => {
-  scope = Effect.runSync(Scope.make())
-  const started = await Effect.runPromise(
-    Effect.gen(function*() {
-      const source = yield* NodeRegistry.start({})
-      const target = yield* NodeRegistry.start({})
-      const refusing = yield* NodeRegistry.start({ faults: { errors: { status: 403, match: "uploads" } } })
-      const dir = yield* Tools.tempDir("ocidist-sync-fixtures-")
-      const entries: Array<Fixtures.LayoutEntry> = []
-      for (const tag of APP_TAGS) {
-        entries.push({
-          tag,
-          root: yield* Fixtures.makeImage(dir, { seed: `sync/app/${tag}`, layers: [{ size: 300 }] })
-        })
-      }
+  const acquired = await acquire(Effect.gen(function*() {
+    const source = yield* NodeRegistry.start({})
+    const target = yield* NodeRegistry.start({})
+    const refusing = yield* NodeRegistry.start({ faults: { errors: { status: 403, match: "uploads" } } })
+    const dir = yield* Tools.tempDir("ocidist-sync-fixtures-")
+    const entries: Array<Fixtures.LayoutEntry> = []
+    for (const tag of APP_TAGS) {
       entries.push({
-        tag: "changed",
-        root: yield* Fixtures.makeImage(dir, { seed: "sync/app/changed", layers: [{ size: 300 }] })
+        tag,
+        root: yield* Fixtures.makeImage(dir, { seed: `sync/app/${tag}`, layers: [{ size: 300 }] })
       })
-      entries.push({ tag: "multi", root: yield* Fixtures.multiPlatformIndex(dir, { seed: "sync/multi" }) })
-      const signed = yield* Fixtures.makeImage(dir, { seed: "sync/signed", layers: [{ size: 200 }] })
-      entries.push({ tag: "signed", root: signed })
-      entries.push({
-        tag: "signature",
-        root: yield* Fixtures.makeArtifact(dir, {
-          subject: signed.descriptor,
-          artifactType: "application/vnd.example.signature.v1+json",
-          payload: "{\"signed\":true}"
-        })
+    }
+    entries.push({
+      tag: "changed",
+      root: yield* Fixtures.makeImage(dir, { seed: "sync/app/changed", layers: [{ size: 300 }] })
+    })
+    entries.push({ tag: "multi", root: yield* Fixtures.multiPlatformIndex(dir, { seed: "sync/multi" }) })
+    const signed = yield* Fixtures.makeImage(dir, { seed: "sync/signed", layers: [{ size: 200 }] })
+    entries.push({ tag: "signed", root: signed })
+    entries.push({
+      tag: "signature",
+      root: yield* Fixtures.makeArtifact(dir, {
+        subject: signed.descriptor,
+        artifactType: "application/vnd.example.signature.v1+json",
+        payload: "{\"signed\":true}"
       })
-      const layout = path.join(dir, "layout")
-      yield* Fixtures.writeLayout(layout, entries)
-      return { source, target, refusing, layout }
-    }).pipe(Scope.extend(scope))
-  )
+    })
+    const layout = path.join(dir, "layout")
+    yield* Fixtures.writeLayout(layout, entries)
+    return { source, target, refusing, layout }
+  }))
+  close = acquired.close
+  const started = acquired.value
   source = started.source
   target = started.target
   refusing = started.refusing
@@ -118,7 +110,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of runtimes) await r.dispose()
-  await Effect.runPromise(Scope.close(scope, Exit.void))
+  await close?.()
   fs.rmSync(state, { recursive: true, force: true })
 })
 
@@ -168,24 +160,22 @@ sync:
     target: ${repo}
     tags: { allow: ["^3\\\\.20$"] }
 `
-    const off = await runtime.runPromise(Sync.run(await configOf(yaml(false))))
+    const off = await syncRun(yaml(false))
     expect(outcomesOf(off, repo)).toEqual({ "3.20": "Copied" })
     expect(await tagsOf(repo)).toEqual(["3.20", "stale"])
-    const on = await runtime.runPromise(Sync.run(await configOf(yaml(true))))
+    const on = await syncRun(yaml(true))
     expect(outcomesOf(on, repo)).toEqual({ "3.20": "Unchanged", stale: "Pruned" })
     expect(await tagsOf(repo)).toEqual(["3.20"])
   }, 30_000)
 
   it("copies referrers with referrers: true", async () => {
     const repo = `${target.host}/mirror/signed`
-    const report = await runtime.runPromise(Sync.run(
-      await configOf(`${registries()}defaults: { referrers: true }
+    const report = await syncRun(`${registries()}defaults: { referrers: true }
 sync:
   - source: ${source.host}/lib/signed
     target: ${repo}
     tags: { allow: ["^1\\\\.0$"] }
 `)
-    ))
     expect(outcomesOf(report, repo)).toEqual({ "1.0": "Copied" })
     const digest = await digestOf(`${repo}:1.0`)
     const referrers = await ocidist(Ocidist.referrers(`${repo}@${digest}`))
@@ -222,13 +212,11 @@ sync:
 
   it("copies the platforms an index has of those asked for", async () => {
     const repo = `${target.host}/mirror/some-platforms`
-    const report = await runtime.runPromise(Sync.run(
-      await configOf(`${registries()}defaults: { referrers: false, platforms: [linux/arm64, linux/s390x] }
+    const report = await syncRun(`${registries()}defaults: { referrers: false, platforms: [linux/arm64, linux/s390x] }
 sync:
   - source: ${source.host}/lib/multi
     target: ${repo}
 `)
-    ))
     expect(outcomesOf(report, repo)).toEqual({ "1.0": "Copied" })
     expect(await digestOf(`${repo}:1.0`)).toBe(
       await ocidist(
@@ -238,14 +226,12 @@ sync:
   }, 30_000)
 
   it("expands a namespace through the catalog (type: registry)", async () => {
-    const report = await runtime.runPromise(Sync.run(
-      await configOf(`${registries()}defaults: { referrers: false }
+    const report = await syncRun(`${registries()}defaults: { referrers: false }
 sync:
   - source: ${source.host}/ns
     target: ${target.host}/copies
     type: registry
 `)
-    ))
     expect(report.repositories.map((r) => r.target).sort()).toEqual([
       `${target.host}/copies/one`,
       `${target.host}/copies/two`
@@ -274,8 +260,8 @@ sync:
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-sync-ratelimit-"))
     const limited = embedded(directory)
     const repo = `${target.host}/mirror/limited`
-    const report = await limited.runPromise(Sync.run(
-      await configOf(`registries:
+    const report = await syncRun(
+      `registries:
   "${source.host}": { tls: false, ratelimit: { pulls: 2, per: 1h } }
   "${target.host}": { tls: false }
 defaults: { referrers: false }
@@ -283,8 +269,9 @@ sync:
   - source: ${source.host}/lib/app
     target: ${repo}
     tags: { allow: ["^3\\\\.(19|20|21)$", "latest"] }
-`)
-    ))
+`,
+      limited
+    )
     expect(Object.values(outcomesOf(report, repo)).sort()).toEqual(["Copied", "Copied", "Deferred", "Deferred"])
     expect(report.totals).toMatchObject({ copied: 2, deferred: 2, failed: 0 })
     expect(await tagsOf(repo)).toHaveLength(2)
@@ -292,8 +279,7 @@ sync:
 
   it("reports a tag the target refuses as Failed, and the others go on", async () => {
     const repo = `${refusing.host}/mirror/app`
-    const report = await runtime.runPromise(Sync.run(
-      await configOf(`${registries()}defaults: { referrers: false }
+    const report = await syncRun(`${registries()}defaults: { referrers: false }
 sync:
   - source: ${source.host}/lib/app
     target: ${repo}
@@ -302,7 +288,6 @@ sync:
     target: ${target.host}/mirror/ok
     tags: { allow: ["^3\\\\.20$"] }
 `)
-    ))
     const failed = report.repositories.find((r) => r.target === repo)!.outcomes[0]!
     expect(failed).toMatchObject({ _tag: "Failed", tag: "3.20" })
     expect(failed._tag === "Failed" && failed.error._tag).toBeTruthy()

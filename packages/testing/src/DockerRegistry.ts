@@ -11,7 +11,6 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
@@ -23,6 +22,7 @@ import * as Certs from "./internal/certs.js"
 import * as Children from "./internal/children.js"
 import * as Defaults from "./internal/defaults.js"
 import * as Http from "./internal/http.js"
+import { readLog, realSleep, tail } from "./internal/logs.js"
 import * as TestHarnessError from "./TestHarnessError.js"
 import * as TokenServer from "./TokenServer.js"
 import * as Tools from "./Tools.js"
@@ -186,19 +186,6 @@ const probe = (url: string, ca: string | undefined): Promise<number | undefined>
     req.on("error", () => resolve(undefined))
   })
 
-const readLog = (logPath: string): string => {
-  try {
-    return fs.readFileSync(logPath, "utf8")
-  } catch {
-    return ""
-  }
-}
-
-// setTimeout, not Effect.sleep: the harness must also work under the TestClock (it.effect / it.scoped).
-const realSleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
-
-const tail = (text: string, lines = 30) => text.trimEnd().split("\n").slice(-lines).join("\n")
-
 type Attempt =
   | { readonly _tag: "Ready"; readonly child: ChildProcess }
   | { readonly _tag: "PortInUse" }
@@ -301,23 +288,11 @@ export const start = Effect.fn("DockerRegistry.start")(function*(options: Option
       )
       const child = yield* Effect.acquireRelease(
         Effect.try({
-          try: () => {
-            const fd = fs.openSync(logPath, "w")
-            try {
-              const child = spawn("/bin/sh", ["-c", watchdog, bin, configPath], {
-                stdio: ["pipe", fd, fd],
-                env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
-                cwd: dir,
-                detached: true
-              })
-              child.stdin?.on("error", () => {})
-              child.on("error", () => {})
-              Children.track(child)
-              return child
-            } finally {
-              fs.closeSync(fd)
-            }
-          },
+          try: () =>
+            Children.spawnLogged("/bin/sh", ["-c", watchdog, bin, configPath], logPath, {
+              env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
+              cwd: dir
+            }),
           catch: (error) => TestHarnessError.make(`cannot start ${bin}`, error)
         }),
         (child) => Effect.promise(() => Children.killAndWait(child))

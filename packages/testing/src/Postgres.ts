@@ -16,6 +16,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Children from "./internal/children.js"
+import { readLog, realSleep, tail } from "./internal/logs.js"
 import * as TestHarnessError from "./TestHarnessError.js"
 import * as Tools from "./Tools.js"
 
@@ -84,19 +85,6 @@ const serverUser = (): { readonly uid: number; readonly gid: number } | undefine
   }
   return entries.get("postgres") ?? entries.get("nobody") ?? { uid: 65534, gid: 65534 }
 }
-
-const tail = (text: string, lines = 30) => text.trimEnd().split("\n").slice(-lines).join("\n")
-
-const readLog = (file: string): string => {
-  try {
-    return fs.readFileSync(file, "utf8")
-  } catch {
-    return ""
-  }
-}
-
-// setTimeout, not Effect.sleep: the harness must also work under the TestClock.
-const realSleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 
 const runTool = (
   file: string,
@@ -171,46 +159,36 @@ export const start = Effect.fn("Postgres.start")(function*(options: Options = {}
   const attempt = (port: number) =>
     Effect.gen(function*() {
       const child = yield* Effect.try({
-        try: () => {
-          const fd = fs.openSync(logPath, "w")
-          try {
-            if (user !== undefined) fs.fchownSync(fd, user.uid, user.gid)
-            const child: ChildProcess = spawn(
-              "/bin/sh",
-              [
-                "-c",
-                watchdog,
-                "sh",
-                path.join(bin, "postgres"),
-                "-D",
-                data,
-                "-p",
-                String(port),
-                "-k",
-                dir,
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                `max_connections=${options.maxConnections ?? 200}`,
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "shared_buffers=32MB"
-              ],
-              { ...ids, stdio: ["pipe", fd, fd], env, cwd: dir, detached: true }
-            )
-            child.stdin?.on("error", () => {})
-            child.on("error", () => {})
-            Children.track(child)
-            return child
-          } finally {
-            fs.closeSync(fd)
-          }
-        },
+        try: () =>
+          Children.spawnLogged(
+            "/bin/sh",
+            [
+              "-c",
+              watchdog,
+              "sh",
+              path.join(bin, "postgres"),
+              "-D",
+              data,
+              "-p",
+              String(port),
+              "-k",
+              dir,
+              "-c",
+              "listen_addresses=127.0.0.1",
+              "-c",
+              `max_connections=${options.maxConnections ?? 200}`,
+              "-c",
+              "fsync=off",
+              "-c",
+              "synchronous_commit=off",
+              "-c",
+              "full_page_writes=off",
+              "-c",
+              "shared_buffers=32MB"
+            ],
+            logPath,
+            { ...ids, env, cwd: dir, owner: user }
+          ),
         catch: (error) => TestHarnessError.make("cannot start postgres", error)
       })
       const deadline = Date.now() + readyTimeoutMs

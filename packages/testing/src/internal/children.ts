@@ -1,4 +1,6 @@
-import type { ChildProcess } from "node:child_process"
+import { spawn } from "node:child_process"
+import type { ChildProcess, SpawnOptions } from "node:child_process"
+import * as fs from "node:fs"
 
 /** Long-running children (registries) of this process, SIGKILLed when the process exits. */
 const live = new Set<ChildProcess>()
@@ -69,3 +71,28 @@ export const killAndWait = (child: ChildProcess): Promise<void> =>
     })
     killGroup(child, "SIGKILL")
   })
+
+/**
+ * Spawns `file` in a process group of its own, tracked, its stdout and stderr written to `logPath` (created
+ * afresh, given to `owner` when set) and its stdin a pipe (a watchdog shell reads it to learn that this process
+ * ended; errors on it are ignored).
+ */
+export const spawnLogged = (
+  file: string,
+  args: ReadonlyArray<string>,
+  logPath: string,
+  options: SpawnOptions & { readonly owner?: { readonly uid: number; readonly gid: number } | undefined }
+): ChildProcess => {
+  const { owner, ...spawnOptions } = options
+  const fd = fs.openSync(logPath, "w")
+  try {
+    if (owner !== undefined) fs.fchownSync(fd, owner.uid, owner.gid)
+    const child = spawn(file, args, { ...spawnOptions, stdio: ["pipe", fd, fd], detached: true })
+    child.stdin?.on("error", () => {})
+    child.on("error", () => {})
+    track(child)
+    return child
+  } finally {
+    fs.closeSync(fd)
+  }
+}
