@@ -1,10 +1,13 @@
 // The two program bundles: dist/main.cjs without `ocidist sync`'s implementation (@effect/cluster, SQL
 // clients), dist/main-sync.cjs with it, chosen by the launcher; each with its own V8 code cache.
 import { describe, expect, it } from "@effect/vitest"
+import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { binary, ocidist } from "./cli.js"
+import { acquire, Fixtures, Tools } from "./support.js"
 
 const dist = path.dirname(binary)
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-bundles-"))
@@ -49,4 +52,36 @@ describe.concurrent("program bundles", () => {
       ])
     ).toEqual(written)
   })
+
+  it("a pull that turns on the GC pacing (buffers over 4 MiB) leaves a cache the next start accepts", async () => {
+    // the pacing sets --expose-gc to take V8's gc function; a code cache written while a flag differs from the
+    // next start's is rejected by it, so every such pull compiled main.cjs anew and wrote a new cache
+    const { close, value } = await acquire(Effect.gen(function*() {
+      const registry = yield* NodeRegistry.start()
+      const dir = yield* Tools.tempDir("ocidist-cli-bundles-")
+      const image = yield* Fixtures.makeImage(dir, { seed: "ocidist/bundles", layers: [{ size: 24 * 1024 * 1024 }] })
+      const layout = path.join(dir, "layout")
+      yield* Fixtures.writeLayout(layout, [{ root: image, tag: "v1" }])
+      return { registry, layout }
+    }))
+    try {
+      const home = tmp()
+      const env = { XDG_CACHE_HOME: home }
+      const push = await ocidist(["push", "-q", `oci:${value.layout}:v1`, `${value.registry.host}/big:1`], { env })
+      expect(push.code).toBe(0)
+      const pull = () => ocidist(["pull", "-q", `${value.registry.host}/big:1`, `oci:${tmp()}:1`], { env })
+      expect((await pull()).code).toBe(0)
+      const cache = () =>
+        fs.readdirSync(path.join(home, "ocidist")).filter((n) => n.startsWith("code-")).map((name) => [
+          name,
+          fs.statSync(path.join(home, "ocidist", name)).mtimeMs
+        ])
+      const written = cache()
+      expect(written).toHaveLength(1)
+      expect((await pull()).code).toBe(0)
+      expect(cache()).toEqual(written)
+    } finally {
+      await close()
+    }
+  }, 120_000)
 })

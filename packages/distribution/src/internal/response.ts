@@ -4,12 +4,18 @@
  *
  * @internal
  */
-import type * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Cookies from "@effect/platform/Cookies"
+import type * as Headers from "@effect/platform/Headers"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -331,3 +337,114 @@ export const fail = (
     }
     return yield* new RegistryError.RegistryResponseError(base)
   })
+
+/**
+ * A response whose body has been read into memory (`readBounded`): status, headers and cookies are those of
+ * the response it was read from (the status may be given), the body is served from `body` (`null`: none, as
+ * `new Response(null)`). It stands where `HttpClientResponse.fromWeb(request, new Response(bytes, …))` did:
+ * the first use of `globalThis.Response` loads Node's own fetch implementation (~30–50 ms), once per process,
+ * which every pull paid for its first manifest. Text is decoded as `Response.text()` does (UTF-8, BOM removed,
+ * invalid bytes replaced).
+ *
+ * @internal
+ */
+class BufferedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+
+  constructor(
+    private readonly source: HttpClientResponse.HttpClientResponse,
+    readonly status: number,
+    private readonly body: Uint8Array | null
+  ) {
+    super()
+  }
+
+  get request(): HttpClientRequest.HttpClientRequest {
+    return this.source.request
+  }
+
+  get headers(): Headers.Headers {
+    return this.source.headers
+  }
+
+  get cookies(): Cookies.Cookies {
+    return this.source.cookies
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return this.source.remoteAddress
+  }
+
+  toJSON(): unknown {
+    return HttpIncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+
+  private decodeError(cause: unknown): HttpClientError.ResponseError {
+    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return this.body === null
+      ? Stream.fail(
+        new HttpClientError.ResponseError({
+          request: this.request,
+          response: this,
+          reason: "EmptyBody",
+          description: "can not create stream from empty body"
+        })
+      )
+      : this.body.length === 0
+      ? Stream.empty
+      : Stream.succeed(this.body.slice())
+  }
+
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return Effect.sync(() => this.body === null ? "" : new TextDecoder().decode(this.body))
+  }
+
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => text === "" ? null : JSON.parse(text) as unknown,
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => UrlParams.fromInput(new URLSearchParams(text)),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    return Effect.tryPromise({
+      try: () =>
+        new globalThis.Response(this.body === null ? null : this.body.slice(), {
+          headers: { "content-type": this.headers["content-type"] ?? "" }
+        }).formData(),
+      catch: (cause) => this.decodeError(cause)
+    })
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    return Effect.sync(() => this.body === null ? new ArrayBuffer(0) : this.body.slice().buffer)
+  }
+}
+
+/**
+ * `response` with its body already read (`body`; `null` for none) and, if given, another status.
+ *
+ * @internal
+ */
+export const buffered = (
+  response: HttpClientResponse.HttpClientResponse,
+  body: Uint8Array | null,
+  status: number = response.status
+): HttpClientResponse.HttpClientResponse => new BufferedResponse(response, status, body)

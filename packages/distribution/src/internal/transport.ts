@@ -10,7 +10,7 @@ import type * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Authenticator from "@ocidist/auth/Authenticator"
 import type * as AuthError from "@ocidist/auth/AuthError"
 import type * as AuthScope from "@ocidist/auth/Scope"
@@ -232,10 +232,7 @@ export const makeTransport = <R>(
           } answered "HTTP 400: Client sent an HTTP request to an HTTPS server"`
         )
       }
-      return HttpClientResponse.fromWeb(
-        response.request,
-        new globalThis.Response(bytes.length === 0 ? null : bytes, { status: 400, headers: response.headers })
-      )
+      return Response.buffered(response, bytes.length === 0 ? null : bytes, 400)
     })
 
   // The answer to a plain-HTTP HEAD on a TLS port has no body to tell: a Go server writes its 400 without a
@@ -460,13 +457,7 @@ export const makeTransport = <R>(
           Response.ERROR_BODY_LIMIT,
           "error body"
         ).pipe(Effect.orElseSucceed(() => new Uint8Array(0)))
-      const copy = HttpClientResponse.fromWeb(
-        response.request,
-        new globalThis.Response(bytes.length === 0 ? null : bytes, {
-          status: response.status,
-          headers: response.headers
-        })
-      )
+      const copy = Response.buffered(response, bytes.length === 0 ? null : bytes)
       return yield* new Retryable({ response: copy, retryAfterMillis })
     })
 
@@ -478,11 +469,7 @@ export const makeTransport = <R>(
   ) =>
     Effect.map(
       Response.readBounded(ctx, response, read.limit, read.what),
-      (bytes) =>
-        HttpClientResponse.fromWeb(
-          response.request,
-          new globalThis.Response(bytes, { status: response.status, headers: response.headers })
-        )
+      (bytes) => Response.buffered(response, bytes)
     )
 
   const schedule = Retry.schedule<RegistryError.RegistryClientError | Retryable>(options.retry).pipe(
