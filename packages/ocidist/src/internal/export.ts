@@ -22,6 +22,8 @@ import type * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Copy from "../Copy.js"
+import type * as Export from "../Export.js"
+import type * as Flatten from "../Flatten.js"
 import * as Location from "../Location.js"
 import type * as Ocidist from "../Ocidist.js"
 import { type OcidistError, UnsupportedOperation } from "../OcidistError.js"
@@ -113,21 +115,12 @@ export const exportStream = (
     return merge(store, manifest.manifest.layers)
   }))
 
-/** What `exportToFile` wrote. @internal */
-export interface Exported {
-  readonly location: string
-  readonly digest: string
-  readonly layers: number
-  readonly size: number
-  readonly path: string
-}
-
 /** Writes the merged filesystem to a file: a temporary file beside it, renamed when complete. @internal */
 export const exportToFile = (
   input: Ocidist.LocationInput,
   file: string,
   options: { readonly platform?: Ocidist.PlatformInput | undefined } = {}
-): Effect.Effect<Exported, OcidistError, Requirements> =>
+): Effect.Effect<Export.Exported, OcidistError, Requirements> =>
   Effect.scoped(Effect.gen(function*() {
     const env = yield* environment
     const { manifest, store } = yield* selectImage(env, input, options.platform, "export")
@@ -150,43 +143,6 @@ export const exportToFile = (
       path: file
     }
   }))
-
-/** One flattened image of an index: its source and new manifest, its platform, its layer. @internal */
-export interface FlattenedChild {
-  /** The source image's manifest digest. */
-  readonly sourceDigest: string
-  /** The flattened image's manifest, as written. */
-  readonly digest: string
-  readonly mediaType: string
-  readonly size: number
-  /** The platform of its index entry, when it has one. */
-  readonly platform?: Platform.Platform | undefined
-  readonly layer: { readonly digest: string; readonly size: number; readonly diffId: string }
-}
-
-/** What `flatten` wrote. @internal */
-export interface Flattened {
-  /** Where it was written. */
-  readonly location: string
-  /** The source's manifest digest (an image's, or an index's). */
-  readonly sourceDigest: string
-  /** The new image's manifest, or the new index. */
-  readonly digest: string
-  readonly mediaType: string
-  readonly size: number
-  /** An image: its single layer (its gzip blob and its uncompressed digest, the config's only diff_id). */
-  readonly layer?: { readonly digest: string; readonly size: number; readonly diffId: string } | undefined
-  /** An index: its images, flattened, in the index's order. */
-  readonly children?: ReadonlyArray<FlattenedChild> | undefined
-  readonly tag?: string | undefined
-}
-
-/** Options of `flatten`. @internal */
-export interface FlattenOptions {
-  /** Where the flattened image goes; default: the source location (its tag moved). */
-  readonly tag?: Ocidist.LocationInput | undefined
-  readonly platform?: Ocidist.PlatformInput | undefined
-}
 
 /** The manifests and blobs written by a flatten, served over the source store (see {@link overlay}). */
 interface Written {
@@ -343,8 +299,8 @@ const overlay = (
  */
 export const flatten = (
   input: Ocidist.LocationInput,
-  options: FlattenOptions = {}
-): Effect.Effect<Flattened, OcidistError, Requirements> =>
+  options: Flatten.Options = {}
+): Effect.Effect<Flatten.Flattened, OcidistError, Requirements> =>
   Effect.scoped(Effect.gen(function*() {
     const env = yield* environment
     const written: Written = { manifests: new Map(), blobs: new Map() }
@@ -393,7 +349,7 @@ export const flatten = (
       size: result.size,
       ...(layer === undefined ? {} : { layer }),
       ...(layer !== undefined ? {} : {
-        children: children.map((c): FlattenedChild => {
+        children: children.map((c): Flatten.FlattenedChild => {
           const w = asWritten.get(c.manifest.digest)
           return {
             sourceDigest: c.sourceDigest,

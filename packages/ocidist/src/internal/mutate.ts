@@ -437,6 +437,18 @@ const gzipped = (input: Stream.Stream<Uint8Array, OcidistError>, subject: string
   })
 
 /** The layer of `append`: a compressed tar as it is (its diffID hashed from its decompressed stream), a plain tar or a directory gzip-compressed into a spool file. */
+/** A tar stream gzipped into a spool file, as the new layer. */
+const gzippedLayer = (tar: Stream.Stream<Uint8Array, OcidistError>, subject: string, comment: string) =>
+  Effect.map(gzipped(tar, subject), (spooled): NewLayer => ({
+    compression: "gzip",
+    digest: spooled.digest,
+    size: spooled.size,
+    diffId: spooled.diffId,
+    read: spooled.read,
+    comment,
+    kept: false
+  }))
+
 const prepareLayer = (
   env: Stores.Environment,
   file: string
@@ -453,16 +465,7 @@ const prepareLayer = (
           Stream.provideService(Path.Path, env.path)
         )
       )
-      const spooled = yield* gzipped(tar, `directory ${file}`)
-      return {
-        compression: "gzip" as const,
-        digest: spooled.digest,
-        size: spooled.size,
-        diffId: spooled.diffId,
-        read: spooled.read,
-        comment,
-        kept: false
-      }
+      return yield* gzippedLayer(tar, `directory ${file}`, comment)
     }
     const read = (offset: number) =>
       Stream.mapError(
@@ -475,16 +478,7 @@ const prepareLayer = (
       if (!isTar(head)) {
         return yield* unsupported("appending a layer", file, "it is neither a tar (no ustar header) nor gzip or zstd")
       }
-      const spooled = yield* gzipped(whole, `layer ${file}`)
-      return {
-        compression: "gzip" as const,
-        digest: spooled.digest,
-        size: spooled.size,
-        diffId: spooled.diffId,
-        read: spooled.read,
-        comment,
-        kept: false
-      }
+      return yield* gzippedLayer(whole, `layer ${file}`, comment)
     }
     // kept as it is: its digest hashed from its bytes, its diffID from the decompressed stream, in one pass
     const codecs = yield* Compression.CodecsRef

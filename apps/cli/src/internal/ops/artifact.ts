@@ -8,7 +8,7 @@ import * as Artifact from "ocidist/Artifact"
 import * as Location from "ocidist/Location"
 import { UsageError } from "../../CliError.js"
 import { type Globals, platforms } from "../../GlobalOptions.js"
-import { info, json, line, run } from "./common.js"
+import { info, json, keyValues, line, run } from "./common.js"
 
 /** `FILE[:MEDIATYPE]`: the media type after the last `:` when it looks like one (`type/subtype`). */
 export const fileSpec = (input: string): { readonly path: string; readonly mediaType?: string } => {
@@ -19,19 +19,6 @@ export const fileSpec = (input: string): { readonly path: string; readonly media
   }
   return { path: input }
 }
-
-const keyValues = (values: ReadonlyArray<string>) =>
-  Effect.suspend(() => {
-    const out: Record<string, string> = {}
-    for (const v of values) {
-      const at = v.indexOf("=")
-      if (at <= 0) {
-        return Effect.fail(new UsageError({ detail: `--annotation takes KEY=VALUE, got ${JSON.stringify(v)}` }))
-      }
-      out[v.slice(0, at)] = v.slice(at + 1)
-    }
-    return Effect.succeed(out)
-  })
 
 /** oras's annotation file: `{"$manifest": {k: v}, "<title>": {k: v}}`, every value a string. */
 const annotationFile = (path: Option.Option<string>) =>
@@ -76,7 +63,7 @@ const pushOptions = (args: PushArgs) =>
     if (args.files.length === 0 && Option.isNone(args.config)) {
       return yield* new UsageError({ detail: "name at least one file to push" })
     }
-    const annotations = yield* keyValues(args.annotation)
+    const annotations = yield* keyValues("annotation", args.annotation)
     const fileAnnotations = yield* annotationFile(args.annotationFile)
     const config = Option.getOrUndefined(Option.map(args.config, fileSpec))
     return {

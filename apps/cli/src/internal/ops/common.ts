@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Progress from "ocidist/Progress"
 import { UsageError } from "../../CliError.js"
-import type { Globals } from "../../GlobalOptions.js"
+import { type Globals, platforms } from "../../GlobalOptions.js"
 import * as Renderer from "../progress.js"
 import { sanitize } from "../terminal.js"
 import * as Services from "./services.js"
@@ -41,6 +41,30 @@ export const lines = (texts: ReadonlyArray<string>): Effect.Effect<void> =>
 
 /** Writes text of several lines to stdout, control characters other than line feeds and tabs escaped. */
 export const text = (value: string): Effect.Effect<void> => writeStdout(sanitize(value, "text") + "\n")
+
+/**
+ * `KEY=VALUE`s as a record: a value without `=` is a usage error naming the option.
+ *
+ * @internal
+ */
+export const keyValues = (option: string, values: ReadonlyArray<string>) =>
+  Effect.suspend(() => {
+    const out: Record<string, string> = {}
+    for (const v of values) {
+      const at = v.indexOf("=")
+      if (at <= 0) {
+        return Effect.fail(new UsageError({ detail: `--${option} takes KEY=VALUE, got ${JSON.stringify(v)}` }))
+      }
+      out[v.slice(0, at)] = v.slice(at + 1)
+    }
+    return Effect.succeed(out)
+  })
+
+/** `{ platform }` of the facade's options: the first `--platform`, if any. @internal */
+export const platformOption = (globals: Globals): { readonly platform?: string } => {
+  const platform = platforms(globals)?.[0]
+  return platform === undefined ? {} : { platform }
+}
 
 /** Writes one JSON document (one line) to stdout: exact values, never sanitized. */
 export const json = (value: unknown): Effect.Effect<void> => writeStdout(JSON.stringify(value) + "\n")

@@ -8,14 +8,9 @@ import * as Stream from "effect/Stream"
 import * as Export from "ocidist/Export"
 import * as Flatten from "ocidist/Flatten"
 import { UsageError } from "../../CliError.js"
-import { type Globals, platforms } from "../../GlobalOptions.js"
+import type { Globals } from "../../GlobalOptions.js"
 import * as Format from "../format.js"
-import { info, json, line, run, stdout } from "./common.js"
-
-const platformOf = (globals: Globals): { readonly platform?: string } => {
-  const platform = platforms(globals)?.[0]
-  return platform === undefined ? {} : { platform }
-}
+import { info, json, line, platformOption, run, stdout } from "./common.js"
 
 /** `export SRC [-o FILE|-]` */
 export const exportImage = (
@@ -35,9 +30,9 @@ export const exportImage = (
             detail: "refusing to write a tar to the terminal: use -o <file> or redirect stdout"
           })
         }
-        return yield* Stream.runForEach(Export.stream(args.source, platformOf(globals)), stdout)
+        return yield* Stream.runForEach(Export.stream(args.source, platformOption(globals)), stdout)
       }
-      const result = yield* Export.toFile(args.source, output, platformOf(globals))
+      const result = yield* Export.toFile(args.source, output, platformOption(globals))
       if (globals.json) return yield* json(result)
       yield* info(globals, `wrote ${Format.bytes(result.size)} (${result.layers} layers merged) to ${result.path}`)
     })
@@ -52,7 +47,7 @@ export const flatten = (
     globals,
     Effect.gen(function*() {
       const result = yield* Flatten.flatten(args.source, {
-        ...platformOf(globals),
+        ...platformOption(globals),
         ...(Option.isSome(args.tag) ? { tag: args.tag.value } : {})
       })
       if (globals.json) return yield* json(result)

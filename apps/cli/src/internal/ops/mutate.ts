@@ -6,21 +6,7 @@ import * as Option from "effect/Option"
 import * as Mutate from "ocidist/Mutate"
 import { UsageError } from "../../CliError.js"
 import { type Globals, platforms } from "../../GlobalOptions.js"
-import { info, json, line, run } from "./common.js"
-
-/** `--label k=v`… as a record: a value without `=` is a usage error naming the option. */
-const keyValues = (option: string, values: ReadonlyArray<string>) =>
-  Effect.suspend(() => {
-    const out: Record<string, string> = {}
-    for (const v of values) {
-      const at = v.indexOf("=")
-      if (at <= 0) {
-        return Effect.fail(new UsageError({ detail: `--${option} takes KEY=VALUE, got ${JSON.stringify(v)}` }))
-      }
-      out[v.slice(0, at)] = v.slice(at + 1)
-    }
-    return Effect.succeed(out)
-  })
+import { info, json, keyValues, line, run } from "./common.js"
 
 /** `--entrypoint`/`--cmd`: each value split on commas (as crane's flags are); `""` alone clears it. */
 const list = (values: ReadonlyArray<string>): ReadonlyArray<string> | undefined =>

@@ -29,7 +29,19 @@ import { type Globals, platforms } from "../../GlobalOptions.js"
 import * as Format from "../format.js"
 import * as Template from "../template.js"
 import { sanitize } from "../terminal.js"
-import { display, info, json, line, lines, parseDigestReference, parseReference, run, stdout, text } from "./common.js"
+import {
+  display,
+  info,
+  json,
+  line,
+  lines,
+  parseDigestReference,
+  parseReference,
+  platformOption,
+  run,
+  stdout,
+  text
+} from "./common.js"
 
 /**
  * The `--format` template of a read command, parsed before any request: a template that does not parse, or
@@ -120,12 +132,6 @@ const firstPlatform = (globals: Globals) =>
     if (p === undefined) return undefined
     return yield* Either.match(Platform.parse(p), { onLeft: Effect.fail, onRight: Effect.succeed })
   })
-
-/** `{ platform }` of the facade's `resolve` and `inspect`: the first `--platform`, if any. */
-const platformOption = (globals: Globals): { readonly platform?: string } => {
-  const platform = platforms(globals)?.[0]
-  return platform === undefined ? {} : { platform }
-}
 
 /**
  * The manifest a reference names; with `--platform`, that platform's manifest (`Copy.selectPlatform`: an
