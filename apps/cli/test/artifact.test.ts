@@ -6,17 +6,16 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, RawLayout, sha256, Tar, Tools } from "./support.js"
 
 let close: () => Promise<void>
 let registry: Registry.Running
 let host: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-artifact-"))
+const tmp = () => tempDir("ocidist-cli-artifact-")
 
 // asynchronously: the embedded registry answers from this process
 const skopeo = async (args: ReadonlyArray<string>) => {

@@ -6,9 +6,8 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, RawLayout, Tools } from "./support.js"
 
 const SBOM = "application/vnd.example.sbom.v1+json"
@@ -18,7 +17,7 @@ let close: () => Promise<void>
 let registry: Registry.Running
 let layout: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-artifacts-"))
+const tmp = () => tempDir("ocidist-cli-artifacts-")
 
 /** Adds a blob to a layout; returns its descriptor. */
 const blob = (dir: string, mediaType: string, bytes: Uint8Array | string) => RawLayout.putBlob(dir, bytes, mediaType)

@@ -3,9 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, DockerRegistry, Fixtures, Tools } from "./support.js"
 
 let close: () => Promise<void>
@@ -35,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => close?.())
 
 /** A docker config directory of its own. */
-const dockerConfig = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-docker-"))
+const dockerConfig = () => tempDir("ocidist-cli-docker-")
 const env = (dir: string) => ({ DOCKER_CONFIG: dir })
 const writer = () => basic.users.find((u) => u.readOnly !== true)!
 
@@ -123,7 +122,7 @@ describe.concurrent("basic auth", () => {
   it("credentials from a docker credential helper (credHelpers) run as a child process", async () => {
     const user = writer()
     const dir = dockerConfig()
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-helper-"))
+    const bin = tempDir("ocidist-cli-helper-")
     const helper = path.join(bin, "docker-credential-ocidisttest")
     fs.writeFileSync(
       helper,

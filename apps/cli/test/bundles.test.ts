@@ -4,13 +4,12 @@ import { describe, expect, it } from "@effect/vitest"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { binary, ocidist } from "./cli.js"
+import { binary, ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, Tools } from "./support.js"
 
 const dist = path.dirname(binary)
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-bundles-"))
+const tmp = () => tempDir("ocidist-cli-bundles-")
 
 describe.concurrent("program bundles", () => {
   it("main.cjs has no @effect/cluster, main-sync.cjs has", () => {

@@ -1,4 +1,5 @@
 // Runs the bundled ocidist binary as a subprocess.
+import { afterAll } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -20,9 +21,25 @@ export interface RunOptions {
   readonly cwd?: string
 }
 
+// Every directory made by `tempDir`, removed after the test file that imported this module: a hook registered
+// at the top level of an imported module belongs to the importing file (and each file has its own instance of
+// this module). It runs after the file's own `afterAll` hooks (hooks run in reverse order), so after servers
+// and child processes that still write into them are closed. (A `process.on("exit")` handler never runs: vitest
+// ends its forks with SIGTERM.)
+const created: Array<string> = []
+afterAll(() => {
+  for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
+})
+
+/** A fresh directory under the system temp dir, removed (recursively) after the current test file. */
+export const tempDir = (prefix: string): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  created.push(dir)
+  return dir
+}
+
 // A home of its own, so that no credentials of the machine (docker config.json, podman auth.json) are used.
-const home = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-home-"))
-process.on("exit", () => fs.rmSync(home, { recursive: true, force: true }))
+const home = tempDir("ocidist-cli-home-")
 
 export const isolatedEnv = (extra?: Record<string, string>): Record<string, string> => {
   const env: Record<string, string> = {}

@@ -7,10 +7,9 @@ import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import { execFile, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, sha256, Tools, verifyLayoutBlobs } from "./support.js"
 
 const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
@@ -22,7 +21,7 @@ let archive: string
 let diffIds: Array<string>
 let layerBytes: number
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-compress-"))
+const tmp = () => tempDir("ocidist-cli-compress-")
 
 /** An OCI layout with one image whose two layers are uncompressed tars of text (made with `tar`). */
 const plainLayout = (dir: string) => {

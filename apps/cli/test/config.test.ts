@@ -8,9 +8,8 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, DockerRegistry, Fixtures, Tools } from "./support.js"
 
 let close: () => Promise<void>
@@ -64,7 +63,7 @@ describe.concurrent("the registries section of the configuration file", () => {
   })
 
   it("is read from $XDG_CONFIG_HOME/ocidist/config.json", async () => {
-    const xdg = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-xdg-"))
+    const xdg = tempDir("ocidist-cli-xdg-")
     fs.mkdirSync(path.join(xdg, "ocidist"))
     fs.writeFileSync(
       path.join(xdg, "ocidist", "config.json"),

@@ -7,10 +7,9 @@ import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { feed } from "../src/internal/prompt.js"
-import { binary, isolatedEnv, ocidist } from "./cli.js"
+import { binary, isolatedEnv, ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, Tools } from "./support.js"
 
 let close: () => Promise<void>
@@ -22,7 +21,7 @@ const A = { username: "alice", password: "pa-alice-secret" }
 const B = { username: "bob", password: "pb-bob-secret" }
 
 /** A docker config directory of its own (empty: no credentials). */
-const dockerConfig = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-creds-"))
+const dockerConfig = () => tempDir("ocidist-cli-creds-")
 
 beforeAll(async () => {
   const acquired = await acquire(Effect.gen(function*() {

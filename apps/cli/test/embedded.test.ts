@@ -5,9 +5,8 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, layoutIndex, Tools, verifyLayoutBlobs } from "./support.js"
 
 let close: () => Promise<void>
@@ -15,7 +14,7 @@ let redirecting: Registry.Running
 let stalling: Registry.Running
 let image: Fixtures.Image
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-embedded-"))
+const tmp = () => tempDir("ocidist-cli-embedded-")
 
 /** Every file under `dir`, relative to it. */
 const files = (dir: string): Array<string> =>

@@ -8,15 +8,13 @@ import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import { execFile, execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import * as zlib from "node:zlib"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, RawLayout, Tar } from "./support.js"
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-export-"))
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
+const root = tempDir("ocidist-cli-export-")
 const tmp = () => fs.mkdtempSync(path.join(root, "t-"))
 
 const sha = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`

@@ -8,9 +8,8 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, layoutIndex, Tools, verifyLayoutBlobs } from "./support.js"
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -26,7 +25,7 @@ let oci: Fixtures.Image
 let artifact: Fixtures.Artifact
 let layout: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-format-"))
+const tmp = () => tempDir("ocidist-cli-format-")
 
 interface Copied {
   readonly digest: string

@@ -8,9 +8,8 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
-import { inPty, ocidist } from "./cli.js"
+import { inPty, ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, Tools } from "./support.js"
 
 const TITLE = "\x1b]0;owned\x07"
@@ -250,7 +249,7 @@ describe.concurrent("terminal injection", () => {
 
 describe.concurrent("-v redacts signed URLs and cookies", () => {
   it("a blob behind a pre-signed redirect: Location, Content-Location and the request line", async () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-hostile-")), "blob")
+    const out = path.join(tempDir("ocidist-cli-hostile-"), "blob")
     const r = await ocidist(["-v", "blob", "-o", out, `${host}/signed@${blobDigest}`])
     expect(r.code).toBe(0)
     expect(fs.readFileSync(out)).toEqual(Buffer.from(blob))
@@ -289,7 +288,7 @@ describe.concurrent("a manifest that cannot be used exits 5", () => {
       expect(r.stderr).toMatch(message)
       expect(r.stderr.trimEnd().split("\n")).toHaveLength(1)
     }
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-hostile-"))
+    const out = tempDir("ocidist-cli-hostile-")
     const pull = await ocidist(["pull", "--json", `${host}/${repo}:1`, path.join(out, "layout")])
     expect(pull.code).toBe(5)
     expect(JSON.parse(pull.stderr.trim().split("\n").at(-1)!)).toMatchObject({ event: "Error", exitCode: 5 })

@@ -6,19 +6,17 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import type { ChildProcess } from "node:child_process"
-import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
-import { collect, ndjson, ocidist, start } from "./cli.js"
+import { collect, ndjson, ocidist, start, tempDir } from "./cli.js"
 import { acquire, Fixtures, layoutIndex, Tools, verifyLayoutBlobs } from "./support.js"
 
 let close: () => Promise<void>
 let slow: Registry.Running
 let image: Fixtures.Image
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-interrupt-"))
+const tmp = () => tempDir("ocidist-cli-interrupt-")
 const short = (digest: string) => digest.slice(0, "sha256:".length + 12)
 
 beforeAll(async () => {

@@ -9,9 +9,8 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { collect, ndjson, ocidist, start } from "./cli.js"
+import { collect, ndjson, ocidist, start, tempDir } from "./cli.js"
 import { acquire, Fixtures, Postgres, Tools } from "./support.js"
 
 // --- the README's types ------------------------------------------------------------------------------------
@@ -232,7 +231,7 @@ let image: Fixtures.Image
 let sbom: Fixtures.Artifact
 let layout: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-json-"))
+const tmp = () => tempDir("ocidist-cli-json-")
 
 beforeAll(async () => {
   const acquired = await acquire(Effect.gen(function*() {

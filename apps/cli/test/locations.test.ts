@@ -7,9 +7,8 @@ import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, Tools } from "./support.js"
 
 let close: () => Promise<void>
@@ -17,7 +16,7 @@ let registry: Registry.Running
 let image: Fixtures.Image
 let layout: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-locations-"))
+const tmp = () => tempDir("ocidist-cli-locations-")
 
 beforeAll(async () => {
   const acquired = await acquire(Effect.gen(function*() {

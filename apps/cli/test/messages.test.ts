@@ -6,9 +6,8 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, Tools } from "./support.js"
 
 let close: () => Promise<void>
@@ -17,7 +16,7 @@ let image: Fixtures.Image
 let layout: string
 let ambiguous: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-messages-"))
+const tmp = () => tempDir("ocidist-cli-messages-")
 
 /** The `ocidist: ` lines of stderr. */
 const errorLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("ocidist: "))

@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, sha256, Tar, Tools } from "./support.js"
 
 let close: () => Promise<void>
@@ -16,7 +15,7 @@ let image: Fixtures.Image
 let index: Fixtures.Index
 let layout: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-mutate-"))
+const tmp = () => tempDir("ocidist-cli-mutate-")
 
 const skopeo = async (args: ReadonlyArray<string>) => {
   const r = await Effect.runPromise(Tools.skopeo(args))

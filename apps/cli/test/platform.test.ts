@@ -6,9 +6,8 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, layoutIndex, Tools, verifyLayoutBlobs } from "./support.js"
 
 let close: () => Promise<void>
@@ -19,7 +18,7 @@ let nested: Fixtures.Index
 let leaf: Fixtures.Image
 let signature: Fixtures.Artifact
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-platform-"))
+const tmp = () => tempDir("ocidist-cli-platform-")
 
 beforeAll(async () => {
   const acquired = await acquire(Effect.gen(function*() {

@@ -9,9 +9,8 @@ import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, Tools, verifyLayoutBlobs } from "./support.js"
 
 let close: () => Promise<void>
@@ -23,7 +22,7 @@ let podmanBin: string
 let buildahBin: string
 let storage: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-podman-"))
+const tmp = () => tempDir("ocidist-cli-podman-")
 
 /** podman's and buildah's storage: vfs (no mounts, no daemon) under a directory of this test file's own. */
 const storageArgs = () => [

@@ -6,10 +6,8 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { binary, isolatedEnv, ocidist } from "./cli.js"
+import { binary, isolatedEnv, ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, Tools } from "./support.js"
 
 let close: () => Promise<void>
@@ -18,7 +16,7 @@ let slow: Registry.Running
 let image: Fixtures.Image
 let layout: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-progress-"))
+const tmp = () => tempDir("ocidist-cli-progress-")
 const short = (digest: string) => digest.slice(0, "sha256:".length + 12)
 
 beforeAll(async () => {

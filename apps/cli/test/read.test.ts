@@ -5,9 +5,8 @@ import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, DockerRegistry, Fixtures, sha256, Tools } from "./support.js"
 
 const SBOM = "application/vnd.example.sbom"
@@ -118,7 +117,7 @@ describe.concurrent("digest", () => {
 })
 
 describe.concurrent("V8 code cache", () => {
-  const cacheHome = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-cache-"))
+  const cacheHome = () => tempDir("ocidist-cli-cache-")
   const cacheFiles = (home: string) => {
     const dir = path.join(home, "ocidist")
     return fs.existsSync(dir) ? fs.readdirSync(dir).map((name) => path.join(dir, name)) : []
@@ -211,7 +210,7 @@ describe.concurrent("manifest", () => {
   })
 
   it("put uploads a file and prints its digest", async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-")), "manifest.json")
+    const file = path.join(tempDir("ocidist-cli-"), "manifest.json")
     fs.writeFileSync(file, fixtures.image.manifest)
     const r = await ocidist(["manifest", "put", `${host}/app:put-file`, file])
     expect(r.code).toBe(0)
@@ -275,7 +274,7 @@ describe.concurrent("config and blob", () => {
 
   it("blob -o writes a file, --json describes it", async () => {
     const layer = fixtures.image.layers[2]!
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-")), "layer.bin")
+    const file = path.join(tempDir("ocidist-cli-"), "layer.bin")
     const r = await ocidist(["blob", "--json", "-o", file, `${host}/app@${layer.digest}`])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({
@@ -296,7 +295,7 @@ describe.concurrent("config and blob", () => {
     })
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     const port = (server.address() as AddressInfo).port
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-")), "layer.bin")
+    const file = path.join(tempDir("ocidist-cli-"), "layer.bin")
     const r = await ocidist(["blob", "-o", file, `127.0.0.1:${port}/app@${sha256(Buffer.from("the real blob"))}`])
     server.close()
     expect(r.code).toBe(5)

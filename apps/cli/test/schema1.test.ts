@@ -10,9 +10,8 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, DockerRegistry, Fixtures, sha256, Tools } from "./support.js"
 
 const SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
@@ -70,7 +69,7 @@ const schema1Value = (name: string, tag: string, layerDigest: string) => ({
   }]
 })
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-schema1-"))
+const tmp = () => tempDir("ocidist-cli-schema1-")
 
 let close: () => Promise<void>
 let server: http.Server

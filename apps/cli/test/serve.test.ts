@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist, start } from "./cli.js"
+import { ocidist, start, tempDir } from "./cli.js"
 import { acquire, Fixtures, layoutIndex, Tools, verifyLayoutBlobs } from "./support.js"
 
 let close: () => Promise<void>
@@ -32,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(() => close?.())
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-serve-"))
+const tmp = () => tempDir("ocidist-cli-serve-")
 
 interface Served {
   readonly child: ChildProcess

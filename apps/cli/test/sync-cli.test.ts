@@ -11,9 +11,8 @@ import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { collect, ocidist, start } from "./cli.js"
+import { collect, ocidist, start, tempDir } from "./cli.js"
 import { acquire, Fixtures, Tools } from "./support.js"
 import { digest, killAtRequest, type Proxy, startProxy } from "./syncSupport.js"
 
@@ -24,7 +23,7 @@ let source: string
 let target: string
 let proxy: Proxy
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-sync2-"))
+const tmp = () => tempDir("ocidist-cli-sync2-")
 
 beforeAll(async () => {
   const acquired = await acquire(Effect.gen(function*() {

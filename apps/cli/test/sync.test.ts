@@ -6,9 +6,8 @@ import { createClient } from "@libsql/client"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, Fixtures, Tools } from "./support.js"
 import { digest, killAtRequest, type Proxy, startProxy } from "./syncSupport.js"
 
@@ -21,7 +20,7 @@ let target: string
 let refusing: string
 let proxy: Proxy
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-sync-"))
+const tmp = () => tempDir("ocidist-cli-sync-")
 
 beforeAll(async () => {
   const acquired = await acquire(Effect.gen(function*() {

@@ -8,9 +8,8 @@ import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, DockerRegistry, Fixtures, layoutIndex, Tools } from "./support.js"
 
 let close: () => Promise<void>
@@ -21,7 +20,7 @@ let image: Fixtures.Image
 let layout: string
 let multiLayout: string
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-tags-"))
+const tmp = () => tempDir("ocidist-cli-tags-")
 
 /** Pushes the fixture image to `repo` under every tag (the first by push, the others by `ocidist tag`). */
 const pushTags = async (host: string, repo: string, tags: ReadonlyArray<string>) => {

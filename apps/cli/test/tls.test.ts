@@ -6,9 +6,8 @@ import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { ocidist } from "./cli.js"
+import { ocidist, tempDir } from "./cli.js"
 import { acquire, DockerRegistry, Fixtures, Tools } from "./support.js"
 
 let close: () => Promise<void>
@@ -157,7 +156,7 @@ describe.concurrent("a plain-HTTP HEAD that meets a TLS port", () => {
 })
 
 describe.concurrent("login and auth token against a TLS registry on 127.0.0.1", () => {
-  const dockerConfig = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-tls-docker-"))
+  const dockerConfig = () => tempDir("ocidist-cli-tls-docker-")
   const writer = (registry: DockerRegistry.Instance) => registry.users.find((u) => u.readOnly !== true)!
 
   it("login reaches it over HTTPS (no flag but --insecure for its certificate); commands then use the credentials", async () => {

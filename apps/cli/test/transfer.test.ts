@@ -3,9 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { collect, inPty, ndjson, ocidist, start } from "./cli.js"
+import { collect, inPty, ndjson, ocidist, start, tempDir } from "./cli.js"
 import { acquire, DockerRegistry, Fixtures, layoutIndex, Tools, verifyLayoutBlobs } from "./support.js"
 
 const SBOM = "application/vnd.example.sbom"
@@ -24,7 +23,7 @@ let f: {
   readonly bigLayout: string
 }
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-cli-transfer-"))
+const tmp = () => tempDir("ocidist-cli-transfer-")
 
 beforeAll(async () => {
   const acquired = await acquire(Effect.gen(function*() {

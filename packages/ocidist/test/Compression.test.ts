@@ -19,8 +19,6 @@ import * as Stream from "effect/Stream"
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import * as zlib from "node:zlib"
@@ -202,7 +200,7 @@ describe("compression", () => {
     60_000
   )
 
-  it.live(
+  it.scopedLive(
     "a peeked file stream, decompressed and stopped early by a malformed tar, ends (peek's own pull)",
     () =>
       Effect.gen(function*() {
@@ -210,7 +208,7 @@ describe("compression", () => {
         // stream under `peek` has not ended. With `Stream.peel` under `peek`, closing the scope hung here.
         const body = ` comment=${"a".repeat(2 * 1024 * 1024)}\n`
         const pax = new TextEncoder().encode(`${body.length + 7}${body}`)
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-peek-"))
+        const dir = yield* Tools.tempDir("ocidist-peek-")
         const file = `${dir}/layer.tar.gz`
         fs.writeFileSync(file, zlib.gzipSync(Tar.archive([Tar.entry({ name: "PaxHeaders/x", type: "x", data: pax })])))
         const c = yield* codecs
@@ -224,7 +222,6 @@ describe("compression", () => {
           Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "still running" })
         )
         assert.match(typeof result === "string" ? result : result.message, /extended header of \d+ bytes/)
-        fs.rmSync(dir, { recursive: true, force: true })
       }).pipe(Effect.provide(node()), Effect.provide(NodeFileSystem.layer)),
     30_000
   )

@@ -9,12 +9,10 @@ import * as Effect from "effect/Effect"
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
 import { Ocidist } from "../src/index.js"
-import * as NodeOcidist from "../src/NodeOcidist.js"
-import { verifyLayout } from "./helpers.js"
+import { ocidistLayer, verifyLayout } from "./helpers.js"
 import { tarOf, text } from "./layers.js"
 
 const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
@@ -77,7 +75,7 @@ const blobIn = (dir: string, digest: string) => fs.readFileSync(path.join(dir, "
 
 const zstdDecompress = (bytes: Uint8Array) => spawnSync("zstd", ["-d", "-c"], { input: bytes }).stdout
 
-const stack = () => NodeOcidist.layer({ cacheDirectory: fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-test-cache-")) })
+const stack = () => ocidistLayer()
 
 describe("recompression in copies", () => {
   it.scopedLive("--compress zstd into an OCI layout: zstd layers, config unchanged, read by skopeo and umoci", () =>

@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { Progress } from "../src/index.js"
+import type { Ocidist, Progress } from "../src/index.js"
 import * as NodeOcidist from "../src/NodeOcidist.js"
 
 /** The explicit credentials of the write users of the given registries. */
@@ -21,16 +21,26 @@ export const credentialsFor = (...registries: ReadonlyArray<DockerRegistry.Insta
 })
 
 /**
+ * `NodeOcidist.layer(options)` with a cache directory of its own (never the user's), made under the system temp
+ * dir when the layer is built and removed when its scope closes.
+ */
+export const ocidistLayer = (
+  options: Omit<Ocidist.LayerOptions, "cacheDirectory"> = {}
+): Layer.Layer<NodeOcidist.Services> =>
+  Layer.unwrapScoped(Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-test-cache-"))),
+      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    ),
+    (cacheDirectory) => NodeOcidist.layer({ ...options, cacheDirectory })
+  ))
+
+/**
  * The default Node stack (`Ocidist` and the services of the other operations), with the write users of the
  * given registries as explicit credentials and a cache directory of its own (never the user's).
  */
 export const ocidistFor = (...registries: ReadonlyArray<DockerRegistry.Instance>): Layer.Layer<NodeOcidist.Services> =>
-  Layer.unwrapEffect(Effect.sync(() =>
-    NodeOcidist.layer({
-      credentials: credentialsFor(...registries),
-      cacheDirectory: fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-test-cache-"))
-    })
-  ))
+  ocidistLayer({ credentials: credentialsFor(...registries) })
 
 /** The Node platform services and the native hash, for direct layout calls in tests. */
 export const nodeLayer = Layer.merge(NodeContext.layer, NodeHash.layer)

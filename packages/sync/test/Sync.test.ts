@@ -26,6 +26,14 @@ let refusing: Registry.Running
 let layout: string
 let state: string
 const runtimes: Array<ManagedRuntime.ManagedRuntime<unknown, unknown>> = []
+const stateDirectories: Array<string> = []
+
+/** A fresh state directory under the system temp dir, removed in `afterAll` once the runtimes are disposed. */
+const stateDirectory = (prefix: string) => {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  stateDirectories.push(directory)
+  return directory
+}
 
 const APP_TAGS = ["3.18", "3.19", "3.20", "3.21", "3.21-rc1", "latest", "edge"]
 
@@ -104,14 +112,14 @@ beforeAll(async () => {
   // a namespace of its own for `type: registry`
   await push("3.20", `${source.host}/ns/one:1.0`)
   await push("3.21", `${source.host}/ns/two:1.0`)
-  state = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-sync-state-"))
+  state = stateDirectory("ocidist-sync-state-")
   runtime = embedded(state)
 }, 60_000)
 
 afterAll(async () => {
   for (const r of runtimes) await r.dispose()
   await close?.()
-  fs.rmSync(state, { recursive: true, force: true })
+  for (const directory of stateDirectories) fs.rmSync(directory, { recursive: true, force: true })
 })
 
 describe("Sync.run (embedded)", () => {
@@ -257,7 +265,7 @@ sync:
   }, 30_000)
 
   it("defers the tags beyond the rate-limit budget", async () => {
-    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "ocidist-sync-ratelimit-"))
+    const directory = stateDirectory("ocidist-sync-ratelimit-")
     const limited = embedded(directory)
     const repo = `${target.host}/mirror/limited`
     const report = await syncRun(
