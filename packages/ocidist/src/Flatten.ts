@@ -9,8 +9,9 @@
  * An index without a `platform`: every image of it is flattened so, and a new index written that lists them
  * (the index's media type, annotations and order kept; each entry's platform and annotations kept). As
  * `crane flatten` does, attestation manifests (platform `unknown/unknown`) and other non-image entries
- * (artifacts) are left out of the new index: they describe the source images. With a `platform`, that
- * platform's image only.
+ * (artifacts) are left out of the new index: they describe the source images. An image the index lists more
+ * than once (under two platforms, or with other annotations) is flattened once, each of its entries kept and
+ * pointing at it. With a `platform`, that platform's image only.
  *
  * @since 0.5.0
  */

@@ -1,5 +1,6 @@
 // Flatten.flatten of a two-platform index (with an attestation manifest) in an OCI layout and in a real registry
-// (Debian docker-registry): every image flattened, a new index of them; read back by skopeo and umoci.
+// (Debian docker-registry): every image flattened, a new index of them; read back by skopeo and umoci. An index
+// listing one image twice: flattened once, both entries kept.
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
@@ -187,5 +188,76 @@ describe("Flatten", () => {
         assert.deepStrictEqual(inspected.Layers, [child.layer.digest])
         assert.strictEqual(inspected.Architecture, PLATFORMS[i]!.architecture)
       }
+    }))
+  it.scopedLive("an index listing the same image twice: flattened once, both entries kept with their own fields", () =>
+    Effect.gen(function*() {
+      const registry = yield* DockerRegistry.start()
+      const dir = yield* Tools.tempDir()
+      const fixture = path.join(dir, "fixture")
+      const [twice, other] = yield* Effect.forEach(PLATFORMS, (platform) =>
+        Fixtures.makeImage(fixture, {
+          seed: `flatten-twice/${platform.architecture}`,
+          layers: [{ size: 1024 }, { size: 2048 }],
+          platform
+        }))
+      // the amd64 image under two entries: its own platform, then another one, each with its own annotations
+      const first = { ...twice!, descriptor: { ...twice!.descriptor, annotations: { "org.example.entry": "first" } } }
+      const second = {
+        ...twice!,
+        descriptor: {
+          ...twice!.descriptor,
+          platform: { os: "linux", architecture: "amd64", variant: "v2" },
+          annotations: { "org.example.entry": "second" }
+        }
+      }
+      const index = yield* Fixtures.makeIndex(fixture, [first, other!, second])
+      yield* Fixtures.pushRaw(registry, "twice", index, { tags: ["1"] })
+      const result = yield* Flatten.flatten(`${registry.host}/twice:1`, { tag: `${registry.host}/twice-flat:1` })
+        .pipe(provide)
+      const children = result.children ?? []
+      assert.deepStrictEqual(
+        children.map((c) => c.sourceDigest),
+        [twice!.manifestDigest, other!.manifestDigest, twice!.manifestDigest]
+      )
+      assert.deepStrictEqual(children.map((c) => c.platform), [
+        first.descriptor.platform,
+        other!.descriptor.platform,
+        second.descriptor.platform
+      ])
+      assert.strictEqual(children[0]!.digest, children[2]!.digest, "one flattened image for both entries")
+      assert.deepStrictEqual(children[0]!.layer, children[2]!.layer)
+      assert.notStrictEqual(children[0]!.digest, children[1]!.digest)
+
+      // the new index: three entries, each with its own platform and annotations, two pointing at one image
+      const raw = ok(
+        yield* Tools.skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${registry.host}/twice-flat:1`]),
+        "skopeo inspect --raw"
+      )
+      const written = JSON.parse(raw) as IndexJson
+      assert.deepStrictEqual(
+        written.manifests,
+        [first, other!, second].map((image, i) => ({
+          ...image.descriptor,
+          mediaType: children[i]!.mediaType,
+          digest: children[i]!.digest,
+          size: children[i]!.size
+        }))
+      )
+
+      // the work done once per distinct image: the layers of the image listed twice read as often as those of
+      // the image listed once (merge reads each layer in two passes); each new blob uploaded once
+      const reads = (layers: ReadonlyArray<Fixtures.BlobFile>) =>
+        Effect.forEach(
+          layers,
+          (layer) => registry.countRequests({ method: "GET", path: `/v2/twice/blobs/${layer.digest}`, status: 200 })
+        )
+      const once = yield* reads(other!.layers)
+      assert.isTrue(once.every((n) => n > 0), "the other image's layers were read")
+      assert.deepStrictEqual(yield* reads(twice!.layers), once, "the image listed twice was read as often")
+      assert.strictEqual(
+        yield* registry.countRequests({ method: "PUT", path: "/v2/twice-flat/blobs/uploads/", status: 201 }),
+        4,
+        "two flattened images: two layers and two configs uploaded"
+      )
     }))
 })

@@ -148,6 +148,12 @@ export const exportToFile = (
 interface Written {
   readonly manifests: Map<string, Manifest.Manifest>
   readonly blobs: Map<string, (offset: number) => Stream.Stream<Uint8Array, OcidistError>>
+  /**
+   * The images flattened so far, by source manifest digest: an image an index lists more than once (under two
+   * platforms, with other annotations) is flattened once, every entry pointing at that result (flattening is
+   * deterministic: a second run would give the same bytes).
+   */
+  readonly images: Map<string, FlatImage>
 }
 
 /** One image flattened: the new manifest (not yet written) and its layer. */
@@ -215,7 +221,8 @@ const isAttestation = (d: Descriptor.Descriptor): boolean =>
  * index: the source index's fields (media type, annotations, subject) with its image entries pointing at the
  * flattened images (each entry's platform and annotations kept), nested indexes flattened the same way. As
  * `crane flatten` does, attestation manifests (platform `unknown/unknown`) are left out, and so are the other
- * entries that are not images (artifacts): they describe the source images, not the flattened ones.
+ * entries that are not images (artifacts): they describe the source images, not the flattened ones. An image
+ * listed more than once is flattened once (see {@link Written.images}); each of its entries is kept.
  */
 const flattenIndex = (
   store: Storage.ReadOnlyStorage<OcidistError>,
@@ -246,11 +253,12 @@ const flattenIndex = (
         if (children.length === before) continue
       } else {
         if (!isImageConfig(child.manifest.config.mediaType) || child.manifest.artifactType !== undefined) continue
-        const flat = yield* flattenImage(
+        const flat = written.images.get(child.digest) ?? (yield* flattenImage(
           store,
           child as Manifest.Manifest & { readonly _tag: "ImageManifest" },
           written
-        )
+        ))
+        written.images.set(child.digest, flat)
         children.push({ ...flat, ...(d.platform === undefined ? {} : { platform: d.platform }) })
         next = flat.manifest
       }
@@ -303,7 +311,7 @@ export const flatten = (
 ): Effect.Effect<Flatten.Flattened, OcidistError, Requirements> =>
   Effect.scoped(Effect.gen(function*() {
     const env = yield* environment
-    const written: Written = { manifests: new Map(), blobs: new Map() }
+    const written: Written = { manifests: new Map(), blobs: new Map(), images: new Map() }
     const children: Array<FlatImage & { readonly platform?: Platform.Platform | undefined }> = []
     const opened = yield* Effect.flatMap(Location.from(input), (location) => Stores.openSource(env, location))
     const store = opened.store
