@@ -1,14 +1,17 @@
 // `blob push` / `blob delete` and `validate` against the embedded registry, an OCI layout and an oci-archive:
 // stdin streamed and spooled (its digest equals sha256sum's), blobs in use refused, corruption found (exit 5).
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as TarCodec from "@ocidist/layout/Tar"
 import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
+import * as MediaType from "@ocidist/spec/MediaType"
 import * as Effect from "effect/Effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as zlib from "node:zlib"
 import { ocidist } from "./cli.js"
-import { acquire, Fixtures, sha256, Tools } from "./support.js"
+import { acquire, Fixtures, RawLayout, sha256, Tar, Tools } from "./support.js"
 
 let close: () => Promise<void>
 let registry: Registry.Running
@@ -161,6 +164,50 @@ describe.concurrent("validate (CLI)", () => {
     const r = await ocidist(["validate", "--full", ref])
     expect(r.code).toBe(5)
     expect(r.stdout).toMatch(new RegExp(`^DiffIdMismatch ${image.layers[0]!.digest}`))
+  })
+
+  it("--full takes an entry's size from its PAX record (the ustar field 0), and reports one its data disagrees with", async () => {
+    // the data of `big.tar`: a tar entry (its header checksums) then junk, misread by a reader trusting the field
+    const body = Buffer.concat([
+      Tar.entry({ name: "inner.txt", data: "a tar in the layer" }),
+      Buffer.from("junk ".repeat(100))
+    ])
+    const layer = (size: number) =>
+      Tar.archive([
+        Tar.entry({ name: "PaxHeaders.0/big.tar", type: "x", data: TarCodec.paxRecord("size", String(size)) }),
+        Tar.entry({ name: "big.tar" }),
+        Buffer.concat([body, TarCodec.padding(body.length)]),
+        Tar.entry({ name: "after.txt", data: "after the big file" })
+      ])
+    const layout = path.join(dir, "pax-size")
+    const imageOf = (tag: string, tar: Uint8Array) => {
+      const layerBlob = RawLayout.putBlob(layout, zlib.gzipSync(tar), MediaType.OCI_LAYER_GZIP)
+      const config = RawLayout.putBlob(
+        layout,
+        JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha256(tar)] } }),
+        MediaType.OCI_CONFIG
+      )
+      const manifest = RawLayout.putBlob(
+        layout,
+        JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config, layers: [layerBlob] }),
+        MediaType.OCI_MANIFEST
+      )
+      RawLayout.addTag(layout, manifest, tag)
+      return layerBlob.digest
+    }
+    imageOf("good", layer(body.length))
+    const bad = imageOf("bad", layer(body.length + 4096))
+    await run(["push", "-q", `oci:${layout}:good`, `${registry.host}/pax:1`])
+    for (const location of [`oci:${layout}:good`, `${registry.host}/pax:1`]) {
+      expect(JSON.parse(await run(["validate", "--full", "--json", location]))).toMatchObject({ ok: true, checked: 3 })
+    }
+    const r = await ocidist(["validate", "--full", `oci:${layout}:bad`])
+    expect(r.code).toBe(5)
+    expect(r.stdout.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        new RegExp(`^InvalidLayer ${bad} \\(in sha256:[0-9a-f]{64}\\): the tar stream is truncated`)
+      )
+    ])
   })
 
   it("--referrers checks an attached SBOM and its signature (registry, layout); a corrupted one only then", async () => {

@@ -3,7 +3,8 @@
  * reachable from it — index children, manifests, configs, layers — is read and checked: present, of the size
  * and digest the descriptor says, its media type known and consistent with what it is. With `full`, every
  * image layer is also read through its decompression (gzip, zstd, none) and a tar parser (header checksums,
- * sizes, end of archive), and its uncompressed digest compared with the config's `rootfs.diff_ids`.
+ * sizes, PAX `size` records included, end of archive), and its uncompressed digest compared with the config's
+ * `rootfs.diff_ids`.
  *
  * With `referrers`, the referrers of every manifest checked (the registry's Referrers API or its tag fallback,
  * a layout's `index.json` entries whose manifest has that `subject`) are listed and checked the same way,

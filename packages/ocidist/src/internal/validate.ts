@@ -50,37 +50,64 @@ type Hasher = ReturnType<Hash.Service["make"]>
 
 const BLOCK = Tar.BLOCK
 
-/** A streaming tar reader that only checks structure: header checksums, entry sizes, the end of the archive. */
+/** The zero bytes after `size` bytes of entry data, to the next block. */
+const padOf = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK
+
+/** An extended header being read (PAX, GNU long name): its data, found at byte `at` of the tar stream. */
+interface Meta {
+  readonly typeflag: string
+  readonly data: Uint8Array
+  filled: number
+  readonly at: number
+}
+
+/**
+ * A streaming tar reader that only checks structure: every header decoded by the tar codec's
+ * {@link Tar.Decoder} (checksums, numeric fields in octal or base-256, PAX records and GNU long names, extended
+ * headers of at most {@link Tar.MAX_META} bytes), so an entry's size is the one its PAX `size` record gives
+ * when it has one; entry data skipped, never held; the end of the archive (two zero blocks, nothing after one).
+ */
 const tarChecker = () => {
-  let header = new Uint8Array(BLOCK)
+  const decoder = new Tar.Decoder()
+  const header = new Uint8Array(BLOCK)
   let headerFill = 0
+  /** Bytes of the tar stream read so far. */
+  let offset = 0
+  /** Entry data and padding still to pass over. */
   let skip = 0
+  /** The extended header being read: its data is decoded once whole (at most `Tar.MAX_META` bytes). */
+  let meta: Meta | undefined
   let zeroBlocks = 0
-  let entries = 0
   let error: string | undefined
+  const endMeta = ({ at, data, typeflag }: Meta) => {
+    meta = undefined
+    error = decoder.extended(typeflag, data, at)
+    skip = padOf(data.length)
+  }
   const onHeader = () => {
-    if (Tar.isZero(header)) {
+    const at = offset - BLOCK
+    const decoded = decoder.decode(header, at)
+    if (Either.isRight(decoded) && decoded.right._tag === "End") {
       zeroBlocks++
       return
     }
     if (zeroBlocks > 0) {
-      error = `entry after an end-of-archive block (entry ${entries + 1})`
+      error = `entry after an end-of-archive block (entry ${decoder.entries + 1})`
       return
     }
-    if (!Tar.checksumOk(header)) {
-      error = `bad tar header checksum at entry ${entries + 1}`
+    if (Either.isLeft(decoded)) {
+      error = `${decoded.left} (entry ${decoder.entries + 1})`
       return
     }
-    const size = Tar.parseNumeric(header, 124, 12)
-    if (size === undefined) {
-      error = `bad size field at entry ${entries + 1}`
-      return
+    const block = decoded.right
+    if (block._tag === "Extended") {
+      meta = { typeflag: block.typeflag, data: new Uint8Array(block.size), filled: 0, at }
+      if (block.size === 0) endMeta(meta)
+    } else if (block._tag === "Entry") {
+      // links, directories, devices and FIFOs have no data whatever their size field says (size 0 here)
+      const size = block.header.size
+      skip = size + padOf(size)
     }
-    const type = String.fromCharCode(header[156]!)
-    // links, directories, devices and FIFOs have no data whatever their size field says
-    const hasData = !["1", "2", "3", "4", "5", "6"].includes(type)
-    entries++
-    skip = hasData ? size + ((BLOCK - (size % BLOCK)) % BLOCK) : 0
   }
   return {
     update: (chunk: Uint8Array) => {
@@ -90,6 +117,16 @@ const tarChecker = () => {
           const n = Math.min(skip, chunk.length - i)
           skip -= n
           i += n
+          offset += n
+          continue
+        }
+        if (meta !== undefined) {
+          const n = Math.min(meta.data.length - meta.filled, chunk.length - i)
+          meta.data.set(chunk.subarray(i, i + n), meta.filled)
+          meta.filled += n
+          i += n
+          offset += n
+          if (meta.filled === meta.data.length) endMeta(meta)
           continue
         }
         if (zeroBlocks >= 2) return // trailing padding after the end of the archive
@@ -97,17 +134,20 @@ const tarChecker = () => {
         header.set(chunk.subarray(i, i + n), headerFill)
         headerFill += n
         i += n
+        offset += n
         if (headerFill === BLOCK) {
-          onHeader()
-          header = new Uint8Array(BLOCK)
           headerFill = 0
+          onHeader()
         }
       }
     },
     end: (): string | undefined => {
       if (error !== undefined) return error
-      if (skip > 0 || headerFill > 0) return `the tar stream is truncated (after ${entries} entries)`
-      if (entries > 0 && zeroBlocks === 0) return `the tar stream has no end-of-archive blocks`
+      if (skip > 0 || headerFill > 0 || meta !== undefined) {
+        return `the tar stream is truncated (after ${decoder.entries} entries)`
+      }
+      if (decoder.pending) return `the tar stream ends after an extended header, before its entry`
+      if (decoder.entries > 0 && zeroBlocks === 0) return `the tar stream has no end-of-archive blocks`
       return undefined
     }
   }
