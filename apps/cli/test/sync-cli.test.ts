@@ -221,16 +221,18 @@ describe("ocidist sync", () => {
     const status = await ocidist(["sync", "status", "--json", ...state])
     expect(status.code).toBe(0)
     const shown = JSON.parse(status.stdout) as {
-      run: { finishedAt?: string | null }
+      run: { finishedAt?: string | null; abandonedAt?: string | null; state?: string }
       repositories: Array<{ target: string; states: Record<string, number> }>
     }
     expect(shown.run.finishedAt).toBeTruthy()
+    expect([shown.run.state, shown.run.abandonedAt]).toEqual(["finished", null])
     expect(shown.repositories).toEqual([
       expect.objectContaining({ target: `${target}/prune`, states: { unchanged: 1, pruned: 2 } })
     ])
     const text = await ocidist(["sync", "status", ...state])
     expect(text.code).toBe(0)
     expect(text.stdout).toContain(`${target}/prune`)
+    expect(text.stdout).toMatch(/^run \S+: started \S+, finished \S+; 1\/1 repositories done\n/)
   })
 
   it("a killed run, then a changed configuration: the killed run is abandoned and copies nothing more", async () => {
@@ -276,6 +278,29 @@ describe("ocidist sync", () => {
     expect([a.abandoned_at === null, a.finished_at === null, a.report]).toEqual([false, false, null])
     const other = runs.rows.find((r) => r.id !== runA)!
     expect([other.abandoned_at, other.finished_at === null]).toEqual([null, false])
+
+    // sync status shows the killed run abandoned (not finished: it has no report), the new one finished
+    const shownA = await ocidist(["sync", "status", "--json", "--state", state, "--run", runA!])
+    expect(shownA.code).toBe(0)
+    const statusA = JSON.parse(shownA.stdout) as {
+      run: { id: string; state: string; startedAt: string; abandonedAt: string | null }
+      repositories: Array<{ target: string; states: Record<string, number> }>
+    }
+    expect(statusA.run).toMatchObject({ id: runA, state: "abandoned", abandonedAt: String(a.abandoned_at) })
+    expect(statusA.repositories.map((r) => [r.target, r.states.copied])).toEqual([[`${proxy.host}/changed/a`, 1]])
+    const textA = await ocidist(["sync", "status", "--state", state, "--run", runA!])
+    expect(textA.code).toBe(0)
+    expect(textA.stdout.split("\n")[0]).toBe(
+      `run ${runA}: started ${statusA.run.startedAt}, abandoned ${statusA.run.abandonedAt}; 0/1 repositories done`
+    )
+    expect(textA.stdout).not.toContain("finished")
+    const latest = await ocidist(["sync", "status", "--json", "--state", state])
+    expect(JSON.parse(latest.stdout)).toMatchObject({
+      run: { id: other.id, state: "finished", abandonedAt: null }
+    })
+    expect((await ocidist(["sync", "status", "--state", state])).stdout).toMatch(
+      new RegExp(`^run ${String(other.id)}: started \\S+, finished \\S+; 1/1 repositories done\n`)
+    )
 
     // the first configuration again: a new run (nothing to resume), 1.0 unchanged, the others copied
     const again = await ocidist(["sync", "--json", "--state", state, configA])

@@ -24,6 +24,10 @@ export interface Run {
   readonly id: string
   readonly configHash: string
   readonly startedAt: string
+  /**
+   * When the run ended: with its report, or when it was abandoned (then equal to `abandonedAt`): tell the two
+   * apart with {@link runState}.
+   */
   readonly finishedAt: string | undefined
   /**
    * When the run was given up unfinished (embedded: a run of another configuration started in its state
@@ -33,6 +37,24 @@ export interface Run {
   /** The final report (JSON of `Report.RunReport`), once finished (not when abandoned). */
   readonly report: string | undefined
 }
+
+/**
+ * How a run ended, if it did: `unfinished` (running, or killed and not resumed yet), `finished` (with its
+ * report), `abandoned` (given up unfinished, without a report: see {@link Run}'s `abandonedAt`).
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type RunState = "unfinished" | "finished" | "abandoned"
+
+/**
+ * The {@link RunState} of a run: an abandoned run has a `finishedAt` too, but no report.
+ *
+ * @since 0.5.0
+ * @category getters
+ */
+export const runState = (run: Run): RunState =>
+  run.abandonedAt !== undefined ? "abandoned" : run.finishedAt !== undefined ? "finished" : "unfinished"
 
 /**
  * The state of a tag in a run.

@@ -63,6 +63,8 @@ describe("NodeSync.layerEmbedded abandonOthers", () => {
     const first = ManagedRuntime.make(NodeSync.layerEmbedded({ directory }))
     const oldRun = await first.runPromise(Sync.start(old))
     const sameRun = await first.runPromise(Sync.start(same))
+    const before = await first.runPromise(Effect.flatMap(SyncStore.SyncStore, (s) => s.status(oldRun.runId)))
+    expect(SyncStore.runState(Option.getOrThrow(before).run)).toBe("unfinished")
     await first.dispose()
 
     const abandoned: Array<string> = []
@@ -89,11 +91,15 @@ describe("NodeSync.layerEmbedded abandonOthers", () => {
       expect(run.abandonedAt).toBeDefined()
       expect(run.finishedAt).toBe(run.abandonedAt)
       expect(run.report).toBeUndefined()
+      // and told apart from a run finished with its report
+      expect(SyncStore.runState(run)).toBe("abandoned")
 
       // the run of this configuration is resumed and copies
       const copied = await second.runPromise(Sync.run(same))
       expect(copied.runId).toBe(sameRun.runId)
       expect(copied.totals).toMatchObject({ copied: 1, failed: 0 })
+      const finished = await second.runPromise(Effect.flatMap(SyncStore.SyncStore, (s) => s.status(sameRun.runId)))
+      expect(SyncStore.runState(Option.getOrThrow(finished).run)).toBe("finished")
       expect(await digestOf(`${target.host}/new:1.0`)).toBe(await digestOf(`${source.host}/app:1.0`))
     } finally {
       await second.dispose()

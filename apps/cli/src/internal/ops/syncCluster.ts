@@ -131,7 +131,10 @@ export interface StatusJson {
     readonly id: string
     readonly configHash: string
     readonly startedAt: string
+    /** Set also when the run was abandoned (then equal to `abandonedAt`). */
     readonly finishedAt: string | null
+    readonly abandonedAt: string | null
+    readonly state: SyncStore.RunState
   } | null
   readonly repositories: ReadonlyArray<{
     readonly source: string
@@ -150,7 +153,9 @@ const toJson = (status: Option.Option<SyncStore.Status>): StatusJson =>
         id: s.run.id,
         configHash: s.run.configHash,
         startedAt: s.run.startedAt,
-        finishedAt: s.run.finishedAt ?? null
+        finishedAt: s.run.finishedAt ?? null,
+        abandonedAt: s.run.abandonedAt ?? null,
+        state: SyncStore.runState(s.run)
       },
       repositories: s.repositories.map((r) => ({
         source: r.source,
@@ -217,10 +222,14 @@ export const status = (globals: Globals, args: StatusArgs) =>
     }
     const { repositories, run } = result.value
     const done = repositories.filter((r) => !("planned" in r.states) && !("copying" in r.states)).length
+    const ended = {
+      unfinished: "running",
+      finished: `finished ${run.finishedAt}`,
+      // given up unfinished (a run of another configuration started): no report, it copies nothing more
+      abandoned: `abandoned ${run.abandonedAt}`
+    }[SyncStore.runState(run)]
     const out: Array<string> = [
-      `run ${run.id}: started ${run.startedAt}, ${
-        run.finishedAt === undefined ? "running" : `finished ${run.finishedAt}`
-      }; ${done}/${repositories.length} repositories done`
+      `run ${run.id}: started ${run.startedAt}, ${ended}; ${done}/${repositories.length} repositories done`
     ]
     for (const r of repositories) {
       out.push(`  ${r.target} ← ${r.source}: ${describeStates(r.states)}`)
