@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as nodePath from "node:path"
+import * as WriteBehind from "../src/internal/writeBehind.js"
 import { copyImage } from "./support/copy.js"
 
 const encoder = new TextEncoder()
@@ -182,6 +183,70 @@ layer(NodeContext.layer)("Layout", (it) => {
         assert.isTrue(second.existed)
         assert.isTrue(yield* layout.exists(blob(digest, content.length)))
         assert.deepStrictEqual(nodeFs.readdirSync(nodePath.join(dir, "ingest")), [])
+      }))
+
+    it.scoped("hands a big blob's pages to the disk while it is written, and no flush outlives the write", () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const layout = yield* Layout.create(dir)
+        const size = 5 * WriteBehind.FLUSH_BYTES + 12_345
+        const content = new Uint8Array(randomBytes(size))
+        const digest = Digest.ofBytes(content)
+        const before = { ...WriteBehind.stats }
+        const written = yield* layout.pushBlob(blob(digest, size), fromStream(chunks(content, 64 * 1024)))
+        assert.deepStrictEqual(written, { digest, size, existed: false })
+        assert.deepStrictEqual(new Uint8Array(nodeFs.readFileSync(blobFile(dir, digest))), content)
+        // flushed in the background as it went (one at a time: fewer than one per FLUSH_BYTES when the disk is
+        // slower than the writes), every flush finished before the blob was synced and renamed
+        assert.isAtLeast(WriteBehind.stats.started - before.started, 1)
+        assert.strictEqual(WriteBehind.stats.finished - before.finished, WriteBehind.stats.started - before.started)
+
+        // a write that fails midway waits for its flush before its file is closed; the partial stays
+        const other = new Uint8Array(randomBytes(3 * WriteBehind.FLUSH_BYTES))
+        const otherDigest = Digest.ofBytes(other)
+        const failing = Stream.concat(
+          chunks(other.subarray(0, 2 * WriteBehind.FLUSH_BYTES + 1000), 64 * 1024),
+          Stream.fail("connection reset" as const)
+        )
+        const mid = { ...WriteBehind.stats }
+        const error = yield* Effect.flip(layout.pushBlob(blob(otherDigest, other.length), fromStream(failing)))
+        assert.strictEqual(error, "connection reset")
+        assert.isAtLeast(WriteBehind.stats.started - mid.started, 1)
+        assert.strictEqual(WriteBehind.stats.finished - mid.finished, WriteBehind.stats.started - mid.started)
+        assert.deepStrictEqual(yield* layout.partialSize(otherDigest), Option.some(2 * WriteBehind.FLUSH_BYTES + 1000))
+      }))
+
+    it.scoped("waits for a slow flush before the final sync, and fails a write whose background flush failed", () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const layout = yield* Layout.create(dir)
+        const real = WriteBehind.io.fdatasync
+        yield* Effect.addFinalizer(() => Effect.sync(() => (WriteBehind.io.fdatasync = real)))
+        const content = new Uint8Array(randomBytes(2 * WriteBehind.FLUSH_BYTES))
+        const digest = Digest.ofBytes(content)
+        // a disk that takes 300 ms per flush: the blob is renamed only once its flush is done
+        WriteBehind.io.fdatasync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) =>
+          void setTimeout(() =>
+            real(fd, callback), 300)) as typeof real
+        const before = { ...WriteBehind.stats }
+        yield* layout.pushBlob(blob(digest, content.length), fromStream(chunks(content, 64 * 1024)))
+        assert.isAtLeast(WriteBehind.stats.started - before.started, 1)
+        assert.strictEqual(WriteBehind.stats.finished - before.finished, WriteBehind.stats.started - before.started)
+
+        // a disk that fails a background flush (EIO): Linux reports such an error once per open file, so the
+        // final fsync would not see it again: the write fails, nothing is stored
+        const other = new Uint8Array(randomBytes(2 * WriteBehind.FLUSH_BYTES))
+        const otherDigest = Digest.ofBytes(other)
+        WriteBehind.io.fdatasync = ((_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) =>
+          void setImmediate(() =>
+            callback(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO", errno: -5 }))
+          )) as typeof real
+        const error = yield* Effect.flip(
+          layout.pushBlob(blob(otherDigest, other.length), fromStream(chunks(other, 64 * 1024)))
+        )
+        assert.strictEqual(error._tag, "FileSystemError")
+        expect(error.message).toMatch(/cannot write .*ingest.*i\/o error/)
+        assert.isFalse(yield* layout.exists(blob(otherDigest, other.length)))
       }))
 
     it.scoped("digest mismatch leaves neither a final blob nor a partial", () =>

@@ -1,6 +1,7 @@
 /**
- * Blob ingestion: content streamed into `ingest/<alg>-<hex>.partial`, hashed while written, synced and
- * renamed into `blobs/` when size and digest match; interrupted writes resumed from their partial file.
+ * Blob ingestion: content streamed into `ingest/<alg>-<hex>.partial`, hashed while written (its pages handed
+ * to the disk as they pile up: `WriteBehind`), synced and renamed into `blobs/` when size and digest match;
+ * interrupted writes resumed from their partial file.
  *
  * @since 0.2.0
  */
@@ -31,6 +32,7 @@ import { isNotFound, type LayoutFiles, READ } from "./files.js"
 import { type FileLock, makeFileLock } from "./lockFile.js"
 import { withLock } from "./locks.js"
 import { checkDigest } from "./reader.js"
+import * as WriteBehind from "./writeBehind.js"
 
 /** Content that turned out not to be the blob: its partial file is gone. */
 type WrongContent = SizeMismatch | DigestMismatch
@@ -110,6 +112,8 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
         let closed = false
         yield* Effect.addFinalizer(() => Effect.sync(() => (closed = true)))
         let file: FileSystem.File | undefined
+        // the file's pages go to the disk while it is written, not all at the final sync (see `WriteBehind`)
+        let flusher: WriteBehind.Flusher | undefined
         const openFile = Effect.gen(function*() {
           if (start === 0) yield* files.ensureCreated
           yield* Effect.mapError(fs.makeDirectory(files.ingestDir, { recursive: true }), io(digest))
@@ -117,7 +121,12 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
             yield* Scope.extend(lazyLock.lock.acquire, lazyLock.scope)
             if (yield* isStored(digest, expected.size)) return "stored" as const
           }
-          return yield* Effect.mapError(fs.open(partial, { flag: start > 0 ? "a" : "w" }), io(digest))
+          const opened = yield* Effect.mapError(fs.open(partial, { flag: start > 0 ? "a" : "w" }), io(digest))
+          const behind = WriteBehind.make(opened.fd)
+          flusher = behind
+          // added after the file's own finalizer, so run before it: no flush outlives the descriptor
+          yield* Effect.addFinalizer(() => Effect.ignore(behind.settle))
+          return opened
         })
         // The byte path's inner loop: a synchronous hash update and positional write per buffer, no effect,
         // fiber or promise per buffer (an effect per 64 KiB cost ~30% of a pull's CPU). The file is opened
@@ -138,6 +147,7 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
           }
           if (!trusted) hasher.update(chunk)
           written += chunk.length
+          flusher?.wrote(chunk.length)
           return true
         }
         const sink: Storage.ChunkSink = (chunk) => {
@@ -175,6 +185,18 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
           const opened = yield* openFile
           if (opened === "stored") return Either.right(true)
           file = opened
+        }
+        if (flusher !== undefined) {
+          yield* Effect.mapError(
+            flusher.settle,
+            (cause) =>
+              new FileSystemError({
+                path: partial,
+                digest,
+                detail: describeSystemCause("write", partial, cause),
+                cause
+              })
+          )
         }
         yield* Effect.mapError(file.sync, io(digest))
         return Either.right(false)
