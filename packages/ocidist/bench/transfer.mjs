@@ -6,6 +6,9 @@
 //   big      the pull job with the BIG_MIB image (peak memory; BIG_RUNS rounds)
 //   library  `node packages/ocidist/bench/pull-child.mjs REF OUT` (Ocidist.pull from dist) vs the skopeo pull
 //   startup  `ocidist digest REF` vs `skopeo inspect --raw` and `node -e 0` (code cache warm; STARTUP_RUNS rounds)
+//   floor    what a pull can be in Node on this machine: `node packages/ocidist/bench/floor-pull.mjs REF OUT [2]`
+//            (plain Node, no framework, the same hashing, positional writes and fsync; one thread, and the blobs
+//            over two worker threads) vs the skopeo pull, to read the pull job's ratio against
 // Rounds are interleaved: each round runs every client of a job once, in an order rotated every round. Each run
 // is timed by this process (hrtime around spawnSync) under `/usr/bin/time -v` (peak RSS), must exit 0 and leave
 // its result (a layout, or the tag in the destination registry), which is then removed. Images are Fixtures'
@@ -16,7 +19,7 @@
 // Needs a build (`pnpm build`: apps/cli/dist/ocidist.cjs, packages/*/dist), docker-registry, skopeo and
 // /usr/bin/time (bash scripts/install-test-deps.sh), and about 8 GiB free under os.tmpdir() at the default sizes.
 // Usage: node packages/ocidist/bench/transfer.mjs [KEY=VALUE ...]   (settings as arguments or environment:
-//   SIZE_MIB=512 BIG_MIB=2048 RUNS=5 BIG_RUNS=3 STARTUP_RUNS=21 JOBS=pull,push,copy,big,library,startup)
+//   SIZE_MIB=512 BIG_MIB=2048 RUNS=5 BIG_RUNS=3 STARTUP_RUNS=21 JOBS=pull,push,copy,big,library,startup,floor)
 // NO_SHA_NI=1 runs ocidist with OpenSSL's SHA extensions off (OPENSSL_ia32cap), as on a CPU without them.
 // Quick run: SIZE_MIB=64 BIG_MIB=128 RUNS=2 BIG_RUNS=1 JOBS=pull,copy node packages/ocidist/bench/transfer.mjs
 import { DockerRegistry, Fixtures, Tools } from "@ocidist/testing"
@@ -46,7 +49,8 @@ import {
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const pullChild = path.join(here, "pull-child.mjs")
-const ALL_JOBS = ["pull", "push", "copy", "big", "library", "startup"]
+const floorPull = path.join(here, "floor-pull.mjs")
+const ALL_JOBS = ["pull", "push", "copy", "big", "library", "startup", "floor"]
 
 // ---- settings ------------------------------------------------------------------------------------------------
 
@@ -239,6 +243,29 @@ const libraryJob = (ctx, image) => ({
   }
 })
 
+/** The plain-Node floor of the pull job (see floor-pull.mjs), one thread and two worker threads, next to skopeo. */
+const floorJob = (ctx, image) => ({
+  id: "floor",
+  title: `plain-Node pull → OCI layout, ${image.sizeMiB} MiB`,
+  bytes: image.bytes,
+  runs: ctx.settings.runs,
+  compare: [["floor1", "skopeo"], ["floor2", "skopeo"]],
+  rowTitles: {
+    floor1: `floor: plain-Node pull → OCI layout, ${image.sizeMiB} MiB, one thread`,
+    floor2: `floor: plain-Node pull → OCI layout, ${image.sizeMiB} MiB, two worker threads`
+  },
+  commands: {
+    floor1: "node packages/ocidist/bench/floor-pull.mjs REF OUT",
+    floor2: "node packages/ocidist/bench/floor-pull.mjs REF OUT 2",
+    skopeo: "skopeo copy -q --src-tls-verify=false --dest-compress=false docker://REF oci:OUT:1"
+  },
+  clients: {
+    floor1: () => layoutRun(ctx, image.bytes, (out) => [process.execPath, floorPull, image.ref, out]),
+    floor2: () => layoutRun(ctx, image.bytes, (out) => [process.execPath, floorPull, image.ref, out, "2"]),
+    skopeo: () => layoutRun(ctx, image.bytes, skopeoPull(image.ref))
+  }
+})
+
 const startupJob = (ctx, small) => {
   const argv = {
     ocidist: [process.execPath, cli, "digest", small.ref],
@@ -321,6 +348,7 @@ const summarizeJob = (job, samples, loadavg) => {
     layerBytes: job.bytes,
     runs: job.runs,
     loadavgAtStart: roundedLoadavg(loadavg),
+    ...(job.rowTitles === undefined ? {} : { rowTitles: job.rowTitles }),
     clients,
     ratios: job.compare.map(([ours, theirs]) => ({
       ours,
@@ -345,7 +373,8 @@ const tableRows = (jobs) =>
       const a = job.clients[ours]
       const b = job.clients[theirs]
       const asMs = job.layerBytes === undefined
-      const name = job.ratios.length > 1 || theirs !== "skopeo" ? `${job.title} (vs ${label[theirs]})` : job.title
+      const name = job.rowTitles?.[ours] ??
+        (job.ratios.length > 1 || theirs !== "skopeo" ? `${job.title} (vs ${label[theirs]})` : job.title)
       return [
         name,
         cell(a, asMs),
@@ -376,6 +405,10 @@ const markdown = (report) => {
     ...lines,
     "",
     `Ratio: ocidist median / skopeo median (lower is better for ocidist). MiB/s: layer bytes / median, ocidist / skopeo. ` +
+    (report.jobs.some((j) => j.id === "floor")
+      ? `Floor rows: packages/ocidist/bench/floor-pull.mjs in the ocidist columns, the least a pull can do in Node ` +
+        `(plain node:http, the same hashing, positional writes and fsync; no retries, resumption or checks). `
+      : "") +
     `Image: ${report.settings.sizeMiB} MiB (big: ${report.settings.bigMiB} MiB) of incompressible gzip layers on a loopback ` +
     `docker-registry; ${report.settings.runs} interleaved rounds (big: ${report.settings.bigRuns}, start-up: ` +
     `${report.settings.startupRuns}). Load average (1/5/15 min) at start ${report.loadavg.start.join(" ")}, at end ` +
@@ -430,7 +463,7 @@ const program = (settings) =>
     const small = { ref: `${registry.host}/small:1` }
     for (let i = 0; i < 2; i++) yield* layoutRun(ctx, 0, (out) => [process.execPath, cli, "pull", "-q", small.ref, out])
 
-    const image = wants("pull", "push", "copy", "library")
+    const image = wants("pull", "push", "copy", "library", "floor")
       ? yield* seedBigImage(registry, work, settings.sizeMiB)
       : undefined
     // the push source: a layout pulled once by skopeo (the same blobs and manifest as in the registry)
@@ -444,7 +477,8 @@ const program = (settings) =>
       copy: () => copyJob(ctx, image),
       big: () => pullJob(ctx, "big", `pull → OCI layout, ${big.sizeMiB} MiB (memory)`, big, settings.bigRuns),
       library: () => libraryJob(ctx, image),
-      startup: () => startupJob(ctx, small)
+      startup: () => startupJob(ctx, small),
+      floor: () => floorJob(ctx, image)
     }
     const results = []
     for (const id of settings.jobs) results.push(yield* runJob(jobs[id]()))
