@@ -7,7 +7,7 @@
 //   library  `node packages/ocidist/bench/pull-child.mjs REF OUT` (Ocidist.pull from dist) vs the skopeo pull
 //   startup  `ocidist digest REF` vs `skopeo inspect --raw` and `node -e 0` (code cache warm; STARTUP_RUNS rounds)
 //   floor    what a pull can be in Node on this machine: `node packages/ocidist/bench/floor-pull.mjs REF OUT [2]`
-//            (plain Node, no framework, the same hashing, positional writes and fsync; one thread, and the blobs
+//            (plain Node, no framework, the same hashing, positional writes, write-behind and fsync; one thread, and the blobs
 //            over two worker threads) vs the skopeo pull, to read the pull job's ratio against
 // Rounds are interleaved: each round runs every client of a job once, in an order rotated every round. Each run
 // is timed by this process (hrtime around spawnSync) under `/usr/bin/time -v` (peak RSS), must exit 0 and leave
@@ -407,7 +407,7 @@ const markdown = (report) => {
     `Ratio: ocidist median / skopeo median (lower is better for ocidist). MiB/s: layer bytes / median, ocidist / skopeo. ` +
     (report.jobs.some((j) => j.id === "floor")
       ? `Floor rows: packages/ocidist/bench/floor-pull.mjs in the ocidist columns, the least a pull can do in Node ` +
-        `(plain node:http, the same hashing, positional writes and fsync; no retries, resumption or checks). `
+        `(plain node:http, the same hashing, positional writes, write-behind and fsync; no retries, resumption or checks). `
       : "") +
     `Image: ${report.settings.sizeMiB} MiB (big: ${report.settings.bigMiB} MiB) of incompressible gzip layers on a loopback ` +
     `docker-registry; ${report.settings.runs} interleaved rounds (big: ${report.settings.bigRuns}, start-up: ` +
