@@ -7,8 +7,8 @@
 //   library  `node packages/ocidist/bench/pull-child.mjs REF OUT` (Ocidist.pull from dist) vs the skopeo pull
 //   startup  `ocidist digest REF` vs `skopeo inspect --raw` and `node -e 0` (code cache warm; STARTUP_RUNS rounds)
 //   floor    what a pull can be in Node on this machine: `node packages/ocidist/bench/floor-pull.mjs REF OUT [2]`
-//            (plain Node, no framework, the same hashing, positional writes, write-behind and fsync; one thread, and the blobs
-//            over two worker threads) vs the skopeo pull, to read the pull job's ratio against
+//            (plain Node, no framework, the same hashing, positional writes, write-behind and fsync; one thread,
+//            and the blobs over two worker threads) vs the skopeo pull, to read the pull job's ratio against
 // Rounds are interleaved: each round runs every client of a job once, in an order rotated every round. Each run
 // is timed by this process (hrtime around spawnSync) under `/usr/bin/time -v` (peak RSS), must exit 0 and leave
 // its result (a layout, or the tag in the destination registry), which is then removed. Images are Fixtures'
