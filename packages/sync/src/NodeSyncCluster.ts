@@ -29,6 +29,7 @@ import * as Redacted from "effect/Redacted"
 import * as Workflows from "./internal/workflows.js"
 import * as NodeSync from "./NodeSync.js"
 import * as SyncClients from "./SyncClients.js"
+import * as SyncError from "./SyncError.js"
 import * as SyncStore from "./SyncStore.js"
 
 /**
@@ -72,9 +73,32 @@ export interface ClusterOptions {
   readonly url: string
   /** Overrides of {@link shardingDefaults} (the same on every member of the cluster). */
   readonly sharding?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
-  /** Connection pool size of this process. Default 10. */
+  /**
+   * Connection pool size of this process. Default 10. At least {@link minConnections} (3) for a runner or a
+   * client: a smaller pool fails with `PoolTooSmall` when the layer is built, before connecting.
+   */
   readonly maxConnections?: number | undefined
 }
+
+/**
+ * The smallest pool (`ClusterOptions.maxConnections`) a member of a sync cluster, runner or client, starts
+ * with: `@effect/cluster`'s runner storage reserves a connection for its shard locks for the life of the
+ * process (clients build it too), {@link layerStorage} holds another for the schema lock while that storage
+ * is built, and the tables are created on a third. The pool waits for a free connection without a
+ * deadline, so with fewer the member would hang at start: {@link layerRunnerEngine} and
+ * {@link layerClientEngine} refuse a smaller (or non-integer) `maxConnections` with `PoolTooSmall`.
+ *
+ * @since 0.5.0
+ * @category configuration
+ */
+export const minConnections = 3
+
+/** `PoolTooSmall` unless `maxConnections` is unset or an integer of at least {@link minConnections}. */
+const checkPool = (options: ClusterOptions): Effect.Effect<void, SyncError.PoolTooSmall> =>
+  options.maxConnections === undefined ||
+    (Number.isInteger(options.maxConnections) && options.maxConnections >= minConnections)
+    ? Effect.void
+    : new SyncError.PoolTooSmall({ maxConnections: options.maxConnections, minimum: minConnections })
 
 /**
  * @since 0.5.0
@@ -89,7 +113,8 @@ export interface RunnerOptions extends ClusterOptions {
 }
 
 /**
- * PostgreSQL through `@effect/sql-pg` (`application_name` "ocidist-sync" unless given).
+ * PostgreSQL through `@effect/sql-pg` (`application_name` "ocidist-sync" unless given). Any pool size: a pool
+ * for a cluster member needs {@link minConnections}, checked by the engine layers.
  *
  * @since 0.5.0
  * @category layers
@@ -140,6 +165,10 @@ export const withSchemaLock = <A, E, R>(
  * or client, goes through it: whichever starts first on an empty database creates the schema, the others
  * wait for it and find the tables there.
  *
+ * While it is built it holds two connections of the pool (the schema lock's, and the one cluster's runner
+ * storage then keeps for its shard locks for the life of the layer) and creates the tables on a third: the
+ * pool must have at least {@link minConnections}.
+ *
  * @since 0.5.0
  * @category layers
  */
@@ -162,7 +191,7 @@ export const layerStorage = (
  * A cluster runner with the workflow engine, over PostgreSQL: hosts the workflow entities of its shards
  * and serves other runners on `host:port`. Provides the `SqlClient` too (our own tables live in the same
  * database). Graceful shutdown (closing the layer's scope) interrupts the local entities and releases the
- * shards.
+ * shards. Fails with `PoolTooSmall` when `maxConnections` is below {@link minConnections}.
  *
  * @since 0.5.0
  * @category layers
@@ -171,7 +200,7 @@ export const layerRunnerEngine = (
   options: RunnerOptions
 ): Layer.Layer<
   WorkflowEngine.WorkflowEngine | Sharding.Sharding | MessageStorage.MessageStorage | SqlClient.SqlClient,
-  SocketServer.SocketServerError | ConfigError.ConfigError | SqlError.SqlError
+  SocketServer.SocketServerError | ConfigError.ConfigError | SqlError.SqlError | SyncError.PoolTooSmall
 > => {
   const shardingConfig: Partial<ShardingConfig.ShardingConfig["Type"]> = {
     ...shardingDefaults,
@@ -181,17 +210,23 @@ export const layerRunnerEngine = (
       runnerListenAddress: Option.some(RunnerAddress.make(options.listenHost, options.port))
     })
   }
-  return ClusterWorkflowEngine.layer.pipe(
-    Layer.provideMerge(NodeClusterSocket.layer({ storage: "byo", runnerHealth: "ping", shardingConfig })),
-    Layer.provideMerge(layerStorage(shardingConfig)),
-    // the runner's address in pg_stat_activity: which runner holds which shard locks
-    Layer.provideMerge(layerPg({ ...options, applicationName: `ocidist-sync runner ${options.host}:${options.port}` }))
-  )
+  return Layer.unwrapEffect(Effect.as(
+    checkPool(options),
+    ClusterWorkflowEngine.layer.pipe(
+      Layer.provideMerge(NodeClusterSocket.layer({ storage: "byo", runnerHealth: "ping", shardingConfig })),
+      Layer.provideMerge(layerStorage(shardingConfig)),
+      // the runner's address in pg_stat_activity: which runner holds which shard locks
+      Layer.provideMerge(
+        layerPg({ ...options, applicationName: `ocidist-sync runner ${options.host}:${options.port}` })
+      )
+    )
+  ))
 }
 
 /**
  * A cluster client with the workflow engine, over PostgreSQL: submits workflows (`execute`, `poll`) to the
- * runners and awaits their results; hosts no entity.
+ * runners and awaits their results; hosts no entity. Fails with `PoolTooSmall` when `maxConnections` is below
+ * {@link minConnections} (a client builds cluster's runner storage too).
  *
  * @since 0.5.0
  * @category layers
@@ -200,14 +235,17 @@ export const layerClientEngine = (
   options: ClusterOptions
 ): Layer.Layer<
   WorkflowEngine.WorkflowEngine | Sharding.Sharding | MessageStorage.MessageStorage | SqlClient.SqlClient,
-  ConfigError.ConfigError | SqlError.SqlError
+  ConfigError.ConfigError | SqlError.SqlError | SyncError.PoolTooSmall
 > => {
   const shardingConfig = { ...shardingDefaults, ...options.sharding }
-  return ClusterWorkflowEngine.layer.pipe(
-    Layer.provideMerge(NodeClusterSocket.layer({ storage: "byo", clientOnly: true, shardingConfig })),
-    Layer.provideMerge(layerStorage(shardingConfig)),
-    Layer.provideMerge(layerPg(options))
-  )
+  return Layer.unwrapEffect(Effect.as(
+    checkPool(options),
+    ClusterWorkflowEngine.layer.pipe(
+      Layer.provideMerge(NodeClusterSocket.layer({ storage: "byo", clientOnly: true, shardingConfig })),
+      Layer.provideMerge(layerStorage(shardingConfig)),
+      Layer.provideMerge(layerPg(options))
+    )
+  ))
 }
 
 /**
@@ -255,7 +293,8 @@ export const limitCopies = (
 /**
  * A sync worker (`ocidist sync worker`): a cluster runner hosting the `SyncRun` and `SyncRepository` workflow
  * entities of its shards, with the registry clients and the store. Runs until its scope closes (graceful:
- * local entities are interrupted, shards released, their work picked up by the other runners).
+ * local entities are interrupted, shards released, their work picked up by the other runners). Fails with
+ * `PoolTooSmall` when `maxConnections` is below {@link minConnections}.
  *
  * @since 0.5.0
  * @category layers
@@ -264,7 +303,7 @@ export const layerRunner = (
   options: WorkerOptions
 ): Layer.Layer<
   WorkflowEngine.WorkflowEngine | SyncStore.SyncStore | SqlClient.SqlClient,
-  SocketServer.SocketServerError | ConfigError.ConfigError | SqlError.SqlError
+  SocketServer.SocketServerError | ConfigError.ConfigError | SqlError.SqlError | SyncError.PoolTooSmall
 > => {
   const clients = options.concurrency === undefined
     ? NodeSync.layerClients(options)
@@ -277,7 +316,8 @@ export const layerRunner = (
 
 /**
  * A sync client (`ocidist sync CONFIG --cluster URL`, `ocidist sync status --cluster URL`): submits runs to
- * the runners and awaits their reports (`Sync.run`), reads progress from the store; hosts no entity.
+ * the runners and awaits their reports (`Sync.run`), reads progress from the store; hosts no entity. Fails
+ * with `PoolTooSmall` when `maxConnections` is below {@link minConnections}.
  *
  * @since 0.5.0
  * @category layers
@@ -286,5 +326,5 @@ export const layerClient = (
   options: ClusterOptions
 ): Layer.Layer<
   WorkflowEngine.WorkflowEngine | SyncStore.SyncStore | SqlClient.SqlClient,
-  ConfigError.ConfigError | SqlError.SqlError
+  ConfigError.ConfigError | SqlError.SqlError | SyncError.PoolTooSmall
 > => SyncStore.layer.pipe(Layer.provideMerge(layerClientEngine(options)))

@@ -90,7 +90,7 @@ export class SyncConfigError extends Schema.TaggedError<SyncConfigError>("@ocidi
  * @since 0.5.0
  * @category errors
  */
-export type SyncError = SyncConfigError | StateLocked
+export type SyncError = SyncConfigError | StateLocked | PoolTooSmall
 
 /**
  * The embedded mode's state directory is in use by another live process (its id in `<directory>/lock`): one
@@ -110,5 +110,30 @@ export class StateLocked extends Schema.TaggedError<StateLocked>("@ocidist/sync/
   override get message(): string {
     return `the sync state directory ${this.directory} is in use by process ${this.pid}: wait for it to end, ` +
       "or give this run another directory (--state, OCIDIST_SYNC_DIR)"
+  }
+}
+
+/**
+ * A member of a sync cluster (`NodeSyncCluster.layerRunner`, `layerClient` and their engines) given a
+ * PostgreSQL pool (`maxConnections`) it cannot start with: it needs at least `minimum` connections (one held by
+ * `@effect/cluster`'s runner storage for the life of the process, for its shard locks; one held by the schema
+ * lock while the member starts; one for the queries). A smaller pool would wait for a free connection forever.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class PoolTooSmall extends Schema.TaggedError<PoolTooSmall>("@ocidist/sync/PoolTooSmall")("PoolTooSmall", {
+  maxConnections: Schema.Number,
+  minimum: Schema.Number
+}) {
+  /**
+   * @since 0.5.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  override get message(): string {
+    return `maxConnections ${this.maxConnections}: a member of a sync cluster needs a PostgreSQL pool of at least ` +
+      `${this.minimum} connections (one held by the cluster's shard locks for the life of the process, one by the ` +
+      `schema lock while it starts, one for the queries); give maxConnections ${this.minimum} or more, or leave it ` +
+      "unset (10)"
   }
 }

@@ -9,6 +9,7 @@ import type * as Report from "@ocidist/sync/Report"
 import * as Sync from "@ocidist/sync/Sync"
 import * as SyncConfig from "@ocidist/sync/SyncConfig"
 import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -137,6 +138,13 @@ const passwordsSet = (config: SyncConfig.SyncConfig): Effect.Effect<void, UsageE
 const failure = (failed: number) =>
   new CliFailure({ detail: `${failed} tag(s) or repositories failed (see above)`, exitCode: ExitCode.Failure })
 
+/** What `sync CONFIG` runs on: the embedded engine, or a client of the cluster (`--cluster`). */
+type Engine = Layer.Layer<
+  Layer.Layer.Success<ReturnType<typeof NodeSyncCluster.layerClient>>,
+  | Layer.Layer.Error<ReturnType<typeof NodeSyncCluster.layerClient>>
+  | Layer.Layer.Error<ReturnType<typeof NodeSync.layerEmbedded>>
+>
+
 /** `sync CONFIG` */
 export const sync = (globals: Globals, args: SyncArgs) =>
   Effect.gen(function*() {
@@ -203,7 +211,7 @@ export const sync = (globals: Globals, args: SyncArgs) =>
         (error) =>
           new CliFailure({ detail: `sync state in ${directory}: ${error.message}`, exitCode: ExitCode.Failure })
       ),
-      Effect.provide(Option.match(clusterUrl, {
+      Effect.provide(Option.match<string, Engine, Engine>(clusterUrl, {
         onNone: () =>
           NodeSync.layerEmbedded({
             directory,
