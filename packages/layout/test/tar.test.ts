@@ -5,10 +5,12 @@ import { Tools } from "@ocidist/testing"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Stream from "effect/Stream"
+import { randomBytes } from "node:crypto"
 import * as nodeFs from "node:fs"
 import * as nodePath from "node:path"
 import { writeTar } from "../src/internal/archive.js"
 import * as Tar from "../src/internal/tar.js"
+import * as WriteBehind from "../src/internal/writeBehind.js"
 
 const tempDir = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "layout-tar-" }))
 const encoder = new TextEncoder()
@@ -58,6 +60,39 @@ layer(NodeContext.layer)("tar", (it) => {
         const r = yield* Tools.run("tar", ["-xf", archive, "-C", out])
         assert.strictEqual(r.exitCode, 0, r.stderr)
         for (const f of files) assert.strictEqual(nodeFs.readFileSync(nodePath.join(out, f.path), "utf8"), f.body)
+      }))
+
+    it.scoped("hands a big archive's pages to the disk as it is written; a failed flush fails the write", () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const archive = nodePath.join(dir, "big.tar")
+        const body = new Uint8Array(randomBytes(3 * WriteBehind.FLUSH_BYTES))
+        const entry = (path: string) => ({
+          path,
+          size: body.length,
+          content: Stream.fromIterable(
+            Array.from({ length: 48 }, (_, i) => body.subarray(i * body.length / 48, (i + 1) * body.length / 48))
+          )
+        })
+        const before = { ...WriteBehind.stats }
+        yield* writeTar(archive, Stream.make(entry("layer")))
+        assert.isAtLeast(WriteBehind.stats.started - before.started, 1)
+        assert.strictEqual(WriteBehind.stats.finished - before.finished, WriteBehind.stats.started - before.started)
+        const scanned = yield* Tar.scan(archive)
+        assert.strictEqual(scanned.get("layer")?.size, body.length)
+
+        // a disk that fails a background flush (EIO): the archive is not written, its temporary file is gone
+        const real = WriteBehind.io.fdatasync
+        yield* Effect.addFinalizer(() => Effect.sync(() => (WriteBehind.io.fdatasync = real)))
+        WriteBehind.io.fdatasync = ((_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) =>
+          void setImmediate(() =>
+            callback(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO", errno: -5 }))
+          )) as typeof real
+        const failed = nodePath.join(dir, "failed.tar")
+        const error = yield* Effect.flip(writeTar(failed, Stream.make(entry("layer"))))
+        assert.strictEqual(error._tag, "FileSystemError")
+        assert.match(error.message, /cannot write .*failed\.tar\..*i\/o error/)
+        assert.deepStrictEqual(nodeFs.readdirSync(dir).sort(), ["big.tar"])
       }))
 
     it.scoped("fails (and leaves nothing) when content is shorter or longer than announced", () =>

@@ -8,12 +8,12 @@ import * as Path from "@effect/platform/Path"
 import { SizeMismatch } from "@ocidist/spec/SpecError"
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as zlib from "node:zlib"
-import { fromPlatformError, type LayoutError } from "../LayoutError.js"
+import { describeSystemCause, FileSystemError, fromPlatformError, type LayoutError } from "../LayoutError.js"
 import { tempSuffix } from "./files.js"
 import * as Tar from "./tar.js"
+import * as WriteBehind from "./writeBehind.js"
 
 /** @internal */
 export interface ArchiveEntry<E> {
@@ -47,8 +47,9 @@ export const exactly =
     })
 
 /**
- * Writes entries as a tar file: to `<path>.<random>.tmp` in the same directory, then renamed to `path`.
- * The temporary file is removed on failure and interruption.
+ * Writes entries as a tar file: to `<path>.<random>.tmp` in the same directory (its pages handed to the disk
+ * as they pile up: `WriteBehind`), synced, then renamed to `path`. The temporary file is removed on failure
+ * and interruption.
  *
  * @internal
  */
@@ -75,15 +76,23 @@ export const writeTar = <E>(
       Stream.concat(Stream.make(Tar.end())),
       Stream.filter((chunk) => chunk.length > 0)
     )
-    yield* Stream.run(bytes, Sink.mapError(fs.sink(temp, { flag: "wx" }), io)).pipe(
-      Effect.zipRight(
-        Effect.mapError(
-          Effect.scoped(Effect.flatMap(fs.open(temp, { flag: "r+" }), (file) => file.sync)).pipe(
-            Effect.zipRight(fs.rename(temp, target))
-          ),
-          io
-        )
-      ),
+    const write = Effect.scoped(Effect.gen(function*() {
+      const file = yield* Effect.mapError(fs.open(temp, { flag: "wx" }), io)
+      const behind = WriteBehind.make(file.fd)
+      // added after the file's own finalizer, so run before it: no flush outlives the descriptor
+      yield* Effect.addFinalizer(() => Effect.ignore(behind.settle))
+      yield* Stream.runForEach(
+        bytes,
+        (chunk) => Effect.map(Effect.mapError(file.writeAll(chunk), io), () => behind.wrote(chunk.length))
+      )
+      yield* Effect.mapError(
+        behind.settle,
+        (cause) => new FileSystemError({ path: target, detail: describeSystemCause("write", temp, cause), cause })
+      )
+      yield* Effect.mapError(file.sync, io)
+    }))
+    yield* write.pipe(
+      Effect.zipRight(Effect.mapError(fs.rename(temp, target), io)),
       Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : Effect.ignore(fs.remove(temp, { force: true })))
     )
   })
