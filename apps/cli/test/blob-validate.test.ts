@@ -4,12 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as TarCodec from "@ocidist/layout/Tar"
 import type { Registry } from "@ocidist/registry"
 import * as NodeRegistry from "@ocidist/registry/NodeRegistry"
-import * as MediaType from "@ocidist/spec/MediaType"
 import * as Effect from "effect/Effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import * as zlib from "node:zlib"
 import { ocidist } from "./cli.js"
 import { acquire, Fixtures, RawLayout, sha256, Tar, Tools } from "./support.js"
 
@@ -180,21 +178,7 @@ describe.concurrent("validate (CLI)", () => {
         Tar.entry({ name: "after.txt", data: "after the big file" })
       ])
     const layout = path.join(dir, "pax-size")
-    const imageOf = (tag: string, tar: Uint8Array) => {
-      const layerBlob = RawLayout.putBlob(layout, zlib.gzipSync(tar), MediaType.OCI_LAYER_GZIP)
-      const config = RawLayout.putBlob(
-        layout,
-        JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha256(tar)] } }),
-        MediaType.OCI_CONFIG
-      )
-      const manifest = RawLayout.putBlob(
-        layout,
-        JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config, layers: [layerBlob] }),
-        MediaType.OCI_MANIFEST
-      )
-      RawLayout.addTag(layout, manifest, tag)
-      return layerBlob.digest
-    }
+    const imageOf = (tag: string, tar: Uint8Array) => RawLayout.putTarImage(layout, tag, tar).layer.digest
     imageOf("good", layer(body.length))
     const bad = imageOf("bad", layer(body.length + 4096))
     await run(["push", "-q", `oci:${layout}:good`, `${registry.host}/pax:1`])

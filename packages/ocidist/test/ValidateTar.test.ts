@@ -6,20 +6,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as NodeRegistryClient from "@ocidist/distribution/NodeRegistryClient"
 import * as TarCodec from "@ocidist/layout/Tar"
-import * as MediaType from "@ocidist/spec/MediaType"
 import { RawLayout, Tar, Tools } from "@ocidist/testing"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createHash } from "node:crypto"
 import * as path from "node:path"
-import * as zlib from "node:zlib"
 import { Validate } from "../src/index.js"
 import * as NodeCompression from "../src/NodeCompression.js"
 import { nodeLayer } from "./helpers.js"
 
 const layer = Layer.mergeAll(nodeLayer, NodeRegistryClient.layer(), NodeCompression.layer())
-
-const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
 /**
  * The data of the big entry: a tar entry (a header that checksums) then 700 bytes of text that does not. Big
@@ -59,21 +54,10 @@ const base256Layer = (size: number) => {
   return Tar.archive([header, padded(body), Tar.entry({ name: "after.txt", data: "after the big file" })])
 }
 
-/** An image of one gzipped layer `tar` (its diff_id the tar's own) in `layout`, tagged `tag`. */
+/** An image of one gzipped layer `tar` in `layout`, tagged `tag`: its layer's and manifest's digests. */
 const image = (layout: string, tag: string, tar: Uint8Array) => {
-  const layerBlob = RawLayout.putBlob(layout, zlib.gzipSync(tar), MediaType.OCI_LAYER_GZIP)
-  const config = RawLayout.putBlob(
-    layout,
-    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha256(tar)] } }),
-    MediaType.OCI_CONFIG
-  )
-  const manifest = RawLayout.putBlob(
-    layout,
-    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config, layers: [layerBlob] }),
-    MediaType.OCI_MANIFEST
-  )
-  RawLayout.addTag(layout, manifest, tag)
-  return { layer: layerBlob.digest, manifest: manifest.digest }
+  const written = RawLayout.putTarImage(layout, tag, tar)
+  return { layer: written.layer.digest, manifest: written.manifest.digest }
 }
 
 const problemsOf = (location: string) =>

@@ -7,6 +7,7 @@
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as zlib from "node:zlib"
 
 /**
  * A descriptor as written by {@link putBlob}.
@@ -72,4 +73,37 @@ export const addTag = (layout: string, descriptor: Descriptor, tag: string): voi
     : { schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] as Array<unknown> }
   index.manifests.push({ ...descriptor, annotations: { "org.opencontainers.image.ref.name": tag } })
   fs.writeFileSync(indexPath, JSON.stringify(index))
+}
+
+/**
+ * Writes a one-layer image around the uncompressed layer `tar` (gzipped as written, its `diff_id` the tar's
+ * own digest, an amd64/linux config) and tags it `tag` (see {@link addTag}); returns its three descriptors.
+ * The tar is taken as it is: for layers our own writers would not produce.
+ *
+ * @since 0.5.0
+ * @category constructors
+ */
+export const putTarImage = (
+  layout: string,
+  tag: string,
+  tar: Uint8Array
+): { readonly layer: Descriptor; readonly config: Descriptor; readonly manifest: Descriptor } => {
+  const layer = putBlob(layout, zlib.gzipSync(tar), "application/vnd.oci.image.layer.v1.tar+gzip")
+  const config = putBlob(
+    layout,
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [sha256(tar)] } }),
+    "application/vnd.oci.image.config.v1+json"
+  )
+  const manifest = putBlob(
+    layout,
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config,
+      layers: [layer]
+    }),
+    "application/vnd.oci.image.manifest.v1+json"
+  )
+  addTag(layout, manifest, tag)
+  return { layer, config, manifest }
 }

@@ -78,9 +78,7 @@ export const writeTar = <E>(
     )
     const write = Effect.scoped(Effect.gen(function*() {
       const file = yield* Effect.mapError(fs.open(temp, { flag: "wx" }), io)
-      const behind = WriteBehind.make(file.fd)
-      // added after the file's own finalizer, so run before it: no flush outlives the descriptor
-      yield* Effect.addFinalizer(() => Effect.ignore(behind.settle))
+      const behind = yield* WriteBehind.scoped(file.fd)
       yield* Stream.runForEach(
         bytes,
         (chunk) => Effect.map(Effect.mapError(file.writeAll(chunk), io), () => behind.wrote(chunk.length))

@@ -122,10 +122,7 @@ export const makeBlobWriter = (files: LayoutFiles): BlobWriter => {
             if (yield* isStored(digest, expected.size)) return "stored" as const
           }
           const opened = yield* Effect.mapError(fs.open(partial, { flag: start > 0 ? "a" : "w" }), io(digest))
-          const behind = WriteBehind.make(opened.fd)
-          flusher = behind
-          // added after the file's own finalizer, so run before it: no flush outlives the descriptor
-          yield* Effect.addFinalizer(() => Effect.ignore(behind.settle))
+          flusher = yield* WriteBehind.scoped(opened.fd)
           return opened
         })
         // The byte path's inner loop: a synchronous hash update and positional write per buffer, no effect,

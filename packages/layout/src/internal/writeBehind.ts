@@ -16,6 +16,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import * as NodeFs from "node:fs"
 
 /** Bytes written to a file between two background flushes of it. */
@@ -75,4 +76,15 @@ export const make = (fd: number): Flusher => {
       )
     )
   }
+}
+
+/**
+ * {@link make} for a file opened in the current scope: the flush is settled when the scope closes, before
+ * the file is (a finalizer added after the file's own runs before it), so no flush outlives its descriptor.
+ *
+ * @internal
+ */
+export const scoped = (fd: number): Effect.Effect<Flusher, never, Scope.Scope> => {
+  const flusher = make(fd)
+  return Effect.as(Effect.addFinalizer(() => Effect.ignore(flusher.settle)), flusher)
 }
